@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: MIT
+# The two set-up commands (README): `make demo` and `make check`.  Both
+# install missing Debian packages with apt-get when run as root, configure
+# the meson build in build/, build, and run.
+
+BUILD      ?= build
+MESON_OPTS ?=
+DEB_PKGS   := meson ninja-build gcc pkg-config python3 libcmocka-dev
+
+.PHONY: all deps build demo check bench clean distclean
+
+all: build
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:$$missing"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else \
+			echo "missing Debian packages:$$missing (run as root, or: sudo apt-get install$$missing)"; exit 1; \
+		fi; \
+	fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# The main job: three domains sharing one simcp under credit 1:2:4 for 10 s
+# of virtual time, with 20% non-preemptible work.
+demo: build
+	$(BUILD)/sim/vcoproc-sim --algo credit --weights 1,2,4 --seconds 10 \
+		--nonpreemptible 0.2 --check
+
+check: build
+	@status=0; \
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2 || status=$$?; \
+	python3 tools/test-summary.py $(BUILD)/meson-logs/testlog.json || status=1; \
+	exit $$status
+
+bench: build
+	$(BUILD)/bench/bench-sched
+
+clean:
+	-ninja -C $(BUILD) clean
+
+distclean:
+	rm -rf $(BUILD)

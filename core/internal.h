@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Framework internals: the objects behind the opaque public types, and the
+ * inline wrappers through which the core calls optional hooks.  Only core/
+ * includes this file; algorithms use include/vcoproc/sched.h.
+ *
+ * Locking (outermost first):
+ *   fw->lock       coprocessor and domain lists
+ *   dom->lock      the domain's vcoproc list (held across an MMIO dispatch)
+ *   coproc->lock   everything under "protected by coproc->lock" below; all
+ *                  scheduler and platform hooks run under it
+ *   platform locks inside the hooks
+ * Host callbacks (irq_raise) are called with coproc->lock held.
+ */
+#ifndef VCOPROC_CORE_INTERNAL_H
+#define VCOPROC_CORE_INTERNAL_H
+
+#include <vcoproc/platform.h>
+#include <vcoproc/sched.h>
+#include <vcoproc/vcoproc.h>
+
+/* The tag handed to the platform: generation << VC_TAG_SLOT_BITS | slot. */
+#define VC_TAG_SLOT_BITS 12
+#define VC_MAX_VCOPROCS_PER_COPROC (1u << VC_TAG_SLOT_BITS) /* 4096 */
+
+enum vc_cstate {
+	VC_CS_READY,    /* no switch under way */
+	VC_CS_STOPPING, /* an accepted stop is under way */
+};
+
+struct vc_fw {
+	const struct vc_host_ops *hops;
+	struct vc_os_lock *lock;
+	struct vc_list coprocs; /* protected by lock */
+	struct vc_list domains; /* protected by lock */
+	uint32_t next_vcoproc_id;
+};
+
+struct vc_trace_ev {
+	vc_time_t ts;
+	uint32_t vid;  /* vcoproc id, 0 = the coprocessor */
+	uint16_t type; /* enum vc_trace_type */
+	uint16_t pad;
+	uint64_t arg;
+};
+
+enum vc_trace_type {
+	VC_TR_RUN_BEGIN,   /* vid's context started running work */
+	VC_TR_RUN_END,     /* vid stopped running work */
+	VC_TR_DECIDE,      /* arg: chosen vid (0 none) */
+	VC_TR_REFUSE,      /* arg: retry_after */
+	VC_TR_SWITCH,      /* arg: latency */
+	VC_TR_IRQ,
+	VC_TR_WAKE,
+	VC_TR_SLEEP,
+	VC_TR_RESET,
+};
+
+struct vc_trace {
+	struct vc_trace_ev *ev; /* ring of cap events */
+	unsigned int cap;
+	uint64_t head;          /* events ever recorded */
+	bool on;
+};
+
+struct vc_coproc {
+	struct vc_fw *fw;
+	struct vc_list node;            /* in fw->coprocs */
+	struct vc_coproc_desc desc;     /* name/compatible point into names below */
+	char name[VC_NAME_MAX];
+	char compatible[64];
+
+	struct vc_os_lock *lock;
+	struct vc_os_timer *timer;
+
+	/* Everything below is protected by lock. */
+	struct vc_sched sched;
+	struct vc_list vcoprocs;        /* in creation order */
+	struct vc_vcoproc *slots[VC_MAX_VCOPROCS_PER_COPROC];
+	uint16_t slot_gen[VC_MAX_VCOPROCS_PER_COPROC];
+	unsigned int nr_vcoprocs;
+
+	struct vc_vcoproc *curr;        /* context on the device, or NULL */
+	struct vc_vcoproc *pending;     /* next, while STOPPING */
+	enum vc_cstate cstate;
+	bool dev_started;               /* curr's context was started */
+	vc_time_t decided_at;           /* decision the pending switch serves */
+	vc_time_t refused_since;        /* first refusal of the pending decision, 0 none */
+
+	vc_time_t sched_deadline;       /* next do_schedule(), VC_TIME_INF none */
+	vc_time_t watch_deadline;       /* next hang check, VC_TIME_INF none */
+	vc_time_t stop_deadline;        /* accepted stop must be done by */
+	vc_time_t armed;                /* deadline the timer is armed for */
+
+	struct vc_coproc_stats stats;
+	vc_time_t registered_at;
+	struct vc_trace trace;
+};
+
+struct vc_domain {
+	struct vc_fw *fw;
+	struct vc_list node;           /* in fw->domains */
+	uint32_t domid;
+	char name[VC_NAME_MAX];
+	const struct vc_iommu *iommu;
+	void *host_dom;
+	struct vc_os_lock *lock;       /* vcoprocs; taken before coproc->lock */
+	struct vc_list vcoprocs;       /* protected by lock (and fw->lock for writers) */
+};
+
+struct vc_vcoproc {
+	uint32_t id;                   /* unique in the framework, >= 1 */
+	uint32_t tag;                  /* the platform's name for ctx */
+	unsigned int slot;
+	struct vc_coproc *coproc;
+	struct vc_domain *dom;
+	struct vc_list cnode;          /* in coproc->vcoprocs (coproc->lock) */
+	struct vc_list dnode;          /* in dom->vcoprocs (dom->lock) */
+	void *ctx;                     /* platform's saved context */
+
+	/* Protected by coproc->lock. */
+	void *sched_priv;
+	enum vc_vstate state;
+	bool has_work;                 /* woken and not yet asleep */
+	struct vc_param params[VC_VCOPROC_MAX_PARAMS];
+	unsigned int nr_params;
+
+	bool accounting;               /* running: device time is charged to it */
+	vc_time_t run_since;           /* charged up to here while accounting */
+	vc_time_t refused_since;       /* first refusal of its stop, 0 none */
+	uint64_t last_progress;        /* at the last hang check */
+	vc_time_t stalled_ns;          /* running time without progress */
+	vc_time_t last_check;
+	uint64_t progress_base;        /* progress() at creation (stats.jobs) */
+
+	struct vc_vcoproc_stats stats;
+};
+
+/* ---- optional-hook wrappers (Xen style) ----------------------------- */
+
+static inline void sched_yield_hook(struct vc_sched *s, struct vc_vcoproc *v,
+				    vc_time_t now)
+{
+	if (s->ops->yield)
+		s->ops->yield(s, v, now);
+}
+
+static inline void sched_charge(struct vc_sched *s, struct vc_vcoproc *v,
+				vc_time_t ran, vc_time_t now)
+{
+	if (s->ops->charge && ran)
+		s->ops->charge(s, v, ran, now);
+}
+
+static inline void sched_switch_result(struct vc_sched *s, struct vc_vcoproc *prev,
+				       struct vc_vcoproc *next, int result,
+				       vc_time_t retry_after, vc_time_t now)
+{
+	if (s->ops->switch_result)
+		s->ops->switch_result(s, prev, next, result, retry_after, now);
+}
+
+static inline int sched_set_param(struct vc_sched *s, struct vc_vcoproc *v,
+				  const char *key, const char *val)
+{
+	if (!s->ops->set_param)
+		return -VC_ENOENT;
+	return s->ops->set_param(s, v, key, val);
+}
+
+static inline unsigned int sched_get_params(struct vc_sched *s, struct vc_vcoproc *v,
+					    struct vc_param *out, unsigned int max)
+{
+	if (!s->ops->get_params)
+		return 0;
+	return s->ops->get_params(s, v, out, max);
+}
+
+/* ---- core-internal functions ---------------------------------------- */
+
+/* core/trace.c; c->lock held */
+void vc_trace_record(struct vc_coproc *c, enum vc_trace_type type, uint32_t vid,
+		     uint64_t arg);
+void vc_trace_free(struct vc_trace *t);
+
+/* core/domain.c; fw->lock held */
+struct vc_domain *vc_domain_find_locked(struct vc_fw *fw, uint32_t domid);
+
+/* core/sched.c; c->lock held */
+int vc_sched_instance_init(struct vc_sched *s, struct vc_coproc *c,
+			   const struct vc_sched_ops *ops);
+
+#endif /* VCOPROC_CORE_INTERNAL_H */

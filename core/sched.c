@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: scheduler registry and control
+ *
+ * The table of built-in algorithms (each behind a build option), the
+ * helpers algorithms use, and the run-time control of a coprocessor's
+ * scheduler: changing algorithm and parameters while vcoprocs run.
+ *
+ * Changing algorithm (vc_coproc_sched_set): under the coproc lock, a new
+ * instance is initialised and admits every vcoproc (reading its parameter
+ * list); only if all are admitted does it replace the old one, which is
+ * then torn down.  Runnable vcoprocs are woken in the new instance and the
+ * coprocessor reschedules at once.  The context on the device stays there:
+ * no vcoproc and no work is lost.
+ */
+#include "vcoproc-config.h"
+#include "internal.h"
+#include "schedule.h"
+
+static const struct vc_sched_ops *const algos[] = {
+#if VC_CONFIG_SCHED_CREDIT
+	&vc_sched_credit_ops,
+#endif
+#if VC_CONFIG_SCHED_RR
+	&vc_sched_rr_ops,
+#endif
+#if VC_CONFIG_SCHED_RTDS
+	&vc_sched_rtds_ops,
+#endif
+#if VC_CONFIG_SCHED_ARINC653
+	&vc_sched_arinc653_ops,
+#endif
+};
+
+static const char *const algo_names[] = {
+#if VC_CONFIG_SCHED_CREDIT
+	"credit",
+#endif
+#if VC_CONFIG_SCHED_RR
+	"rr",
+#endif
+#if VC_CONFIG_SCHED_RTDS
+	"rtds",
+#endif
+#if VC_CONFIG_SCHED_ARINC653
+	"arinc653",
+#endif
+	NULL,
+};
+
+const struct vc_sched_ops *vc_sched_lookup(const char *name)
+{
+	if (!name)
+		name = VC_CONFIG_SCHED_DEFAULT;
+	for (size_t i = 0; i < VC_ARRAY_SIZE(algos); i++)
+		if (!vc_strcmp(algos[i]->name, name))
+			return algos[i];
+	return NULL;
+}
+
+const char *const *vc_sched_algos(void)
+{
+	return algo_names;
+}
+
+/* ---- helpers for algorithms --------------------------------------------- */
+
+void *vc_sched_vdata(const struct vc_vcoproc *v)
+{
+	return v->sched_priv;
+}
+
+const char *vc_vcoproc_param(const struct vc_vcoproc *v, const char *key)
+{
+	for (unsigned int i = 0; i < v->nr_params; i++)
+		if (!vc_strcmp(v->params[i].key, key))
+			return v->params[i].val;
+	return NULL;
+}
+
+void vc_sched_note_miss(struct vc_vcoproc *v)
+{
+	v->stats.deadline_misses++;
+}
+
+void vc_sched_note_jitter(struct vc_vcoproc *v, vc_time_t late)
+{
+	v->stats.jitter_ns += late;
+	if (late > v->stats.jitter_max_ns)
+		v->stats.jitter_max_ns = late;
+}
+
+unsigned int vc_param_put(struct vc_param *out, unsigned int max, unsigned int i,
+			  const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (i < max) {
+		vc_strlcpy(out[i].key, key, sizeof(out[i].key));
+		va_start(ap, fmt);
+		vc_vsnprintf(out[i].val, sizeof(out[i].val), fmt, ap);
+		va_end(ap);
+	}
+	return i + 1;
+}
+
+/* ---- instances ------------------------------------------------------------ */
+
+int vc_sched_instance_init(struct vc_sched *s, struct vc_coproc *c,
+			   const struct vc_sched_ops *ops)
+{
+	s->ops = ops;
+	s->priv = NULL;
+	s->coproc = c;
+	return ops->init(s);
+}
+
+/* Admit every vcoproc of @c into @s, storing the vdata in @vdata[slot]. */
+static int admit_all(struct vc_coproc *c, struct vc_sched *s, void **vdata)
+{
+	struct vc_vcoproc *v;
+	int err;
+
+	vc_list_for_each_entry(v, &c->vcoprocs, struct vc_vcoproc, cnode) {
+		err = s->ops->alloc_vdata(s, v, &vdata[v->slot]);
+		if (err)
+			goto out_free;
+	}
+	return 0;
+
+out_free:
+	for (v = vc_list_entry(v->cnode.prev, struct vc_vcoproc, cnode);
+	     &v->cnode != &c->vcoprocs;
+	     v = vc_list_entry(v->cnode.prev, struct vc_vcoproc, cnode)) {
+		s->ops->free_vdata(s, v, vdata[v->slot]);
+		vdata[v->slot] = NULL;
+	}
+	return err;
+}
+
+int vc_coproc_sched_set(struct vc_coproc *c, const char *algo)
+{
+	const struct vc_sched_ops *ops = vc_sched_lookup(algo);
+	struct vc_sched old, s;
+	struct vc_vcoproc *v;
+	void **vdata;
+	vc_time_t now;
+	int err;
+
+	if (!ops || !algo)
+		return -VC_ENOENT;
+	vdata = vc_os_zalloc(sizeof(*vdata) * VC_MAX_VCOPROCS_PER_COPROC);
+	if (!vdata)
+		return -VC_ENOMEM;
+
+	vc_os_lock(c->lock);
+	now = vc_os_now();
+	err = vc_sched_instance_init(&s, c, ops);
+	if (err)
+		goto out_unlock;
+	err = admit_all(c, &s, vdata);
+	if (err)
+		goto out_deinit;
+
+	/* Close the running vcoproc's accounting in the old instance. */
+	vc_coproc_charge_curr(c, now);
+	old = c->sched;
+	vc_list_for_each_entry(v, &c->vcoprocs, struct vc_vcoproc, cnode) {
+		if (v->has_work)
+			old.ops->sleep(&old, v, now);
+		old.ops->free_vdata(&old, v, v->sched_priv);
+		v->sched_priv = vdata[v->slot];
+	}
+	old.ops->deinit(&old);
+	c->sched = s;
+	c->sched.coproc = c;
+	vc_list_for_each_entry(v, &c->vcoprocs, struct vc_vcoproc, cnode)
+		if (v->has_work)
+			c->sched.ops->wake(&c->sched, v, now);
+	vc_log(VC_LOG_INFO, "%s: scheduler %s -> %s", c->name, old.ops->name, ops->name);
+	vc_coproc_reschedule(c, now);
+	vc_os_unlock(c->lock);
+	vc_os_free(vdata);
+	return 0;
+
+out_deinit:
+	s.ops->deinit(&s);
+out_unlock:
+	vc_os_unlock(c->lock);
+	vc_os_free(vdata);
+	return err;
+}
+
+const char *vc_coproc_sched_name(struct vc_coproc *c)
+{
+	return c->sched.ops->name; /* ops tables are static */
+}
+
+int vc_coproc_param_set(struct vc_coproc *c, const char *key, const char *val)
+{
+	int err;
+
+	if (!key || !val)
+		return -VC_EINVAL;
+	vc_os_lock(c->lock);
+	vc_coproc_charge_curr(c, vc_os_now());
+	err = sched_set_param(&c->sched, NULL, key, val);
+	if (!err)
+		vc_coproc_reschedule(c, vc_os_now());
+	vc_os_unlock(c->lock);
+	return err;
+}
+
+unsigned int vc_coproc_params(struct vc_coproc *c, struct vc_param *out, unsigned int max)
+{
+	unsigned int n;
+
+	vc_os_lock(c->lock);
+	n = sched_get_params(&c->sched, NULL, out, max);
+	vc_os_unlock(c->lock);
+	return n;
+}
+
+/* Store key=val in @v's list (replacing an old value).  c->lock held. */
+static int vcoproc_param_store(struct vc_vcoproc *v, const char *key, const char *val)
+{
+	unsigned int i;
+
+	if (vc_strlen(key) >= VC_PARAM_KEY_MAX || vc_strlen(val) >= VC_PARAM_VAL_MAX)
+		return -VC_E2BIG;
+	for (i = 0; i < v->nr_params; i++)
+		if (!vc_strcmp(v->params[i].key, key))
+			break;
+	if (i == v->nr_params) {
+		if (v->nr_params == VC_VCOPROC_MAX_PARAMS)
+			return -VC_ENOSPC;
+		v->nr_params++;
+	}
+	vc_strlcpy(v->params[i].key, key, sizeof(v->params[i].key));
+	vc_strlcpy(v->params[i].val, val, sizeof(v->params[i].val));
+	return 0;
+}
+
+int vc_vcoproc_param_set(struct vc_vcoproc *v, const char *key, const char *val)
+{
+	struct vc_coproc *c = v->coproc;
+	struct vc_param saved[VC_VCOPROC_MAX_PARAMS];
+	unsigned int nr_saved;
+	int err;
+
+	if (!key || !val)
+		return -VC_EINVAL;
+	vc_os_lock(c->lock);
+	/* Keep the list first: the algorithm may read it back. */
+	nr_saved = v->nr_params;
+	for (unsigned int i = 0; i < nr_saved; i++)
+		saved[i] = v->params[i];
+	err = vcoproc_param_store(v, key, val);
+	if (err)
+		goto out_unlock;
+	vc_coproc_charge_curr(c, vc_os_now());
+	err = sched_set_param(&c->sched, v, key, val);
+	if (err) {
+		for (unsigned int i = 0; i < nr_saved; i++)
+			v->params[i] = saved[i];
+		v->nr_params = nr_saved;
+		goto out_unlock;
+	}
+	vc_coproc_reschedule(c, vc_os_now());
+out_unlock:
+	vc_os_unlock(c->lock);
+	return err;
+}
+
+unsigned int vc_vcoproc_params(struct vc_vcoproc *v, struct vc_param *out, unsigned int max)
+{
+	unsigned int n;
+
+	vc_os_lock(v->coproc->lock);
+	n = sched_get_params(&v->coproc->sched, v, out, max);
+	vc_os_unlock(v->coproc->lock);
+	return n;
+}
+
+int vc_coproc_dump(struct vc_coproc *c, struct vc_printer *p)
+{
+	vc_os_lock(c->lock);
+	vc_pr(p, "coproc %s: algorithm %s, %u vcoprocs, current %u\n", c->name,
+	      c->sched.ops->name, c->nr_vcoprocs, c->curr ? c->curr->id : 0);
+	if (c->sched.ops->dump)
+		c->sched.ops->dump(&c->sched, p);
+	vc_os_unlock(c->lock);
+	return p->err;
+}

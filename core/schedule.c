@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: the scheduling engine
+ *
+ * One engine per coprocessor carries out what its algorithm decides.  All
+ * of it runs under coproc->lock, entered from four places: the coprocessor
+ * timer, device events (vc_coproc_event), doorbells found by the MMIO
+ * dispatch, and control calls (parameters, algorithm, create/destroy).
+ *
+ * Context switch (vc_coproc_reschedule -> do_switch -> finish_switch):
+ *
+ *   stop(prev) --0----------------------------> save(prev) -> iommu_switch
+ *      |  \--EINPROGRESS: STOPPING, wait for     -> load(next) -> start(next)
+ *      |     VC_EV_STOPPED (or stop_timeout:
+ *      |     reset prev) ------------------------^
+ *      \--EAGAIN (refused): prev keeps running, the algorithm is told and
+ *         asked again after the device's retry hint.
+ *
+ * The framework is the authority on device time: the vcoproc whose context
+ * runs work is "accounting" and is charged (algorithm charge() hook and
+ * run_ns) for every ns until it goes idle or its context comes off the
+ * device - including time past its slice while the device refused a stop.
+ *
+ * Hang detection: while a vcoproc accounts, its progress counter is
+ * sampled every hang_timeout/4; running time without progress adds up
+ * across slices, and at hang_timeout its context alone is reset (the
+ * platform leaves an error status for its driver, the framework raises its
+ * interrupt) while the other vcoprocs go on.
+ *
+ * Interrupts are routed by context tag, not by what is loaded now, so a
+ * completion racing a switch reaches the domain that owned the context.
+ */
+#include "internal.h"
+#include "schedule.h"
+
+static inline const struct vc_platform_ops *pops(const struct vc_coproc *c)
+{
+	return c->desc.ops;
+}
+
+static vc_time_t watch_period(const struct vc_coproc *c)
+{
+	vc_time_t p = c->desc.hang_timeout / 4;
+
+	return p ? p : 1;
+}
+
+/* ---- timer ------------------------------------------------------------------ */
+
+static void coproc_arm(struct vc_coproc *c)
+{
+	vc_time_t d = VC_MIN(c->sched_deadline, c->watch_deadline);
+
+	if (c->cstate == VC_CS_STOPPING)
+		d = VC_MIN(d, c->stop_deadline);
+	if (d == c->armed)
+		return;
+	c->armed = d;
+	if (d == VC_TIME_INF)
+		vc_os_timer_disarm(c->timer);
+	else
+		vc_os_timer_arm(c->timer, d);
+}
+
+/* ---- accounting --------------------------------------------------------------- */
+
+void vc_coproc_charge_curr(struct vc_coproc *c, vc_time_t now)
+{
+	struct vc_vcoproc *v = c->curr;
+	vc_time_t ran;
+
+	if (!v || !v->accounting || now <= v->run_since)
+		return;
+	ran = now - v->run_since;
+	v->run_since = now;
+	v->stats.run_ns += ran;
+	c->stats.busy_ns += ran;
+	sched_charge(&c->sched, v, ran, now);
+}
+
+static void run_begin(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
+{
+	if (v->accounting)
+		return;
+	v->accounting = true;
+	v->run_since = now;
+	v->last_check = now;
+	v->last_progress = pops(c)->progress(c, v->ctx);
+	c->watch_deadline = now + watch_period(c);
+	vc_trace_record(c, VC_TR_RUN_BEGIN, v->id, 0);
+}
+
+static void run_end(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
+{
+	if (!v->accounting)
+		return;
+	vc_coproc_charge_curr(c, now);
+	v->accounting = false;
+	c->watch_deadline = VC_TIME_INF;
+	vc_trace_record(c, VC_TR_RUN_END, v->id, 0);
+}
+
+/* ---- state changes -------------------------------------------------------------- */
+
+static void raise_irq(struct vc_coproc *c, struct vc_vcoproc *v)
+{
+	v->stats.irqs++;
+	c->stats.irqs++;
+	vc_trace_record(c, VC_TR_IRQ, v->id, 0);
+	c->fw->hops->irq_raise(v->dom->host_dom, c->desc.nr_irqs ? c->desc.irqs[0] : 0);
+}
+
+/* @v has no more work. */
+static void vcoproc_sleep(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
+{
+	if (!v->has_work)
+		return;
+	if (c->curr == v)
+		run_end(c, v, now);
+	v->has_work = false;
+	v->state = VC_VS_SLEEPING;
+	c->sched.ops->sleep(&c->sched, v, now);
+	vc_trace_record(c, VC_TR_SLEEP, v->id, 0);
+}
+
+void vc_vcoproc_wake(struct vc_vcoproc *v, vc_time_t now)
+{
+	struct vc_coproc *c = v->coproc;
+	struct vc_vcoproc *curr = c->curr;
+	bool tickle;
+
+	if (v->has_work || !pops(c)->has_work(c, v->ctx))
+		return;
+	v->has_work = true;
+	v->stats.wakeups++;
+	vc_trace_record(c, VC_TR_WAKE, v->id, 0);
+	if (curr == v) {
+		v->state = c->cstate == VC_CS_STOPPING ? VC_VS_SWITCHING_OUT : VC_VS_RUNNING;
+		if (c->dev_started)
+			run_begin(c, v, now);
+	} else {
+		v->state = VC_VS_WAITING;
+	}
+	tickle = c->sched.ops->wake(&c->sched, v, now);
+	if (tickle || !curr || curr == v || !curr->has_work)
+		vc_coproc_reschedule(c, now);
+}
+
+/*
+ * Reset @v after a hang or a device failure.  If its context is loaded the
+ * device is left stopped with it loaded.  Its domain gets an interrupt and
+ * finds an error status.
+ */
+static void reset_vcoproc(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now,
+			  const char *why)
+{
+	bool loaded = c->curr == v;
+	int err;
+
+	if (loaded) {
+		run_end(c, v, now);
+		c->dev_started = false;
+	}
+	err = pops(c)->reset(c, v->ctx, loaded);
+	if (err)
+		vc_log(VC_LOG_ERR, "%s: reset of vcoproc %u failed: %s", c->name, v->id,
+		       vc_strerror(err));
+	vc_log(VC_LOG_WARN, "%s: vcoproc %u (domain %u) %s: context reset", c->name,
+	       v->id, v->dom->domid, why);
+	v->stats.resets++;
+	c->stats.resets++;
+	v->stalled_ns = 0;
+	vc_trace_record(c, VC_TR_RESET, v->id, 0);
+	vcoproc_sleep(c, v, now);
+	raise_irq(c, v);
+}
+
+/* ---- context switch ------------------------------------------------------------- */
+
+static void end_refusal_wait(struct vc_coproc *c, struct vc_vcoproc *prev, vc_time_t now)
+{
+	vc_time_t wait;
+
+	if (!c->refused_since)
+		return;
+	wait = now - c->refused_since;
+	c->stats.refusal_wait_ns += wait;
+	if (prev)
+		prev->stats.refusal_wait_ns += wait;
+	c->refused_since = 0;
+}
+
+/* A platform step failed on @v's context: reset it, keep the device sane. */
+static void step_failed(struct vc_coproc *c, struct vc_vcoproc *v, const char *step,
+			int err, vc_time_t now)
+{
+	vc_log(VC_LOG_ERR, "%s: %s of vcoproc %u failed: %s", c->name, step, v->id,
+	       vc_strerror(err));
+	reset_vcoproc(c, v, now, "failed a context switch");
+}
+
+/*
+ * The device is stopped (or was never started): save prev, load and start
+ * next.  @next NULL leaves the device empty.  @result is what the algorithm
+ * is told (0, or the error that made us reset prev).
+ */
+static void finish_switch(struct vc_coproc *c, struct vc_vcoproc *next, int result,
+			  vc_time_t now)
+{
+	struct vc_vcoproc *prev = c->curr;
+	const struct vc_platform_ops *ops = pops(c);
+	vc_time_t lat;
+	int err;
+
+	c->cstate = VC_CS_READY;
+	c->pending = NULL;
+	if (prev) {
+		run_end(c, prev, now);
+		err = ops->save(c, prev->ctx);
+		c->curr = NULL;
+		c->dev_started = false;
+		if (err)
+			step_failed(c, prev, "save", err, now);
+		prev->state = prev->has_work ? VC_VS_WAITING : VC_VS_SLEEPING;
+		prev->stats.switches_out++;
+		end_refusal_wait(c, prev, now);
+	}
+	err = ops->iommu_switch(c, next ? next->dom->iommu : NULL);
+	if (err) {
+		vc_log(VC_LOG_ERR, "%s: IOMMU switch failed: %s", c->name, vc_strerror(err));
+		next = NULL;
+	}
+	if (!next)
+		return;
+	err = ops->load(c, next->ctx);
+	if (!err) {
+		c->curr = next;
+		err = ops->start(c, next->ctx);
+		if (err) {
+			step_failed(c, next, "start", err, now);
+			return;
+		}
+	} else {
+		step_failed(c, next, "load", err, now);
+		(void)ops->iommu_switch(c, NULL);
+		return;
+	}
+	c->dev_started = true;
+	next->stats.switches_in++;
+	if (next->has_work) {
+		next->state = VC_VS_RUNNING;
+		run_begin(c, next, now);
+	} else {
+		next->state = VC_VS_SLEEPING;
+	}
+	lat = vc_os_now() - c->decided_at;
+	c->stats.switches++;
+	c->stats.switch_lat_total_ns += lat;
+	if (lat > c->stats.switch_lat_max_ns)
+		c->stats.switch_lat_max_ns = lat;
+	vc_trace_record(c, VC_TR_SWITCH, next->id, lat);
+	sched_switch_result(&c->sched, prev, next, result, 0, now);
+}
+
+/* Carry out a decision to run @next instead of c->curr. */
+static void do_switch(struct vc_coproc *c, struct vc_vcoproc *next, vc_time_t now)
+{
+	struct vc_vcoproc *prev = c->curr;
+	vc_time_t retry = 0;
+	int r = 0;
+
+	if (!c->refused_since)
+		c->decided_at = now;
+	if (prev && c->dev_started) {
+		r = pops(c)->stop(c, prev->ctx, &retry);
+		if (r == -VC_EAGAIN) {
+			if (!retry)
+				retry = VC_USEC(1);
+			prev->stats.refusals++;
+			c->stats.refusals++;
+			if (!c->refused_since)
+				c->refused_since = now;
+			vc_trace_record(c, VC_TR_REFUSE, prev->id, retry);
+			sched_switch_result(&c->sched, prev, next, -VC_EAGAIN, retry, now);
+			c->sched_deadline = now + retry;
+			return;
+		}
+		if (r == -VC_EINPROGRESS) {
+			c->cstate = VC_CS_STOPPING;
+			c->pending = next;
+			c->stop_deadline = now + c->desc.stop_timeout;
+			c->sched_deadline = VC_TIME_INF;
+			if (prev->has_work)
+				prev->state = VC_VS_SWITCHING_OUT;
+			return;
+		}
+		if (r < 0) {
+			vc_log(VC_LOG_ERR, "%s: stop of vcoproc %u failed: %s", c->name,
+			       prev->id, vc_strerror(r));
+			reset_vcoproc(c, prev, now, "could not be stopped");
+		}
+	}
+	finish_switch(c, next, r, now);
+}
+
+void vc_coproc_reschedule(struct vc_coproc *c, vc_time_t now)
+{
+	struct vc_sched_decision d;
+	struct vc_vcoproc *curr;
+	vc_time_t t0;
+
+	if (c->cstate == VC_CS_STOPPING)
+		return; /* decided already; VC_EV_STOPPED continues */
+	vc_coproc_charge_curr(c, now);
+	curr = c->curr;
+	t0 = vc_os_now();
+	d = c->sched.ops->do_schedule(&c->sched, now, curr);
+	c->stats.decisions++;
+	c->stats.decision_ns += vc_os_now() - t0;
+	vc_trace_record(c, VC_TR_DECIDE, 0, d.next ? d.next->id : 0);
+	c->sched_deadline = d.slice == VC_TIME_INF ? VC_TIME_INF : now + d.slice;
+
+	if (d.next && !d.next->has_work) {
+		vc_log(VC_LOG_ERR, "%s: %s chose sleeping vcoproc %u", c->name,
+		       c->sched.ops->name, d.next->id);
+		d.next = NULL;
+	}
+	if (d.next == curr || (!d.next && (!curr || !curr->has_work))) {
+		/* Keep what is loaded; a decision that was refused is dropped. */
+		end_refusal_wait(c, curr, now);
+		if (curr && curr->has_work && !c->dev_started) {
+			int err = pops(c)->start(c, curr->ctx);
+
+			if (err) {
+				step_failed(c, curr, "start", err, now);
+			} else {
+				c->dev_started = true;
+				curr->state = VC_VS_RUNNING;
+				run_begin(c, curr, now);
+			}
+		}
+	} else {
+		/* Another vcoproc, or nothing runnable while curr still has work
+		 * (its budget is out): take curr off the device. */
+		do_switch(c, d.next, now);
+	}
+	coproc_arm(c);
+}
+
+/* ---- device events, timers --------------------------------------------------- */
+
+static void stop_done(struct vc_coproc *c, vc_time_t now)
+{
+	struct vc_vcoproc *next = c->pending;
+
+	if (next && !next->has_work)
+		next = NULL; /* went to sleep meanwhile: decide again */
+	if (next) {
+		finish_switch(c, next, 0, now);
+	} else {
+		/* Nothing to switch to any more: let curr go on. */
+		c->cstate = VC_CS_READY;
+		c->pending = NULL;
+		c->dev_started = false;
+		if (c->curr && c->curr->has_work)
+			c->curr->state = VC_VS_RUNNING;
+	}
+	vc_coproc_reschedule(c, now);
+}
+
+static struct vc_vcoproc *lookup_tag(struct vc_coproc *c, uint32_t tag)
+{
+	unsigned int slot = tag & (VC_MAX_VCOPROCS_PER_COPROC - 1);
+	struct vc_vcoproc *v = c->slots[slot];
+
+	return v && v->tag == tag ? v : NULL;
+}
+
+void vc_coproc_event(struct vc_coproc *c, uint32_t tag, enum vc_event ev)
+{
+	struct vc_vcoproc *v;
+	vc_time_t now;
+
+	vc_os_lock(c->lock);
+	now = vc_os_now();
+	v = lookup_tag(c, tag);
+	if (!v) {
+		c->stats.stale_events++;
+		goto out_unlock;
+	}
+	switch (ev) {
+	case VC_EV_IRQ:
+		raise_irq(c, v);
+		break;
+	case VC_EV_IDLE:
+		if (c->curr == v && v->has_work && !pops(c)->has_work(c, v->ctx)) {
+			vcoproc_sleep(c, v, now);
+			vc_coproc_reschedule(c, now); /* yield early */
+		}
+		break;
+	case VC_EV_STOPPED:
+		if (c->cstate == VC_CS_STOPPING && c->curr == v)
+			stop_done(c, now);
+		else
+			c->stats.stale_events++;
+		break;
+	}
+	coproc_arm(c);
+out_unlock:
+	vc_os_unlock(c->lock);
+}
+
+static void hang_check(struct vc_coproc *c, vc_time_t now)
+{
+	struct vc_vcoproc *v = c->curr;
+	uint64_t p;
+
+	c->watch_deadline = VC_TIME_INF;
+	if (!v || !v->accounting)
+		return;
+	p = pops(c)->progress(c, v->ctx);
+	if (p != v->last_progress) {
+		v->last_progress = p;
+		v->stalled_ns = 0;
+	} else {
+		v->stalled_ns += now - v->last_check;
+	}
+	v->last_check = now;
+	if (v->stalled_ns >= c->desc.hang_timeout) {
+		reset_vcoproc(c, v, now, "made no progress (hang)");
+		vc_coproc_reschedule(c, now);
+		return;
+	}
+	c->watch_deadline = now + watch_period(c);
+}
+
+void vc_coproc_timer_fn(void *arg)
+{
+	struct vc_coproc *c = arg;
+	vc_time_t now;
+
+	vc_os_lock(c->lock);
+	now = vc_os_now();
+	c->armed = VC_TIME_INF;
+	if (c->cstate == VC_CS_STOPPING && now >= c->stop_deadline) {
+		struct vc_vcoproc *prev = c->curr;
+
+		reset_vcoproc(c, prev, now, "did not stop in time");
+		finish_switch(c, c->pending && c->pending->has_work ? c->pending : NULL,
+			      -VC_ETIMEDOUT, now);
+		vc_coproc_reschedule(c, now);
+	}
+	if (now >= c->watch_deadline)
+		hang_check(c, now);
+	if (now >= c->sched_deadline)
+		vc_coproc_reschedule(c, now);
+	coproc_arm(c);
+	vc_os_unlock(c->lock);
+}
+
+void vc_coproc_evict(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
+{
+	vc_time_t retry;
+	int r = 0;
+
+	if (c->curr != v)
+		return;
+	vcoproc_sleep(c, v, now);
+	if (c->cstate == VC_CS_STOPPING)
+		r = -VC_EINPROGRESS;
+	else if (c->dev_started)
+		r = pops(c)->stop(c, v->ctx, &retry);
+	if (r) /* cannot wait: the owner is going away */
+		(void)pops(c)->reset(c, v->ctx, true);
+	c->cstate = VC_CS_READY;
+	c->pending = NULL;
+	c->curr = NULL;
+	c->dev_started = false;
+	c->refused_since = 0;
+	/* No DMA through the departing domain's IOMMU context from now on. */
+	(void)pops(c)->iommu_switch(c, NULL);
+	v->stats.switches_out++;
+}

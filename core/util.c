@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: core utilities
+ *
+ * String helpers, number and duration parsing, a small vsnprintf, and
+ * logging - what the core would otherwise take from libc (see util.h).
+ */
+#include <vcoproc/errno.h>
+#include <vcoproc/util.h>
+
+size_t vc_strlen(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n])
+		n++;
+	return n;
+}
+
+int vc_strcmp(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return (unsigned char)*a - (unsigned char)*b;
+}
+
+int vc_strncmp(const char *a, const char *b, size_t n)
+{
+	for (; n; n--, a++, b++) {
+		if (*a != *b)
+			return (unsigned char)*a - (unsigned char)*b;
+		if (!*a)
+			break;
+	}
+	return 0;
+}
+
+size_t vc_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t len = vc_strlen(src);
+
+	if (size) {
+		size_t n = len < size - 1 ? len : size - 1;
+
+		for (size_t i = 0; i < n; i++)
+			dst[i] = src[i];
+		dst[n] = '\0';
+	}
+	return len;
+}
+
+/* Parse digits of @base at *@sp; stops at the first non-digit. */
+static int parse_digits(const char **sp, unsigned int base, uint64_t *out)
+{
+	const char *s = *sp;
+	uint64_t v = 0;
+	bool any = false;
+
+	for (;; s++) {
+		unsigned int d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned int)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned int)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned int)(*s - 'A' + 10);
+		else
+			break;
+		if (v > (UINT64_MAX - d) / base)
+			return -VC_ERANGE;
+		v = v * base + d;
+		any = true;
+	}
+	if (!any)
+		return -VC_EINVAL;
+	*sp = s;
+	*out = v;
+	return 0;
+}
+
+int vc_parse_u64(const char *s, uint64_t *out)
+{
+	unsigned int base = 10;
+	int err;
+
+	if (!s)
+		return -VC_EINVAL;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	err = parse_digits(&s, base, out);
+	if (err)
+		return err;
+	return *s ? -VC_EINVAL : 0;
+}
+
+int vc_parse_time(const char *s, vc_time_t default_unit, vc_time_t *out)
+{
+	static const struct {
+		const char *suffix;
+		vc_time_t mult;
+	} units[] = {
+		{ "ns", 1 }, { "us", VC_USEC(1) }, { "ms", VC_MSEC(1) }, { "s", VC_SEC(1) },
+	};
+	uint64_t v;
+	vc_time_t mult = default_unit;
+	int err;
+
+	if (!s)
+		return -VC_EINVAL;
+	err = parse_digits(&s, 10, &v);
+	if (err)
+		return err;
+	if (*s) {
+		size_t i;
+
+		for (i = 0; i < VC_ARRAY_SIZE(units); i++)
+			if (!vc_strcmp(s, units[i].suffix))
+				break;
+		if (i == VC_ARRAY_SIZE(units))
+			return -VC_EINVAL;
+		mult = units[i].mult;
+	}
+	if (mult && v > UINT64_MAX / mult)
+		return -VC_ERANGE;
+	*out = v * mult;
+	return 0;
+}
+
+/* ---- vsnprintf --------------------------------------------------------- */
+
+struct fmt_out {
+	char *buf;
+	size_t size;
+	size_t len;
+};
+
+static void out_c(struct fmt_out *o, char c)
+{
+	if (o->len + 1 < o->size)
+		o->buf[o->len] = c;
+	o->len++;
+}
+
+static void out_pad(struct fmt_out *o, char c, int n)
+{
+	while (n-- > 0)
+		out_c(o, c);
+}
+
+static void out_str(struct fmt_out *o, const char *s, int width, int prec, bool left)
+{
+	int len = 0;
+
+	while (s[len] && (prec < 0 || len < prec))
+		len++;
+	if (!left)
+		out_pad(o, ' ', width - len);
+	for (int i = 0; i < len; i++)
+		out_c(o, s[i]);
+	if (left)
+		out_pad(o, ' ', width - len);
+}
+
+static void out_num(struct fmt_out *o, uint64_t v, bool neg, unsigned int base,
+		    bool upper, int width, bool zero, bool left)
+{
+	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	char tmp[24];
+	int n = 0, len;
+
+	do {
+		tmp[n++] = digits[v % base];
+		v /= base;
+	} while (v);
+	len = n + (neg ? 1 : 0);
+	if (!left && !zero)
+		out_pad(o, ' ', width - len);
+	if (neg)
+		out_c(o, '-');
+	if (!left && zero)
+		out_pad(o, '0', width - len);
+	while (n)
+		out_c(o, tmp[--n]);
+	if (left)
+		out_pad(o, ' ', width - len);
+}
+
+int vc_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	struct fmt_out o = { buf, size, 0 };
+
+	for (; *fmt; fmt++) {
+		bool left = false, zero = false, is_signed = false;
+		int width = 0, prec = -1, lng = 0;
+		unsigned int base = 10;
+		uint64_t uv = 0;
+		int64_t sv = 0;
+
+		if (*fmt != '%') {
+			out_c(&o, *fmt);
+			continue;
+		}
+		fmt++;
+		for (;; fmt++) {
+			if (*fmt == '-')
+				left = true;
+			else if (*fmt == '0')
+				zero = true;
+			else
+				break;
+		}
+		if (*fmt == '*') {
+			width = va_arg(ap, int);
+			if (width < 0) {
+				left = true;
+				width = -width;
+			}
+			fmt++;
+		} else {
+			while (*fmt >= '0' && *fmt <= '9')
+				width = width * 10 + (*fmt++ - '0');
+		}
+		if (*fmt == '.') {
+			fmt++;
+			prec = 0;
+			if (*fmt == '*') {
+				prec = va_arg(ap, int);
+				fmt++;
+			} else {
+				while (*fmt >= '0' && *fmt <= '9')
+					prec = prec * 10 + (*fmt++ - '0');
+			}
+		}
+		for (;; fmt++) {
+			if (*fmt == 'l')
+				lng++;
+			else if (*fmt == 'z')
+				lng = 3;
+			else
+				break;
+		}
+		switch (*fmt) {
+		case '%':
+			out_c(&o, '%');
+			continue;
+		case 'c':
+			out_c(&o, (char)va_arg(ap, int));
+			continue;
+		case 's': {
+			const char *s = va_arg(ap, const char *);
+
+			out_str(&o, s ? s : "(null)", width, prec, left);
+			continue;
+		}
+		case 'p':
+			out_c(&o, '0');
+			out_c(&o, 'x');
+			out_num(&o, (uint64_t)(uintptr_t)va_arg(ap, void *), false, 16,
+				false, 0, false, false);
+			continue;
+		case 'd':
+		case 'i':
+			is_signed = true;
+			break;
+		case 'u':
+			break;
+		case 'x':
+		case 'X':
+			base = 16;
+			break;
+		case '\0':
+			fmt--;
+			continue;
+		default:
+			out_c(&o, '%');
+			out_c(&o, *fmt);
+			continue;
+		}
+		if (is_signed) {
+			if (lng == 0)
+				sv = va_arg(ap, int);
+			else if (lng == 1)
+				sv = va_arg(ap, long);
+			else if (lng == 2)
+				sv = va_arg(ap, long long);
+			else
+				sv = (int64_t)va_arg(ap, size_t);
+			uv = sv < 0 ? (uint64_t)0 - (uint64_t)sv : (uint64_t)sv;
+		} else {
+			if (lng == 0)
+				uv = va_arg(ap, unsigned int);
+			else if (lng == 1)
+				uv = va_arg(ap, unsigned long);
+			else if (lng == 2)
+				uv = va_arg(ap, unsigned long long);
+			else
+				uv = va_arg(ap, size_t);
+		}
+		out_num(&o, uv, is_signed && sv < 0, base, *fmt == 'X', width, zero, left);
+	}
+	if (size)
+		buf[o.len < size ? o.len : size - 1] = '\0';
+	return (int)o.len;
+}
+
+int vc_snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vc_vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+void vc_log(enum vc_log_level level, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vc_vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	vc_os_log(level, line);
+}
+
+int vc_pr(struct vc_printer *p, const char *fmt, ...)
+{
+	char small[256];
+	va_list ap;
+	int n;
+
+	if (p->err || !p->write)
+		return p->err;
+	va_start(ap, fmt);
+	n = vc_vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return p->err = -VC_EINVAL;
+	if ((size_t)n >= sizeof(small)) {
+		char *big = vc_os_zalloc((size_t)n + 1);
+
+		if (!big)
+			return p->err = -VC_ENOMEM;
+		va_start(ap, fmt);
+		vc_vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		p->err = p->write(p->opaque, big, (size_t)n);
+		vc_os_free(big);
+		return p->err;
+	}
+	p->err = p->write(p->opaque, small, (size_t)n);
+	return p->err;
+}
+
+const char *vc_strerror(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case 0: return "success";
+	case VC_EPERM: return "operation not permitted";
+	case VC_ENOENT: return "no such entry";
+	case VC_EIO: return "I/O error";
+	case VC_E2BIG: return "argument too large";
+	case VC_EAGAIN: return "try again";
+	case VC_ENOMEM: return "out of memory";
+	case VC_EFAULT: return "bad address";
+	case VC_EBUSY: return "busy";
+	case VC_EEXIST: return "already exists";
+	case VC_ENODEV: return "no such device";
+	case VC_EINVAL: return "invalid argument";
+	case VC_ENOSPC: return "no space (admission refused)";
+	case VC_ERANGE: return "out of range";
+	case VC_ENOSYS: return "not implemented";
+	case VC_ETIMEDOUT: return "timed out";
+	case VC_EINPROGRESS: return "in progress";
+	default: return "unknown error";
+	}
+}

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: vcoproc framework - public API for hosts
+ *
+ * A host (the KVM VMM, the simulator, a hypervisor) builds one framework
+ * instance (struct vc_fw), registers its physical coprocessors with the
+ * platform code that drives them, creates domains, and gives each domain
+ * virtual coprocessors (vcoprocs) on the coprocessors it may use.
+ *
+ * From then on the framework time-slices every coprocessor between its
+ * vcoprocs with that coprocessor's scheduling algorithm, routes register
+ * accesses (vc_domain_mmio()) to the device or to the platform's emulation
+ * on a saved context, and delivers the device's interrupts to the domain
+ * owning the context that raised them (struct vc_host_ops.irq_raise).
+ *
+ * Ownership: every object returned here is owned by the framework and lives
+ * until the matching destroy call.  Topology calls (register/unregister,
+ * create/destroy, vc_fw_destroy) and the listing functions must be
+ * serialized by the host; everything else (MMIO, events, parameters, stats,
+ * trace) may be called concurrently from any thread.
+ *
+ * Lock order: fw->lock (topology) -> coproc->lock -> platform device locks.
+ */
+#ifndef VCOPROC_VCOPROC_H
+#define VCOPROC_VCOPROC_H
+
+#include "errno.h"
+#include "os.h"
+#include "util.h"
+
+struct vc_fw;
+struct vc_coproc;
+struct vc_domain;
+struct vc_vcoproc;
+struct vc_platform_ops;
+
+#define VC_NAME_MAX        32  /* names incl. NUL */
+#define VC_COPROC_MAX_MMIO 4
+#define VC_COPROC_MAX_IRQS 4
+#define VC_PARAM_KEY_MAX   24
+#define VC_PARAM_VAL_MAX   96
+#define VC_VCOPROC_MAX_PARAMS 8
+
+/* ---- host interface -------------------------------------------------- */
+
+/** What the framework asks of the host. */
+struct vc_host_ops {
+	/**
+	 * irq_raise() - raise interrupt @irq (a coprocessor IRQ number from its
+	 * description) in the domain whose host handle is @host_dom.
+	 * Edge semantics: one call per event.  Called with a coproc lock held:
+	 * must not call back into the framework.  Required.
+	 */
+	void (*irq_raise)(void *host_dom, uint32_t irq);
+};
+
+/**
+ * vc_fw_create() - a framework instance with no coprocessors.
+ * @hops must outlive the instance.  Returns 0 and *@out (free with
+ * vc_fw_destroy()), or -VC_ENOMEM / -VC_EINVAL.
+ */
+VC_MUST_CHECK int vc_fw_create(const struct vc_host_ops *hops, struct vc_fw **out);
+
+/** vc_fw_destroy() - destroy every domain, then every coprocessor, then @fw. */
+void vc_fw_destroy(struct vc_fw *fw);
+
+/* ---- IOMMU contexts ------------------------------------------------------ */
+
+/** One guest-physical range mapped to host memory. */
+struct vc_iommu_region {
+	uint64_t gpa;
+	uint64_t size;
+	void *hva;
+	bool writable;
+};
+
+/**
+ * A domain's IOMMU context: what its DMA may reach.  Owned by the host; it
+ * must outlive the domain and must not change while the domain exists.
+ */
+struct vc_iommu {
+	const struct vc_iommu_region *regions;
+	unsigned int nr_regions;
+};
+
+/**
+ * vc_iommu_translate() - host address of [@gpa, @gpa+@len) in @io, or NULL
+ * when any byte of it lies outside one region (or the region is read-only
+ * and @write).  A NULL @io translates nothing.
+ */
+void *vc_iommu_translate(const struct vc_iommu *io, uint64_t gpa, uint64_t len,
+			 bool write);
+
+/* ---- coprocessors ---------------------------------------------------- */
+
+struct vc_mmio_range {
+	uint64_t base;
+	uint64_t size;
+};
+
+/** Description of a physical coprocessor; copied at registration. */
+struct vc_coproc_desc {
+	const char *name;       /* instance id, e.g. "gpu0"; unique */
+	const char *compatible; /* e.g. "vcoproc,simcp" */
+	struct vc_mmio_range mmio[VC_COPROC_MAX_MMIO];
+	unsigned int nr_mmio;
+	uint32_t irqs[VC_COPROC_MAX_IRQS];
+	unsigned int nr_irqs;
+	const struct vc_platform_ops *ops; /* must outlive the coproc */
+	void *pdata;                       /* platform's, see vc_coproc_pdata() */
+	const char *sched;      /* algorithm name; NULL = "credit" */
+	vc_time_t hang_timeout; /* no progress this long -> reset; 0 = 1 s */
+	vc_time_t stop_timeout; /* accepted stop not done -> reset; 0 = 100 ms */
+	/* Worst cases used by admission control (rtds): */
+	vc_time_t switch_cost;     /* worst stop+save+load+start */
+	vc_time_t max_nonpreempt;  /* longest non-preemptible section */
+};
+
+/**
+ * vc_coproc_register() - add a physical coprocessor and start its
+ * scheduler.  Returns 0 and *@out, -VC_EEXIST (name taken), -VC_ENOENT
+ * (unknown algorithm), -VC_EINVAL or -VC_ENOMEM.
+ */
+VC_MUST_CHECK int vc_coproc_register(struct vc_fw *fw,
+				     const struct vc_coproc_desc *desc,
+				     struct vc_coproc **out);
+
+/** vc_coproc_unregister() - remove @c; returns -VC_EBUSY while it has vcoprocs. */
+int vc_coproc_unregister(struct vc_coproc *c);
+
+/** vc_coproc_find() - the coprocessor named @name, or NULL. */
+struct vc_coproc *vc_coproc_find(struct vc_fw *fw, const char *name);
+
+const char *vc_coproc_name(const struct vc_coproc *c);
+const char *vc_coproc_compatible(const struct vc_coproc *c);
+void *vc_coproc_pdata(const struct vc_coproc *c);
+const struct vc_coproc_desc *vc_coproc_desc(const struct vc_coproc *c);
+
+/**
+ * vc_fw_coprocs() - fill @arr with up to @max coprocessors in registration
+ * order; returns how many exist.
+ */
+unsigned int vc_fw_coprocs(struct vc_fw *fw, struct vc_coproc **arr, unsigned int max);
+
+/** vc_coproc_vcoprocs() - likewise for the vcoprocs of @c, in creation order. */
+unsigned int vc_coproc_vcoprocs(struct vc_coproc *c, struct vc_vcoproc **arr,
+				unsigned int max);
+
+/* ---- domains ----------------------------------------------------------- */
+
+/**
+ * vc_domain_create() - a domain with no vcoprocs.  @iommu (may be NULL:
+ * no DMA at all) and @host_dom belong to the host and must outlive it.
+ * Returns 0 and *@out, -VC_EEXIST (@domid taken), -VC_ENOMEM.
+ */
+VC_MUST_CHECK int vc_domain_create(struct vc_fw *fw, uint32_t domid, const char *name,
+				   const struct vc_iommu *iommu, void *host_dom,
+				   struct vc_domain **out);
+
+/**
+ * vc_domain_destroy() - destroy every vcoproc of @d (their contexts are
+ * stopped, reset if they refuse, and freed), then @d.  Other domains go on.
+ */
+void vc_domain_destroy(struct vc_domain *d);
+
+struct vc_domain *vc_domain_find(struct vc_fw *fw, uint32_t domid);
+uint32_t vc_domain_id(const struct vc_domain *d);
+const char *vc_domain_name(const struct vc_domain *d);
+
+/**
+ * vc_domain_mmio() - a register access by domain @d at guest-physical
+ * @gpa.  Finds the vcoproc whose coprocessor window holds @gpa and hands
+ * the access to the device (its context is loaded) or to the platform's
+ * emulation on its saved context (it is not).  @size is 1, 2, 4 or 8.
+ * A read stores the value in *@val.
+ * Returns 0 when handled, -VC_ENOENT when no window of @d holds @gpa,
+ * -VC_EINVAL for a bad size or offset (reads then return all ones).
+ */
+int vc_domain_mmio(struct vc_domain *d, uint64_t gpa, unsigned int size,
+		   bool write, uint64_t *val);
+
+/* ---- vcoprocs ---------------------------------------------------------- */
+
+/** A "key=value" parameter. */
+struct vc_param {
+	char key[VC_PARAM_KEY_MAX];
+	char val[VC_PARAM_VAL_MAX];
+};
+
+enum vc_vstate {
+	VC_VS_SLEEPING,      /* no work */
+	VC_VS_WAITING,       /* has work, context not on the device */
+	VC_VS_RUNNING,       /* has work, context on the device and started */
+	VC_VS_SWITCHING_OUT, /* has work, a stop of its context is under way */
+};
+
+/** vc_vstate_name() - "sleeping", "waiting", "running" or "switching-out". */
+const char *vc_vstate_name(enum vc_vstate s);
+
+/**
+ * vc_vcoproc_create() - give domain @d a vcoproc on @c with the per-vcoproc
+ * scheduling parameters @params[0..@nr_params) (e.g. weight=512).
+ * The platform allocates a fresh, scrubbed context and the scheduler
+ * admits the vcoproc.  Returns 0 and *@out, or the first error: -VC_EEXIST
+ * (@d has one on @c), -VC_EINVAL (bad parameter), -VC_ENOSPC (admission
+ * refused), -VC_ENOMEM, or the platform's error; nothing is left behind.
+ */
+VC_MUST_CHECK int vc_vcoproc_create(struct vc_domain *d, struct vc_coproc *c,
+				    const struct vc_param *params,
+				    unsigned int nr_params, struct vc_vcoproc **out);
+
+/** vc_vcoproc_destroy() - stop (or reset) and free @v; the others go on. */
+void vc_vcoproc_destroy(struct vc_vcoproc *v);
+
+uint32_t vc_vcoproc_id(const struct vc_vcoproc *v);
+struct vc_domain *vc_vcoproc_domain(const struct vc_vcoproc *v);
+struct vc_coproc *vc_vcoproc_coproc(const struct vc_vcoproc *v);
+enum vc_vstate vc_vcoproc_state(struct vc_vcoproc *v);
+
+/* ---- scheduling control --------------------------------------------------- */
+
+/**
+ * vc_coproc_sched_set() - switch @c to algorithm @algo at run time.  Every
+ * vcoproc and its work is kept; per-vcoproc parameters the new algorithm
+ * knows are taken from each vcoproc's parameter list.  Returns 0,
+ * -VC_ENOENT (unknown algorithm), -VC_ENOSPC (admission refused: the old
+ * algorithm stays), -VC_ENOMEM.
+ */
+int vc_coproc_sched_set(struct vc_coproc *c, const char *algo);
+
+/** vc_coproc_sched_name() - name of @c's current algorithm. */
+const char *vc_coproc_sched_name(struct vc_coproc *c);
+
+/**
+ * vc_coproc_param_set() - set algorithm parameter @key of @c (e.g.
+ * slice=10ms).  Returns 0, -VC_ENOENT (unknown key), -VC_EINVAL (bad value),
+ * -VC_ENOSPC (rejected by admission control).
+ */
+int vc_coproc_param_set(struct vc_coproc *c, const char *key, const char *val);
+
+/**
+ * vc_coproc_params() - up to @max current algorithm parameters of @c;
+ * returns how many the algorithm has.
+ */
+unsigned int vc_coproc_params(struct vc_coproc *c, struct vc_param *out, unsigned int max);
+
+/**
+ * vc_vcoproc_param_set() - set per-vcoproc parameter @key (e.g. weight=512)
+ * for the current algorithm, and keep it in @v's list for later ones.
+ * Returns as vc_coproc_param_set(); -VC_ENOSPC also when the list is full.
+ */
+int vc_vcoproc_param_set(struct vc_vcoproc *v, const char *key, const char *val);
+
+/** vc_vcoproc_params() - as vc_coproc_params(), for @v under the current algorithm. */
+unsigned int vc_vcoproc_params(struct vc_vcoproc *v, struct vc_param *out, unsigned int max);
+
+/**
+ * vc_coproc_dump() - the scheduler's human-readable state of @c.
+ * Returns 0 or the printer's first error.
+ */
+int vc_coproc_dump(struct vc_coproc *c, struct vc_printer *p);
+
+/* ---- statistics ----------------------------------------------------------- */
+
+/** A snapshot of one vcoproc's counters; times in ns. */
+struct vc_vcoproc_stats {
+	enum vc_vstate state;
+	bool loaded;            /* its context is on the device */
+	vc_time_t run_ns;       /* device time while it had work */
+	uint64_t switches_in;   /* times its context was loaded */
+	uint64_t switches_out;
+	uint64_t refusals;      /* stops of its context the device refused */
+	vc_time_t refusal_wait_ns; /* time from a first refusal to the switch */
+	uint64_t mmio_emulated;
+	uint64_t mmio_forwarded;
+	uint64_t irqs;          /* interrupts delivered to its domain */
+	uint64_t jobs;          /* commands the device completed for it */
+	uint64_t resets;        /* hang resets */
+	uint64_t wakeups;
+	uint64_t deadline_misses; /* kept by deadline-aware algorithms */
+	vc_time_t jitter_ns;      /* late starts, kept by arinc653 */
+	vc_time_t jitter_max_ns;
+};
+
+/** A snapshot of one coprocessor's counters. */
+struct vc_coproc_stats {
+	vc_time_t uptime_ns;    /* since registration */
+	vc_time_t busy_ns;      /* a vcoproc with work was loaded */
+	uint64_t decisions;     /* do_schedule calls */
+	vc_time_t decision_ns;  /* OS time spent in do_schedule */
+	uint64_t switches;      /* completed context switches */
+	uint64_t refusals;
+	vc_time_t refusal_wait_ns;
+	vc_time_t switch_lat_total_ns; /* decision .. new context started */
+	vc_time_t switch_lat_max_ns;
+	uint64_t mmio_emulated;
+	uint64_t mmio_forwarded;
+	uint64_t irqs;
+	uint64_t resets;
+	uint64_t stale_events;  /* events for contexts that no longer exist */
+	unsigned int nr_vcoprocs;
+};
+
+void vc_vcoproc_stats(struct vc_vcoproc *v, struct vc_vcoproc_stats *out);
+void vc_coproc_stats(struct vc_coproc *c, struct vc_coproc_stats *out);
+
+/* ---- event trace ---------------------------------------------------------- */
+
+/**
+ * vc_coproc_trace_enable() - start (clearing the buffer) or stop recording
+ * @c's decisions, switches, refusals and interrupts into a ring of
+ * @capacity events (0 = 65536; older events are overwritten).
+ * Returns 0 or -VC_ENOMEM.
+ */
+int vc_coproc_trace_enable(struct vc_coproc *c, bool on, unsigned int capacity);
+
+/**
+ * vc_coproc_trace_export() - write the recorded events as Chrome
+ * trace-event JSON (opens in Perfetto and chrome://tracing): one track
+ * per vcoproc with its run intervals, instant events for refusals,
+ * interrupts, resets and decisions.  Returns 0 or the printer's error.
+ */
+int vc_coproc_trace_export(struct vc_coproc *c, struct vc_printer *p);
+
+#endif /* VCOPROC_VCOPROC_H */
