@@ -45,6 +45,34 @@ static vc_time_t watch_period(const struct vc_coproc *c)
 	return p ? p : 1;
 }
 
+/*
+ * When to look at running @v again: after a watch period, or sooner if
+ * its stalled time (carried over from earlier slices) reaches the timeout
+ * before that.
+ */
+static vc_time_t watch_deadline(const struct vc_coproc *c, const struct vc_vcoproc *v,
+				vc_time_t now)
+{
+	vc_time_t left = v->stalled_ns < c->desc.hang_timeout ?
+			 c->desc.hang_timeout - v->stalled_ns : 1;
+
+	return now + VC_MIN(watch_period(c), left);
+}
+
+/* Add the running time since the last look to @v's stall, or clear it. */
+static void stall_account(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
+{
+	uint64_t p = pops(c)->progress(c, v->ctx);
+
+	if (p != v->last_progress) {
+		v->last_progress = p;
+		v->stalled_ns = 0;
+	} else {
+		v->stalled_ns += now - v->last_check;
+	}
+	v->last_check = now;
+}
+
 /* ---- timer ------------------------------------------------------------------ */
 
 static void coproc_arm(struct vc_coproc *c)
@@ -86,7 +114,7 @@ static void run_begin(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
 	v->run_since = now;
 	v->last_check = now;
 	v->last_progress = pops(c)->progress(c, v->ctx);
-	c->watch_deadline = now + watch_period(c);
+	c->watch_deadline = watch_deadline(c, v, now);
 	vc_trace_record(c, VC_TR_RUN_BEGIN, v->id, 0);
 }
 
@@ -95,6 +123,8 @@ static void run_end(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
 	if (!v->accounting)
 		return;
 	vc_coproc_charge_curr(c, now);
+	/* A stall adds up across slices shorter than the watch period. */
+	stall_account(c, v, now);
 	v->accounting = false;
 	c->watch_deadline = VC_TIME_INF;
 	vc_trace_record(c, VC_TR_RUN_END, v->id, 0);
@@ -221,6 +251,8 @@ static void finish_switch(struct vc_coproc *c, struct vc_vcoproc *next, int resu
 		c->dev_started = false;
 		if (err)
 			step_failed(c, prev, "save", err, now);
+		else if (prev->has_work && !ops->has_work(c, prev->ctx))
+			vcoproc_sleep(c, prev, now); /* finished as it stopped */
 		prev->state = prev->has_work ? VC_VS_WAITING : VC_VS_SLEEPING;
 		prev->stats.switches_out++;
 		end_refusal_wait(c, prev, now);
@@ -413,25 +445,20 @@ out_unlock:
 static void hang_check(struct vc_coproc *c, vc_time_t now)
 {
 	struct vc_vcoproc *v = c->curr;
-	uint64_t p;
 
 	c->watch_deadline = VC_TIME_INF;
 	if (!v || !v->accounting)
 		return;
-	p = pops(c)->progress(c, v->ctx);
-	if (p != v->last_progress) {
-		v->last_progress = p;
-		v->stalled_ns = 0;
-	} else {
-		v->stalled_ns += now - v->last_check;
-	}
-	v->last_check = now;
+	stall_account(c, v, now);
 	if (v->stalled_ns >= c->desc.hang_timeout) {
 		reset_vcoproc(c, v, now, "made no progress (hang)");
-		vc_coproc_reschedule(c, now);
+		if (c->cstate == VC_CS_STOPPING)
+			stop_done(c, now); /* the reset stopped the device */
+		else
+			vc_coproc_reschedule(c, now);
 		return;
 	}
-	c->watch_deadline = now + watch_period(c);
+	c->watch_deadline = watch_deadline(c, v, now);
 }
 
 void vc_coproc_timer_fn(void *arg)
@@ -443,12 +470,8 @@ void vc_coproc_timer_fn(void *arg)
 	now = vc_os_now();
 	c->armed = VC_TIME_INF;
 	if (c->cstate == VC_CS_STOPPING && now >= c->stop_deadline) {
-		struct vc_vcoproc *prev = c->curr;
-
-		reset_vcoproc(c, prev, now, "did not stop in time");
-		finish_switch(c, c->pending && c->pending->has_work ? c->pending : NULL,
-			      -VC_ETIMEDOUT, now);
-		vc_coproc_reschedule(c, now);
+		reset_vcoproc(c, c->curr, now, "did not stop in time");
+		stop_done(c, now);
 	}
 	if (now >= c->watch_deadline)
 		hang_check(c, now);
@@ -472,6 +495,8 @@ void vc_coproc_evict(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
 		r = pops(c)->stop(c, v->ctx, &retry);
 	if (r) /* cannot wait: the owner is going away */
 		(void)pops(c)->reset(c, v->ctx, true);
+	/* The device lets go of the context before it is freed. */
+	(void)pops(c)->save(c, v->ctx);
 	c->cstate = VC_CS_READY;
 	c->pending = NULL;
 	c->curr = NULL;

@@ -1,0 +1,524 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Framework tests on the mock coprocessor and virtual time: lifecycle,
+ * the context-switch protocol (refusal, stop in progress, stop timeout),
+ * MMIO forwarding vs emulation, interrupt routing, hang recovery, run-time
+ * algorithm and parameter changes, statistics and the trace.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <vcoproc/vtime.h>
+
+#include "internal.h"
+#include "mock_platform.h"
+
+#define MS(x) VC_MSEC(x)
+
+static struct mock_host h;
+static struct mock_dom d1, d2, d3;
+
+static int setup_rr(void **state)
+{
+	(void)state;
+	assert_int_equal(mock_host_init(&h, "rr", 0), 0);
+	assert_int_equal(mock_dom_init(&h, &d1, 1, NULL, 0), 0);
+	assert_int_equal(mock_dom_init(&h, &d2, 2, NULL, 0), 0);
+	assert_int_equal(vc_coproc_param_set(h.c, "slice", "1ms"), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	mock_host_fini(&h);
+	return 0;
+}
+
+static struct vc_vcoproc_stats vstats(struct mock_dom *md)
+{
+	struct vc_vcoproc_stats s;
+
+	vc_vcoproc_stats(md->v, &s);
+	return s;
+}
+
+static struct vc_coproc_stats cstats(void)
+{
+	struct vc_coproc_stats s;
+
+	vc_coproc_stats(h.c, &s);
+	return s;
+}
+
+/* ---- lifecycle -------------------------------------------------------------- */
+
+static void test_create_destroy(void **state)
+{
+	struct vc_vcoproc *arr[4], *v;
+	struct vc_domain *d;
+
+	(void)state;
+	assert_int_equal(vc_coproc_vcoprocs(h.c, arr, 4), 2);
+	assert_ptr_equal(arr[0], d1.v);
+	assert_ptr_equal(arr[1], d2.v);
+	/* One vcoproc per (domain, coproc); one domain per id. */
+	assert_int_equal(vc_vcoproc_create(d1.d, h.c, NULL, 0, &v), -VC_EEXIST);
+	assert_int_equal(vc_domain_create(h.fw, 1, "again", NULL, NULL, &d), -VC_EEXIST);
+	assert_ptr_equal(vc_domain_find(h.fw, 2), d2.d);
+	assert_ptr_equal(vc_coproc_find(h.fw, "mock0"), h.c);
+	assert_null(vc_coproc_find(h.fw, "nope"));
+	vc_domain_destroy(d1.d);
+	assert_int_equal(vc_coproc_vcoprocs(h.c, arr, 4), 1);
+	assert_null(vc_domain_find(h.fw, 1));
+	assert_int_equal(vc_coproc_unregister(h.c), -VC_EBUSY);
+}
+
+static void test_create_platform_failure_undone(void **state)
+{
+	struct vc_domain *d;
+	struct vc_vcoproc *v = NULL;
+
+	(void)state;
+	assert_int_equal(vc_domain_create(h.fw, 7, "d7", NULL, NULL, &d), 0);
+	h.dev->fail_alloc = -VC_ENOMEM;
+	assert_int_equal(vc_vcoproc_create(d, h.c, NULL, 0, &v), -VC_ENOMEM);
+	assert_null(v);
+	h.dev->fail_alloc = 0;
+	assert_int_equal(cstats().nr_vcoprocs, 2);
+	/* The failure left nothing behind: a later create works. */
+	assert_int_equal(vc_vcoproc_create(d, h.c, NULL, 0, &v), 0);
+	assert_int_equal(cstats().nr_vcoprocs, 3);
+}
+
+static void test_create_bad_params(void **state)
+{
+	struct vc_param p[VC_VCOPROC_MAX_PARAMS + 1];
+	struct vc_domain *d;
+	struct vc_vcoproc *v = NULL;
+
+	(void)state;
+	memset(p, 0, sizeof(p));
+	assert_int_equal(vc_domain_create(h.fw, 8, "d8", NULL, NULL, &d), 0);
+	/* An empty key, and too many parameters. */
+	assert_int_equal(vc_vcoproc_create(d, h.c, p, 1, &v), -VC_EINVAL);
+	assert_int_equal(vc_vcoproc_create(d, h.c, p, VC_VCOPROC_MAX_PARAMS + 1, &v),
+			 -VC_E2BIG);
+	assert_null(v);
+	assert_int_equal(cstats().nr_vcoprocs, 2);
+}
+
+static void test_bad_desc_rejected(void **state)
+{
+	struct vc_coproc_desc desc = h.dev->desc;
+	struct vc_coproc *c;
+
+	(void)state;
+	desc.name = "mock0";
+	assert_int_equal(vc_coproc_register(h.fw, &desc, &c), -VC_EEXIST);
+	desc.name = "mock1";
+	desc.sched = "no-such-algo";
+	assert_int_equal(vc_coproc_register(h.fw, &desc, &c), -VC_ENOENT);
+	desc.sched = NULL;
+	desc.ops = NULL;
+	assert_int_equal(vc_coproc_register(h.fw, &desc, &c), -VC_EINVAL);
+}
+
+/* ---- running work -------------------------------------------------------------- */
+
+static void test_single_domain_runs(void **state)
+{
+	struct vc_vcoproc_stats s;
+
+	(void)state;
+	/* Not loaded: the doorbell is emulated and wakes the vcoproc. */
+	assert_int_equal(mock_submit(&d1, 10, MS(1), false), 0);
+	s = vstats(&d1);
+	assert_int_equal(s.mmio_emulated, 1);
+	assert_true(s.loaded);
+	vc_vtime_advance(MS(20));
+	/* Loaded now: the read is forwarded. */
+	assert_int_equal(mock_reg_read(&d1, MOCK_REG_DONE), 10);
+	s = vstats(&d1);
+	assert_int_equal(s.mmio_forwarded, 1);
+	assert_int_equal(s.run_ns, MS(10));
+	assert_int_equal(s.jobs, 10);
+	assert_int_equal(s.switches_in, 1);
+	assert_int_equal(s.state, VC_VS_SLEEPING);
+	assert_true(s.loaded); /* an idle context stays on the device */
+	/* The other domain reads its own (emulated) registers meanwhile. */
+	assert_int_equal(mock_reg_read(&d2, MOCK_REG_DONE), 0);
+	assert_int_equal(vstats(&d2).mmio_emulated, 1);
+}
+
+static void test_two_domains_share(void **state)
+{
+	struct vc_vcoproc_stats s1, s2;
+
+	(void)state;
+	mock_submit(&d1, 1000, VC_USEC(250), false);
+	mock_submit(&d2, 1000, VC_USEC(250), false);
+	vc_vtime_advance(MS(100));
+	s1 = vstats(&d1);
+	s2 = vstats(&d2);
+	assert_int_equal(s1.run_ns + s2.run_ns, MS(100));
+	assert_true(s1.run_ns >= MS(49) && s1.run_ns <= MS(51));
+	assert_true(s1.switches_in >= 45 && s2.switches_in >= 45);
+	assert_true(cstats().switches >= 90);
+}
+
+static void test_idle_yields_early(void **state)
+{
+	(void)state;
+	assert_int_equal(vc_coproc_param_set(h.c, "slice", "10ms"), 0);
+	mock_submit(&d1, 2, MS(1), false);
+	mock_submit(&d2, 100, MS(1), false);
+	vc_vtime_advance(MS(2) + 1);
+	/* d1 ran out of work at 2 ms, long before its 10 ms slice. */
+	assert_true(vstats(&d2).loaded);
+	assert_int_equal(vstats(&d1).run_ns, MS(2));
+	assert_int_equal(vstats(&d1).state, VC_VS_SLEEPING);
+	assert_int_equal(vstats(&d2).state, VC_VS_RUNNING);
+}
+
+/* ---- the switch protocol ---------------------------------------------------------- */
+
+static void test_refused_switch_retried_after_hint(void **state)
+{
+	struct mock_dev *m = h.dev;
+	struct vc_vcoproc_stats s;
+
+	(void)state;
+	mock_submit(&d1, 2, MS(5), true); /* two 5 ms non-preemptible jobs */
+	mock_submit(&d2, 10, MS(1), false);
+	vc_vtime_advance(MS(1));
+	/* Slice over at 1 ms: refused, 4 ms left in the job. */
+	assert_int_equal(m->nr_stops, 1);
+	assert_int_equal(m->stop_ret[0], -VC_EAGAIN);
+	assert_true(vstats(&d1).loaded);
+	vc_vtime_advance(MS(4));
+	/* Retried exactly at the hint; the device had begun job 2: refused. */
+	assert_int_equal(m->nr_stops, 2);
+	assert_int_equal(m->stop_at[1], m->stop_at[0] + MS(4));
+	assert_int_equal(m->stop_ret[1], -VC_EAGAIN);
+	vc_vtime_advance(MS(5) + 1);
+	/* d1 went idle at 10 ms: d2 runs, d1 was charged all 10 ms. */
+	assert_true(vstats(&d2).loaded);
+	s = vstats(&d1);
+	assert_int_equal(s.run_ns, MS(10));
+	assert_int_equal(s.refusals, 2);
+	assert_int_equal(s.refusal_wait_ns, MS(9));
+	assert_int_equal(cstats().refusals, 2);
+}
+
+static void test_stop_in_progress(void **state)
+{
+	(void)state;
+	mock_submit(&d1, 1, MS(3), false); /* preemptible 3 ms job */
+	mock_submit(&d2, 5, MS(1), false);
+	vc_vtime_advance(MS(2));
+	/* The stop was accepted at 1 ms; the job ends at 3 ms. */
+	assert_int_equal(h.dev->stop_ret[0], -VC_EINPROGRESS);
+	assert_int_equal(vc_vcoproc_state(d1.v), VC_VS_SWITCHING_OUT);
+	assert_int_equal(vc_vcoproc_state(d2.v), VC_VS_WAITING);
+	vc_vtime_advance(MS(1));
+	assert_true(vstats(&d2).loaded);
+	assert_int_equal(vstats(&d1).run_ns, MS(3));
+	assert_int_equal(vc_vcoproc_state(d1.v), VC_VS_SLEEPING);
+}
+
+static void test_completion_racing_switch_reaches_owner(void **state)
+{
+	(void)state;
+	mock_ctx_of(&d1)->irq_per_job = true;
+	mock_submit(&d1, 1, MS(3), false);
+	mock_submit(&d2, 5, MS(1), false);
+	vc_vtime_advance(MS(3));
+	/* The completion and the stop happened together at 3 ms. */
+	assert_true(vstats(&d2).loaded);
+	assert_int_equal(d1.irqs, 1);
+	assert_int_equal(d1.last_irq, MOCK_IRQ);
+	assert_int_equal(d2.irqs, 0);
+	assert_int_equal(vstats(&d1).irqs, 1);
+}
+
+static void test_stale_event_dropped(void **state)
+{
+	uint32_t old_tag = d2.v->tag;
+
+	(void)state;
+	vc_domain_destroy(d2.d);
+	/* A new vcoproc takes the freed slot with a new generation. */
+	assert_int_equal(mock_dom_init(&h, &d3, 3, NULL, 0), 0);
+	assert_int_equal(d3.v->slot, old_tag & (VC_MAX_VCOPROCS_PER_COPROC - 1));
+	assert_int_not_equal(d3.v->tag, old_tag);
+	vc_coproc_event(h.c, old_tag, VC_EV_IRQ);
+	assert_int_equal(d3.irqs, 0);
+	assert_int_equal(d1.irqs, 0);
+	assert_int_equal(cstats().stale_events, 1);
+	vc_coproc_event(h.c, d3.v->tag, VC_EV_IRQ);
+	assert_int_equal(d3.irqs, 1);
+}
+
+static void test_hang_reset_others_continue(void **state)
+{
+	struct vc_vcoproc_stats s1;
+
+	(void)state;
+	mock_host_fini(&h);
+	assert_int_equal(mock_host_init(&h, "rr", MS(100)), 0);
+	assert_int_equal(mock_dom_init(&h, &d1, 1, NULL, 0), 0);
+	assert_int_equal(mock_dom_init(&h, &d2, 2, NULL, 0), 0);
+	assert_int_equal(vc_coproc_param_set(h.c, "slice", "10ms"), 0);
+	mock_ctx_of(&d1)->hang = true;
+	mock_submit(&d1, 1, MS(1), false);
+	mock_submit(&d2, 10000, MS(1), false);
+	vc_vtime_advance(MS(150));
+	assert_int_equal(vstats(&d1).resets, 0); /* 80 ms stalled so far */
+	vc_vtime_advance(MS(850));
+	s1 = vstats(&d1);
+	assert_int_equal(s1.resets, 1);
+	assert_int_equal(s1.state, VC_VS_SLEEPING);
+	assert_int_equal(d1.irqs, 1); /* told through its interrupt ... */
+	assert_int_equal(mock_reg_read(&d1, MOCK_REG_ERROR), 1); /* ... and status */
+	/* d2 lost only d1's 100 ms of stalled slices. */
+	assert_true(mock_reg_read(&d2, MOCK_REG_DONE) >= 880);
+	assert_int_equal(vstats(&d2).resets, 0);
+	/* The reset context works again after new work. */
+	mock_ctx_of(&d1)->hang = false;
+	mock_submit(&d1, 3, MS(1), false);
+	vc_vtime_advance(MS(100));
+	assert_int_equal(mock_reg_read(&d1, MOCK_REG_DONE), 3);
+}
+
+static void test_stop_timeout_resets(void **state)
+{
+	(void)state;
+	h.dev->never_stop = true;
+	mock_submit(&d1, 1, MS(500), false);
+	mock_submit(&d2, 1000, MS(1), false);
+	vc_vtime_advance(MS(50));
+	assert_int_equal(vc_vcoproc_state(d1.v), VC_VS_SWITCHING_OUT);
+	vc_vtime_advance(MS(60)); /* stop_timeout (100 ms) passed at 101 ms */
+	assert_int_equal(vstats(&d1).resets, 1);
+	assert_true(vstats(&d2).loaded);
+	assert_int_equal(d1.irqs, 1);
+}
+
+static void test_destroy_running_domain(void **state)
+{
+	unsigned int null_before;
+
+	(void)state;
+	mock_submit(&d1, 100, MS(1), true);
+	mock_submit(&d2, 100, MS(1), false);
+	vc_vtime_advance(VC_USEC(500));
+	assert_true(vstats(&d1).loaded);
+	null_before = h.dev->nr_iommu_null;
+	/* d1 is mid non-preemptible job: destroy must not wait for it. */
+	vc_domain_destroy(d1.d);
+	assert_true(h.dev->nr_iommu_null > null_before || vstats(&d2).loaded);
+	vc_vtime_advance(MS(200));
+	assert_int_equal(mock_reg_read(&d2, MOCK_REG_DONE), 100);
+	assert_int_equal(cstats().nr_vcoprocs, 1);
+}
+
+/* ---- control ----------------------------------------------------------------------- */
+
+static void test_runtime_algo_switch_keeps_work(void **state)
+{
+	(void)state;
+	mock_submit(&d1, 100, MS(1), false);
+	mock_submit(&d2, 100, MS(1), false);
+	vc_vtime_advance(MS(50));
+	assert_int_equal(vc_coproc_sched_set(h.c, "credit"), 0);
+	assert_string_equal(vc_coproc_sched_name(h.c), "credit");
+	assert_int_equal(vc_coproc_sched_set(h.c, "no-such"), -VC_ENOENT);
+	assert_string_equal(vc_coproc_sched_name(h.c), "credit");
+	vc_vtime_advance(MS(40));
+	assert_int_equal(vc_coproc_sched_set(h.c, "rr"), 0);
+	vc_vtime_advance(MS(200));
+	assert_int_equal(mock_reg_read(&d1, MOCK_REG_DONE), 100);
+	assert_int_equal(mock_reg_read(&d2, MOCK_REG_DONE), 100);
+	assert_int_equal(vstats(&d1).run_ns + vstats(&d2).run_ns, MS(200));
+}
+
+static bool has_param(const struct vc_param *p, unsigned int n, const char *key,
+		      const char *val)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (!strcmp(p[i].key, key))
+			return !val || !strcmp(p[i].val, val);
+	return false;
+}
+
+static void test_params(void **state)
+{
+	struct vc_param p[16];
+	unsigned int n;
+
+	(void)state;
+	n = vc_coproc_params(h.c, p, 16);
+	assert_true(n >= 1 && n <= 16);
+	assert_true(has_param(p, n, "slice", NULL));
+	assert_int_equal(vc_coproc_param_set(h.c, "slice", "bogus"), -VC_EINVAL);
+	assert_int_equal(vc_coproc_param_set(h.c, "nosuchkey", "1"), -VC_ENOENT);
+	assert_int_equal(vc_coproc_sched_set(h.c, "credit"), 0);
+	assert_int_equal(vc_vcoproc_param_set(d1.v, "weight", "512"), 0);
+	assert_int_equal(vc_vcoproc_param_set(d1.v, "weight", "zero"), -VC_EINVAL);
+	n = vc_vcoproc_params(d1.v, p, 16);
+	assert_true(has_param(p, n, "weight", "512"));
+	/* The failed set did not replace the kept value. */
+	assert_string_equal(vc_vcoproc_param(d1.v, "weight"), "512");
+	/* Kept across an algorithm change and back. */
+	assert_int_equal(vc_coproc_sched_set(h.c, "rr"), 0);
+	assert_int_equal(vc_coproc_sched_set(h.c, "credit"), 0);
+	n = vc_vcoproc_params(d1.v, p, 16);
+	assert_true(has_param(p, n, "weight", "512"));
+}
+
+static void test_weights_shift_shares(void **state)
+{
+	struct vc_vcoproc_stats a0, b0, a1, b1;
+
+	(void)state;
+	assert_int_equal(vc_coproc_sched_set(h.c, "credit"), 0);
+	mock_submit(&d1, 100000, VC_USEC(100), false);
+	mock_submit(&d2, 100000, VC_USEC(100), false);
+	vc_vtime_advance(VC_SEC(1));
+	a0 = vstats(&d1);
+	b0 = vstats(&d2);
+	assert_true(a0.run_ns > MS(480) && a0.run_ns < MS(520));
+	assert_int_equal(vc_vcoproc_param_set(d2.v, "weight", "768"), 0);
+	vc_vtime_advance(VC_SEC(2));
+	a1 = vstats(&d1);
+	b1 = vstats(&d2);
+	/* 1:3 from the change on. */
+	assert_true((b1.run_ns - b0.run_ns) > MS(1450));
+	assert_true((a1.run_ns - a0.run_ns) < MS(550));
+}
+
+/* ---- MMIO errors, stats, trace ------------------------------------------------------ */
+
+static void test_mmio_errors(void **state)
+{
+	uint64_t val = 0;
+
+	(void)state;
+	assert_int_equal(vc_domain_mmio(d1.d, 0x1000, 8, false, &val), -VC_ENOENT);
+	assert_int_equal(val, ~0ULL);
+	val = 0;
+	assert_int_equal(vc_domain_mmio(d1.d, MOCK_MMIO_BASE, 3, false, &val), -VC_EINVAL);
+	assert_int_equal(val, ~0ULL);
+	val = 0;
+	assert_int_equal(vc_domain_mmio(d1.d, MOCK_MMIO_BASE + 0x800, 8, false, &val),
+			 -VC_EINVAL);
+	assert_int_equal(val, ~0ULL);
+	/* An access straddling the end of the window matches no window. */
+	assert_int_equal(vc_domain_mmio(d1.d, MOCK_MMIO_BASE + MOCK_MMIO_SIZE - 4, 8,
+					false, &val), -VC_ENOENT);
+}
+
+struct membuf {
+	char *buf;
+	size_t len, cap;
+};
+
+static int membuf_write(void *opaque, const char *s, size_t n)
+{
+	struct membuf *m = opaque;
+
+	if (m->len + n + 1 > m->cap) {
+		m->cap = (m->len + n + 1) * 2;
+		m->buf = realloc(m->buf, m->cap);
+	}
+	memcpy(m->buf + m->len, s, n);
+	m->len += n;
+	m->buf[m->len] = 0;
+	return 0;
+}
+
+static unsigned int count(const char *hay, const char *needle)
+{
+	unsigned int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static void test_trace_export(void **state)
+{
+	struct membuf mb = { 0 };
+	struct vc_printer p = { .write = membuf_write, .opaque = &mb };
+
+	(void)state;
+	assert_int_equal(vc_coproc_trace_enable(h.c, true, 1024), 0);
+	mock_submit(&d1, 3, MS(5), true);
+	mock_submit(&d2, 20, MS(1), false);
+	vc_vtime_advance(MS(40));
+	assert_int_equal(vc_coproc_trace_export(h.c, &p), 0);
+	assert_non_null(mb.buf);
+	assert_non_null(strstr(mb.buf, "\"traceEvents\":["));
+	assert_int_equal(count(mb.buf, "\"ph\":\"B\""), count(mb.buf, "\"ph\":\"E\""));
+	assert_true(count(mb.buf, "\"ph\":\"B\"") >= 2);
+	assert_true(count(mb.buf, "\"name\":\"refused\"") >= 1);
+	assert_true(count(mb.buf, "\"name\":\"switch\"") >= 2);
+	assert_non_null(strstr(mb.buf, "domain d1"));
+	assert_string_equal(mb.buf + mb.len - 3, "]}\n");
+	free(mb.buf);
+}
+
+static void test_coproc_stats(void **state)
+{
+	struct vc_coproc_stats s;
+
+	(void)state;
+	mock_submit(&d1, 10, MS(1), false);
+	mock_submit(&d2, 10, MS(1), false);
+	vc_vtime_advance(MS(30));
+	s = cstats();
+	assert_int_equal(s.uptime_ns, MS(30));
+	assert_int_equal(s.busy_ns, MS(20));
+	assert_true(s.decisions >= s.switches);
+	assert_true(s.switches >= 10);
+	assert_int_equal(s.mmio_emulated + s.mmio_forwarded, 2);
+	assert_int_equal(s.nr_vcoprocs, 2);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup_rr, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_create_destroy),
+		T(test_create_platform_failure_undone),
+		T(test_create_bad_params),
+		T(test_bad_desc_rejected),
+		T(test_single_domain_runs),
+		T(test_two_domains_share),
+		T(test_idle_yields_early),
+		T(test_refused_switch_retried_after_hint),
+		T(test_stop_in_progress),
+		T(test_completion_racing_switch_reaches_owner),
+		T(test_stale_event_dropped),
+		T(test_hang_reset_others_continue),
+		T(test_stop_timeout_resets),
+		T(test_destroy_running_domain),
+		T(test_runtime_algo_switch_keeps_work),
+		T(test_params),
+		T(test_weights_shift_shares),
+		T(test_mmio_errors),
+		T(test_trace_export),
+		T(test_coproc_stats),
+	};
+
+	return cmocka_run_group_tests_name("framework", tests, NULL, NULL);
+}

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+/* Core utilities: formatting, parsing, strings, lists, IOMMU translation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <vcoproc/vcoproc.h>
+
+static void test_vsnprintf_matches_libc(void **state)
+{
+	static const struct {
+		const char *fmt;
+		long long v;
+	} cases[] = {
+		{ "%d", -42 }, { "%5d|", 42 }, { "%-5d|", 42 }, { "%05d", -42 },
+		{ "%x", 0xbeef }, { "%X", 0xbeef }, { "%08x", 0x1f }, { "%u", 0 },
+	};
+	char a[64], b[64];
+
+	(void)state;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		vc_snprintf(a, sizeof(a), cases[i].fmt, (int)cases[i].v);
+		snprintf(b, sizeof(b), cases[i].fmt, (int)cases[i].v);
+		assert_string_equal(a, b);
+	}
+#pragma GCC diagnostic pop
+	vc_snprintf(a, sizeof(a), "%llu %lld %zu", 18446744073709551615ULL,
+		    (long long)INT64_MIN, (size_t)7);
+	assert_string_equal(a, "18446744073709551615 -9223372036854775808 7");
+	vc_snprintf(a, sizeof(a), "[%s|%6s|%-6s|%.2s|%c|%%]", "ab", "ab", "ab", "abcdef", 'z');
+	assert_string_equal(a, "[ab|    ab|ab    |ab|z|%]");
+	vc_snprintf(a, sizeof(a), "%*d|%.*s", 4, 7, 3, "abcdef");
+	assert_string_equal(a, "   7|abc");
+}
+
+static void test_vsnprintf_truncates(void **state)
+{
+	char buf[8];
+
+	(void)state;
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(vc_snprintf(buf, sizeof(buf), "%s", "0123456789"), 10);
+	assert_string_equal(buf, "0123456");
+	assert_int_equal(vc_snprintf(buf, 0, "abc"), 3);
+	assert_int_equal(vc_snprintf(buf, 1, "abc"), 3);
+	assert_string_equal(buf, "");
+}
+
+static void test_parse_u64(void **state)
+{
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(vc_parse_u64("0", &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(vc_parse_u64("18446744073709551615", &v), 0);
+	assert_int_equal(v, UINT64_MAX);
+	assert_int_equal(vc_parse_u64("18446744073709551616", &v), -VC_ERANGE);
+	assert_int_equal(vc_parse_u64("0x1F", &v), 0);
+	assert_int_equal(v, 31);
+	assert_int_equal(vc_parse_u64("", &v), -VC_EINVAL);
+	assert_int_equal(vc_parse_u64("12a", &v), -VC_EINVAL);
+	assert_int_equal(vc_parse_u64("-1", &v), -VC_EINVAL);
+	assert_int_equal(vc_parse_u64("0x", &v), -VC_EINVAL);
+	assert_int_equal(vc_parse_u64(NULL, &v), -VC_EINVAL);
+}
+
+static void test_parse_time(void **state)
+{
+	vc_time_t t;
+
+	(void)state;
+	assert_int_equal(vc_parse_time("10ms", 1, &t), 0);
+	assert_int_equal(t, VC_MSEC(10));
+	assert_int_equal(vc_parse_time("7", VC_USEC(1), &t), 0);
+	assert_int_equal(t, VC_USEC(7));
+	assert_int_equal(vc_parse_time("3s", 1, &t), 0);
+	assert_int_equal(t, VC_SEC(3));
+	assert_int_equal(vc_parse_time("5us", 1, &t), 0);
+	assert_int_equal(t, 5000);
+	assert_int_equal(vc_parse_time("5ns", VC_SEC(1), &t), 0);
+	assert_int_equal(t, 5);
+	assert_int_equal(vc_parse_time("5m", 1, &t), -VC_EINVAL);
+	assert_int_equal(vc_parse_time("ms", 1, &t), -VC_EINVAL);
+	assert_int_equal(vc_parse_time("99999999999999s", 1, &t), -VC_ERANGE);
+}
+
+static void test_strings(void **state)
+{
+	char buf[4];
+
+	(void)state;
+	assert_int_equal(vc_strlcpy(buf, "abcdef", sizeof(buf)), 6);
+	assert_string_equal(buf, "abc");
+	assert_true(vc_strcmp("a", "b") < 0);
+	assert_int_equal(vc_strcmp("abc", "abc"), 0);
+	assert_int_equal(vc_strncmp("abcx", "abcy", 3), 0);
+	assert_int_equal(vc_strlen(""), 0);
+	assert_string_equal(vc_strerror(-VC_ENOSPC), "no space (admission refused)");
+	assert_string_equal(vc_strerror(-9999), "unknown error");
+}
+
+struct item {
+	int v;
+	struct vc_list node;
+};
+
+static void test_list(void **state)
+{
+	struct vc_list head = VC_LIST_INIT(head);
+	struct item a = { 1 }, b = { 2 }, c = { 3 }, *it, *n;
+	int sum = 0, order = 0;
+
+	(void)state;
+	assert_true(vc_list_empty(&head));
+	vc_list_add_tail(&a.node, &head);
+	vc_list_add_tail(&b.node, &head);
+	vc_list_add(&c.node, &head);
+	vc_list_for_each_entry(it, &head, struct item, node)
+		order = order * 10 + it->v;
+	assert_int_equal(order, 312);
+	vc_list_for_each_entry_safe(it, n, &head, struct item, node) {
+		sum += it->v;
+		vc_list_del(&it->node);
+	}
+	assert_int_equal(sum, 6);
+	assert_true(vc_list_empty(&head));
+}
+
+static void test_iommu_translate(void **state)
+{
+	static char ram[4096], rom[4096];
+	const struct vc_iommu_region r[] = {
+		{ .gpa = 0x100000, .size = sizeof(ram), .hva = ram, .writable = true },
+		{ .gpa = 0x200000, .size = sizeof(rom), .hva = rom, .writable = false },
+	};
+	const struct vc_iommu io = { r, 2 };
+
+	(void)state;
+	assert_ptr_equal(vc_iommu_translate(&io, 0x100000, 4096, true), ram);
+	assert_ptr_equal(vc_iommu_translate(&io, 0x100ff0, 16, true), ram + 0xff0);
+	assert_null(vc_iommu_translate(&io, 0x100ff0, 17, true));   /* past the end */
+	assert_null(vc_iommu_translate(&io, 0xfffff, 2, false));    /* before */
+	assert_null(vc_iommu_translate(&io, 0x100000, 0, false));   /* empty */
+	assert_null(vc_iommu_translate(&io, 0x100010, UINT64_MAX, false)); /* wraps */
+	assert_null(vc_iommu_translate(&io, UINT64_MAX, 2, false));
+	assert_ptr_equal(vc_iommu_translate(&io, 0x200000, 8, false), rom);
+	assert_null(vc_iommu_translate(&io, 0x200000, 8, true));    /* read-only */
+	assert_null(vc_iommu_translate(NULL, 0x100000, 8, false));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vsnprintf_matches_libc),
+		cmocka_unit_test(test_vsnprintf_truncates),
+		cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_parse_time),
+		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_iommu_translate),
+	};
+
+	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
