@@ -178,8 +178,8 @@ void vc_vcoproc_wake(struct vc_vcoproc *v, vc_time_t now)
 
 /*
  * Reset @v after a hang or a device failure.  If its context is loaded the
- * device is left stopped with it loaded.  Its domain gets an interrupt and
- * finds an error status.
+ * device is left stopped with it loaded.  The platform leaves an error
+ * status; the framework raises the domain's interrupt, once.
  */
 static void reset_vcoproc(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now,
 			  const char *why)

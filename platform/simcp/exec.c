@@ -1,1 +1,506 @@
-// placeholder, being written
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: simcp execution engine
+ *
+ * When things happen on simcp: the timing model, the engine that walks a
+ * started context's ring, the two back-ends that drive the engine, and the
+ * context-switch protocol (stop, save, IOMMU switch, load, start, reset).
+ *
+ * The engine, simcp_step(), is the same for both back-ends.  A command
+ * goes through begin (simcp_begin(): fetch, check, translate; modeled end
+ * = start + cost), its data work (simcp_work(), without the lock), a wait
+ * until its modeled end, and retire (simcp_retire(): registers,
+ * interrupts).  Commands run back to back: the next one starts when the
+ * previous one ended in modeled time, even if the host woke up late, so
+ * the modeled timeline does not drift with scheduling noise.
+ *
+ *   THREAD: a device thread loops over simcp_step() and sleeps on a
+ *           CLOCK_MONOTONIC condition variable until the next deadline or
+ *           a kick (doorbell, start, stop, reset, ...).
+ *   VTIME:  a vc_os_timer fires at each deadline; a kick arms it at now.
+ *           With os/vtime.c the whole device runs on virtual time,
+ *           deterministically, on the caller's thread.
+ *
+ * Preemption happens only between commands.  A stop with no command in
+ * flight (or only a WAIT that is polling) is immediate; during a command
+ * flagged SIMCP_F_NOPREEMPT it is refused with the command's remaining
+ * modeled time; during any other command it is accepted and completes
+ * when the command retires (registers and interrupts first, then the
+ * stop), reported as VC_EV_STOPPED.
+ *
+ * Save, load and scrub each occupy the device for ctx_ns (registers and
+ * scratch at ctx_bw): the first command after a switch starts only when
+ * the save and load are done, so a switch costs modeled time.
+ *
+ * Events are queued under the lock and delivered by the engine's own
+ * context, the thread or the timer callback, after dropping the lock: the
+ * receiver may call back into the device (the framework does).
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "simcp_priv.h"
+
+/* ---- timing model ---------------------------------------------------- */
+
+/* Time to move @bytes at @bw bytes per second, rounded up to a whole ns. */
+static vc_time_t xfer_ns(uint64_t bytes, uint64_t bw)
+{
+	/* bytes <= SIMCP_MAX_LEN (2^24): no overflow of bytes * 10^9. */
+	return (bytes * 1000000000ull + bw - 1) / bw;
+}
+
+vc_time_t simcp_cmd_cost(const struct simcp *s, const struct simcp_cmd *cmd)
+{
+	const struct simcp_timing *t = &s->t;
+	uint64_t len = cmd->len > SIMCP_MAX_LEN ? SIMCP_MAX_LEN : cmd->len;
+
+	switch (cmd->op) {
+	case SIMCP_OP_COPY: case SIMCP_OP_FILL:
+	case SIMCP_OP_LOAD: case SIMCP_OP_STORE:
+		return t->cmd_overhead_ns + xfer_ns(len, t->mem_bw);
+	case SIMCP_OP_HASH:
+		return t->cmd_overhead_ns +
+		       xfer_ns(len, cmd->arg == SIMCP_HASH_SHA256 ? t->sha256_bw : t->crc32c_bw);
+	case SIMCP_OP_COMPUTE:
+		return t->cmd_overhead_ns +
+		       (cmd->a > SIMCP_MAX_COMPUTE_NS ? SIMCP_MAX_COMPUTE_NS : cmd->a);
+	default:
+		return t->cmd_overhead_ns;
+	}
+}
+
+vc_time_t simcp_switch_cost(const struct simcp *s)
+{
+	return 2 * s->ctx_ns;
+}
+
+void simcp_timing(const struct simcp *s, struct simcp_timing *out)
+{
+	*out = s->t;
+}
+
+void simcp_stats(struct simcp *s, struct simcp_stats *out)
+{
+	pthread_mutex_lock(&s->lock);
+	*out = s->stats;
+	pthread_mutex_unlock(&s->lock);
+}
+
+vc_time_t simcp_now(const struct simcp *s)
+{
+	struct timespec ts;
+
+	if (s->mode == SIMCP_MODE_VTIME)
+		return vc_os_now();
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (vc_time_t)ts.tv_sec * 1000000000ull + (vc_time_t)ts.tv_nsec;
+}
+
+static vc_time_t later(vc_time_t a, vc_time_t b)
+{
+	return a > b ? a : b;
+}
+
+/* ---- the engine (s->lock held) --------------------------------------- */
+
+void simcp_kick(struct simcp *s)
+{
+	if (s->mode == SIMCP_MODE_THREAD)
+		pthread_cond_broadcast(&s->cond);
+	else
+		vc_os_timer_arm(s->timer, vc_os_now());
+}
+
+void simcp_wait_work(struct simcp *s)
+{
+	while (s->cur.phase == SIMCP_PH_WORK)
+		pthread_cond_wait(&s->cond, &s->lock);
+}
+
+void simcp_abort(struct simcp *s, bool report_stop)
+{
+	s->cur.phase = SIMCP_PH_NONE;
+	s->chain = false;
+	if (s->stop_pending) {
+		s->stop_pending = false;
+		s->started = false;
+		if (report_stop)
+			simcp_queue_event(s, s->owner->tag, VC_EV_STOPPED);
+	}
+}
+
+/*
+ * simcp_step() - advance the device to @now: retire what is due, begin
+ * what can begin.  Returns the next time it must run (VC_TIME_INF: only
+ * on a kick), or @now when the caller must first do the data work of
+ * s->cur (phase SIMCP_PH_WORK: simcp_run_work()) or deliver the queued
+ * events (simcp_deliver()), and then call it again.
+ */
+static vc_time_t simcp_step(struct simcp *s, vc_time_t now)
+{
+	struct simcp_inflight *f = &s->cur;
+
+	for (;;) {
+		vc_time_t t;
+
+		if (f->phase == SIMCP_PH_WORK)
+			return now;
+		if (f->phase == SIMCP_PH_TIMED) {
+			if (now < f->end)
+				return f->end;
+			if (f->poll) {
+				if (!simcp_wait_satisfied(s)) {
+					/* No progress: look again a poll period later. */
+					f->end = later(f->end, now) + s->t.wait_poll_ns;
+					return f->end;
+				}
+				f->poll = false;
+			}
+			s->chain = true;
+			s->chain_end = f->end;
+			simcp_retire(s);
+			if (s->stop_pending) {
+				/* The boundary a stop was waiting for. */
+				s->stop_pending = false;
+				s->started = false;
+				s->chain = false;
+				simcp_queue_event(s, s->owner->tag, VC_EV_STOPPED);
+				return VC_TIME_INF;
+			}
+		}
+
+		if (!s->started || !s->loaded) {
+			s->chain = false;
+			return VC_TIME_INF;
+		}
+		if (!simcp_state_has_work(&s->live)) {
+			s->chain = false;
+			if (!s->idle_reported) {
+				s->idle_reported = true;
+				simcp_queue_event(s, s->owner->tag, VC_EV_IDLE);
+			}
+			return VC_TIME_INF;
+		}
+		/* Events of the last retire go out before the next begins. */
+		if (s->nr_ev)
+			return now;
+		/* Back to back with the previous command, after any save/load. */
+		t = later(s->chain ? s->chain_end : now, s->busy_until);
+		if (t > now)
+			return t;
+		s->chain = false;
+		s->idle_reported = false;
+		simcp_begin(s, t);
+	}
+}
+
+/* Do s->cur's data work without the lock (phase WORK keeps others off). */
+static void simcp_run_work(struct simcp *s)
+{
+	pthread_mutex_unlock(&s->lock);
+	simcp_work(s);
+	pthread_mutex_lock(&s->lock);
+	s->cur.phase = SIMCP_PH_TIMED;
+	pthread_cond_broadcast(&s->cond);
+}
+
+/* Deliver the queued events without the lock; returns with it held. */
+static void simcp_deliver(struct simcp *s)
+{
+	struct simcp_event ev[SIMCP_EVQ_LEN];
+	simcp_event_fn sink = s->sink;
+	void *opaque = s->sink_opaque;
+	unsigned int n = s->nr_ev;
+
+	memcpy(ev, s->evq, n * sizeof(ev[0]));
+	s->nr_ev = 0;
+	if (!sink) {
+		s->stats.events_dropped += n;
+		return;
+	}
+	s->stats.events += n;
+	s->delivering++;
+	pthread_mutex_unlock(&s->lock);
+	for (unsigned int i = 0; i < n; i++)
+		sink(opaque, ev[i].tag, ev[i].ev);
+	pthread_mutex_lock(&s->lock);
+	s->delivering--;
+	pthread_cond_broadcast(&s->cond);
+}
+
+/* ---- back-ends ------------------------------------------------------- */
+
+static void *simcp_thread(void *arg)
+{
+	struct simcp *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->exiting) {
+		vc_time_t now = simcp_now(s), next;
+		struct timespec ts;
+
+		next = simcp_step(s, now);
+		if (s->cur.phase == SIMCP_PH_WORK) {
+			simcp_run_work(s);
+			continue;
+		}
+		if (s->nr_ev) {
+			simcp_deliver(s);
+			continue;
+		}
+		if (next == VC_TIME_INF) {
+			pthread_cond_wait(&s->cond, &s->lock);
+			continue;
+		}
+		if (next <= now)
+			continue;
+		ts.tv_sec = (time_t)(next / 1000000000ull);
+		ts.tv_nsec = (long)(next % 1000000000ull);
+		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static void simcp_timer_fn(void *arg)
+{
+	struct simcp *s = arg;
+	vc_time_t next;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		next = simcp_step(s, vc_os_now());
+		if (s->cur.phase == SIMCP_PH_WORK)
+			simcp_run_work(s);
+		else if (s->nr_ev)
+			simcp_deliver(s);
+		else
+			break;
+	}
+	/* Re-armed from the state alone, so early or repeated calls are harmless. */
+	if (next != VC_TIME_INF)
+		vc_os_timer_arm(s->timer, next);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- creation -------------------------------------------------------- */
+
+static void timing_defaults(struct simcp_timing *t, enum simcp_mode mode)
+{
+	if (!t->cmd_overhead_ns)
+		t->cmd_overhead_ns = SIMCP_DEF_CMD_OVERHEAD_NS;
+	if (!t->mem_bw)
+		t->mem_bw = SIMCP_DEF_MEM_BW;
+	if (!t->crc32c_bw)
+		t->crc32c_bw = SIMCP_DEF_CRC32C_BW;
+	if (!t->sha256_bw)
+		t->sha256_bw = SIMCP_DEF_SHA256_BW;
+	if (!t->ctx_bw)
+		t->ctx_bw = SIMCP_DEF_CTX_BW;
+	if (!t->wait_poll_ns)
+		t->wait_poll_ns = mode == SIMCP_MODE_THREAD ? SIMCP_DEF_WAIT_POLL_THREAD_NS
+							     : SIMCP_DEF_WAIT_POLL_VTIME_NS;
+}
+
+int simcp_create(const struct simcp_config *cfg, struct simcp **out)
+{
+	pthread_condattr_t ca;
+	struct simcp *s;
+	int err;
+
+	if (cfg->mode != SIMCP_MODE_VTIME && cfg->mode != SIMCP_MODE_THREAD)
+		return -VC_EINVAL;
+	s = vc_os_zalloc(sizeof(*s));
+	if (!s)
+		return -VC_ENOMEM;
+	s->mode = cfg->mode;
+	s->t = cfg->timing;
+	timing_defaults(&s->t, s->mode);
+	s->ctx_ns = xfer_ns(sizeof(struct simcp_state), s->t.ctx_bw);
+	s->max_nonpreempt = cfg->max_nonpreempt;
+	s->sink = cfg->event;
+	s->sink_opaque = cfg->event_opaque;
+	s->own_sink = cfg->event != NULL;
+
+	err = -VC_ENOMEM;
+	if (pthread_mutex_init(&s->lock, NULL))
+		goto out_free;
+	if (pthread_condattr_init(&ca))
+		goto out_lock;
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) ||
+	    pthread_cond_init(&s->cond, &ca)) {
+		pthread_condattr_destroy(&ca);
+		goto out_lock;
+	}
+	pthread_condattr_destroy(&ca);
+
+	if (s->mode == SIMCP_MODE_VTIME) {
+		s->timer = vc_os_timer_create(simcp_timer_fn, s);
+		if (!s->timer)
+			goto out_cond;
+	} else if (pthread_create(&s->thread, NULL, simcp_thread, s)) {
+		err = -VC_EAGAIN;
+		goto out_cond;
+	}
+	*out = s;
+	return 0;
+
+out_cond:
+	pthread_cond_destroy(&s->cond);
+out_lock:
+	pthread_mutex_destroy(&s->lock);
+out_free:
+	vc_os_free(s);
+	return err;
+}
+
+void simcp_destroy(struct simcp *s)
+{
+	if (!s)
+		return;
+	if (s->mode == SIMCP_MODE_THREAD) {
+		pthread_mutex_lock(&s->lock);
+		s->exiting = true;
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->thread, NULL);
+	} else {
+		vc_os_timer_destroy(s->timer);
+	}
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	simcp_scrub(&s->live, sizeof(s->live));
+	vc_os_free(s);
+}
+
+/* ---- the switch protocol (platform.h) -------------------------------- */
+
+int simcp_stop(struct simcp_ctx *x, vc_time_t *retry_after)
+{
+	struct simcp *s = x->dev;
+	struct simcp_inflight *f = &s->cur;
+	vc_time_t now;
+	int ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->loaded || s->owner != x || !s->started)
+		goto out; /* not running: stopped already */
+	if (s->stop_pending) {
+		ret = -VC_EINPROGRESS;
+		goto out;
+	}
+	now = simcp_now(s);
+	if (f->phase == SIMCP_PH_NONE ||
+	    (f->phase == SIMCP_PH_TIMED && f->poll && !(f->cmd.flags & SIMCP_F_NOPREEMPT))) {
+		/* At a boundary; a polling WAIT has done nothing and restarts. */
+		f->phase = SIMCP_PH_NONE;
+		s->chain = false;
+		s->started = false;
+	} else if ((f->cmd.flags & SIMCP_F_NOPREEMPT) && f->end > now) {
+		*retry_after = f->end - now;
+		ret = -VC_EAGAIN;
+	} else {
+		s->stop_pending = true;
+		ret = -VC_EINPROGRESS;
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int simcp_save(struct simcp_ctx *x)
+{
+	struct simcp *s = x->dev;
+	int ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->loaded || s->owner != x) {
+		ret = -VC_EINVAL;
+	} else if (s->started || s->cur.phase != SIMCP_PH_NONE) {
+		ret = -VC_EBUSY;
+	} else {
+		memcpy(&x->st, &s->live, sizeof(x->st));
+		s->loaded = false;
+		s->busy_until = later(s->busy_until, simcp_now(s)) + s->ctx_ns;
+		s->stats.saves++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int simcp_set_iommu(struct simcp *s, const struct vc_iommu *io)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->started || s->cur.phase != SIMCP_PH_NONE)
+		ret = -VC_EBUSY;
+	else
+		s->iommu = io;
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int simcp_load(struct simcp_ctx *x)
+{
+	struct simcp *s = x->dev;
+	int ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->loaded) {
+		/* Reloading the loaded context is a no-op; another is an error. */
+		if (s->owner != x || s->started)
+			ret = -VC_EBUSY;
+		goto out;
+	}
+	memcpy(&s->live, &x->st, sizeof(s->live));
+	s->owner = x;
+	s->loaded = true;
+	s->started = false;
+	s->stop_pending = false;
+	s->idle_reported = false;
+	s->busy_until = later(s->busy_until, simcp_now(s)) + s->ctx_ns;
+	s->stats.loads++;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int simcp_start(struct simcp_ctx *x)
+{
+	struct simcp *s = x->dev;
+	int ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->loaded || s->owner != x) {
+		ret = -VC_EINVAL;
+	} else if (!s->started) {
+		s->started = true;
+		s->idle_reported = false;
+		s->chain = false;
+		simcp_kick(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int simcp_reset(struct simcp_ctx *x)
+{
+	struct simcp *s = x->dev;
+	struct simcp_state *st = &x->st;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->loaded && s->owner == x) {
+		simcp_wait_work(s);
+		/* The framework gave up on the stop: no VC_EV_STOPPED. */
+		simcp_abort(s, false);
+		s->started = false;
+		st = &s->live;
+	}
+	simcp_hang_reset(st);
+	s->stats.resets++;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}

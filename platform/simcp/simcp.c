@@ -1,1 +1,680 @@
-// placeholder, being written
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: simcp device model
+ *
+ * What one simcp context is and does, independent of time: its register
+ * file (simcp_hw.h) with the 64 KiB scratch memory, the decoding and
+ * checking of a command from the ring, the command's data work on guest
+ * memory and scratch, and its retirement (HEAD, FENCE, faults, interrupts,
+ * counters).  exec.c decides when these run; platform.c adapts the
+ * contexts to the framework.
+ *
+ * Everything the guest controls is untrusted: the ring registers are
+ * checked before every fetch, a command is copied out of the ring once and
+ * then checked field by field, every scratch range is bounds-checked, and
+ * every DMA range is translated whole, source and destination, through the
+ * device's current IOMMU context before a single byte moves.  A failed
+ * check turns the command into a fault: FAULT_* are set, HEAD skips the
+ * command, the ring halts until CONTROL.RESUME and IRQ_STATUS.ERROR is
+ * raised.  Nothing outside the domain is ever read or written.
+ *
+ * Locking: see simcp_priv.h.  Functions here run with s->lock held except
+ * simcp_work() and the context allocation.
+ */
+#include <string.h>
+
+#include "crc32c.h"
+#include "sha256.h"
+#include "simcp_priv.h"
+
+/* ---- little-endian helpers ------------------------------------------- */
+
+static inline uint64_t get_le(const uint8_t *p, unsigned int n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = v << 8 | p[n];
+	return v;
+}
+
+static inline void put_le(uint8_t *p, uint64_t v, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/*
+ * An 8-byte DMA access to guest memory that another CPU may be writing at
+ * the same time: atomic when the host address allows it.
+ */
+static uint64_t dma_read64(const uint8_t *p)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (!((uintptr_t)p & 7))
+		return __atomic_load_n((const uint64_t *)(const void *)p, __ATOMIC_ACQUIRE);
+#endif
+	return get_le(p, 8);
+}
+
+static void dma_write64(uint8_t *p, uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (!((uintptr_t)p & 7)) {
+		__atomic_store_n((uint64_t *)(void *)p, v, __ATOMIC_RELEASE);
+		return;
+	}
+#endif
+	put_le(p, v, 8);
+}
+
+void simcp_scrub(void *p, size_t len)
+{
+	memset(p, 0, len);
+	/* The zeroing is the point even if nothing reads it afterwards. */
+	__asm__ __volatile__("" : : "r"(p) : "memory");
+}
+
+/* ---- contexts -------------------------------------------------------- */
+
+int simcp_ctx_alloc(struct simcp *s, uint32_t tag, struct simcp_ctx **out)
+{
+	struct simcp_ctx *x;
+
+	/* Zeroed memory is the scrubbed reset state: regs 0, scratch 0. */
+	x = vc_os_zalloc(sizeof(*x));
+	if (!x)
+		return -VC_ENOMEM;
+	x->dev = s;
+	x->tag = tag;
+	*out = x;
+	return 0;
+}
+
+void simcp_ctx_free(struct simcp_ctx *x)
+{
+	struct simcp *s;
+
+	if (!x)
+		return;
+	s = x->dev;
+	pthread_mutex_lock(&s->lock);
+	if (s->owner == x) {
+		/* Freed while on the device: take it off and leave no copy. */
+		if (s->loaded) {
+			simcp_wait_work(s);
+			simcp_abort(s, false);
+			s->started = false;
+			s->loaded = false;
+		}
+		simcp_scrub(&s->live, sizeof(s->live));
+		s->owner = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	simcp_scrub(x, sizeof(*x));
+	vc_os_free(x);
+}
+
+uint32_t simcp_ctx_tag(const struct simcp_ctx *x)
+{
+	return x->tag;
+}
+
+/* The state that is @x's current one: live when loaded, else saved. */
+static struct simcp_state *ctx_state(struct simcp_ctx *x, bool *live)
+{
+	struct simcp *s = x->dev;
+
+	*live = s->loaded && s->owner == x;
+	return *live ? &s->live : &x->st;
+}
+
+bool simcp_state_has_work(const struct simcp_state *st)
+{
+	const struct simcp_regs *r = &st->r;
+
+	return (r->control & SIMCP_CTRL_ENABLE) && !r->halted && r->head != r->tail;
+}
+
+bool simcp_has_work(struct simcp_ctx *x)
+{
+	struct simcp *s = x->dev;
+	bool live, ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = simcp_state_has_work(ctx_state(x, &live));
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+uint64_t simcp_progress(struct simcp_ctx *x)
+{
+	struct simcp *s = x->dev;
+	uint64_t ret;
+	bool live;
+
+	pthread_mutex_lock(&s->lock);
+	ret = ctx_state(x, &live)->r.cmds_done;
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+/* ---- interrupts and events ------------------------------------------- */
+
+void simcp_queue_event(struct simcp *s, uint32_t tag, enum vc_event ev)
+{
+	/* Edges of one kind for one context coalesce until delivered. */
+	for (unsigned int i = 0; i < s->nr_ev; i++)
+		if (s->evq[i].tag == tag && s->evq[i].ev == ev)
+			return;
+	if (s->nr_ev == SIMCP_EVQ_LEN) {
+		s->stats.events_dropped++;
+		return;
+	}
+	s->evq[s->nr_ev].tag = tag;
+	s->evq[s->nr_ev].ev = ev;
+	s->nr_ev++;
+}
+
+void simcp_raise(struct simcp *s, struct simcp_state *st, uint32_t tag, uint32_t bits)
+{
+	struct simcp_regs *r = &st->r;
+	uint32_t before = r->irq_status & r->irq_mask;
+
+	r->irq_status |= bits;
+	if ((r->irq_status & r->irq_mask) & ~before)
+		simcp_queue_event(s, tag, VC_EV_IRQ);
+}
+
+void simcp_hang_reset(struct simcp_state *st)
+{
+	struct simcp_regs *r = &st->r;
+
+	r->fault_code = SIMCP_FAULT_HANG;
+	r->fault_addr = 0;
+	r->fault_head = r->head;
+	r->head = r->tail;
+	r->halted = true;
+	/*
+	 * Pending, but no event: the framework raises the domain's interrupt
+	 * itself after a reset, and one reset is one interrupt.
+	 */
+	r->irq_status |= SIMCP_IRQ_ERROR;
+}
+
+/* ---- registers ------------------------------------------------------- */
+
+static bool reg_exists(uint64_t off)
+{
+	switch (off) {
+	case SIMCP_REG_ID: case SIMCP_REG_VERSION: case SIMCP_REG_CAPS:
+	case SIMCP_REG_SCRATCH_SIZE: case SIMCP_REG_CONTROL:
+	case SIMCP_REG_STATUS: case SIMCP_REG_IRQ_STATUS:
+	case SIMCP_REG_IRQ_MASK: case SIMCP_REG_IRQ_ACK:
+	case SIMCP_REG_RING_BASE_LO: case SIMCP_REG_RING_BASE_HI:
+	case SIMCP_REG_RING_SIZE: case SIMCP_REG_RING_HEAD:
+	case SIMCP_REG_RING_TAIL: case SIMCP_REG_FENCE_LO:
+	case SIMCP_REG_FENCE_HI: case SIMCP_REG_FAULT_CODE:
+	case SIMCP_REG_FAULT_ADDR_LO: case SIMCP_REG_FAULT_ADDR_HI:
+	case SIMCP_REG_FAULT_HEAD: case SIMCP_REG_CMDS_DONE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* 32-bit registers, plus 64-bit accesses to the LO half of a 64-bit pair. */
+static bool access_ok(uint64_t off, unsigned int size)
+{
+	if (size == 4)
+		return reg_exists(off);
+	if (size == 8)
+		return off == SIMCP_REG_RING_BASE_LO || off == SIMCP_REG_FENCE_LO ||
+		       off == SIMCP_REG_FAULT_ADDR_LO;
+	return false;
+}
+
+static uint32_t reg_read(const struct simcp *s, const struct simcp_state *st,
+			 bool live, uint64_t off)
+{
+	const struct simcp_regs *r = &st->r;
+	uint32_t v;
+
+	switch (off) {
+	case SIMCP_REG_ID:           return SIMCP_ID_VALUE;
+	case SIMCP_REG_VERSION:      return SIMCP_VERSION_VALUE;
+	case SIMCP_REG_CAPS:
+		return SIMCP_CAP_CRC32C | SIMCP_CAP_SHA256 | SIMCP_CAP_NOPREEMPT;
+	case SIMCP_REG_SCRATCH_SIZE: return SIMCP_SCRATCH_SIZE;
+	case SIMCP_REG_CONTROL:      return r->control;
+	case SIMCP_REG_STATUS:
+		v = 0;
+		if ((live && s->cur.phase != SIMCP_PH_NONE) || simcp_state_has_work(st))
+			v |= SIMCP_STATUS_BUSY;
+		if ((r->control & SIMCP_CTRL_ENABLE) && r->head == r->tail)
+			v |= SIMCP_STATUS_IDLE;
+		if (r->halted)
+			v |= SIMCP_STATUS_HALTED;
+		return v;
+	case SIMCP_REG_IRQ_STATUS:   return r->irq_status;
+	case SIMCP_REG_IRQ_MASK:     return r->irq_mask;
+	case SIMCP_REG_RING_BASE_LO: return (uint32_t)r->ring_base;
+	case SIMCP_REG_RING_BASE_HI: return (uint32_t)(r->ring_base >> 32);
+	case SIMCP_REG_RING_SIZE:    return r->ring_size;
+	case SIMCP_REG_RING_HEAD:    return r->head;
+	case SIMCP_REG_RING_TAIL:    return r->tail;
+	case SIMCP_REG_FENCE_LO:     return (uint32_t)r->fence;
+	case SIMCP_REG_FENCE_HI:     return (uint32_t)(r->fence >> 32);
+	case SIMCP_REG_FAULT_CODE:   return r->fault_code;
+	case SIMCP_REG_FAULT_ADDR_LO: return (uint32_t)r->fault_addr;
+	case SIMCP_REG_FAULT_ADDR_HI: return (uint32_t)(r->fault_addr >> 32);
+	case SIMCP_REG_FAULT_HEAD:   return r->fault_head;
+	case SIMCP_REG_CMDS_DONE:    return (uint32_t)r->cmds_done;
+	default:                     return 0; /* IRQ_ACK is write-only */
+	}
+}
+
+/* The ring is re-initialised: HEAD = TAIL = 0. */
+static void ring_reprogrammed(struct simcp *s, struct simcp_regs *r, bool live)
+{
+	r->head = 0;
+	r->tail = 0;
+	if (live && s->cur.phase != SIMCP_PH_NONE)
+		s->cur.ring_changed = true;
+}
+
+/* CONTROL.RESET: the whole context back to the scrubbed reset state. */
+static void ctl_reset(struct simcp *s, struct simcp_state *st, bool live)
+{
+	if (live) {
+		vc_time_t now = simcp_now(s);
+
+		simcp_wait_work(s);
+		simcp_abort(s, true);
+		s->busy_until = (s->busy_until > now ? s->busy_until : now) + s->ctx_ns;
+	}
+	simcp_scrub(st, sizeof(*st));
+}
+
+/* Returns whether the write may have given the context work. */
+static bool reg_write(struct simcp *s, struct simcp_ctx *x, struct simcp_state *st,
+		      bool live, uint64_t off, uint32_t v)
+{
+	struct simcp_regs *r = &st->r;
+	uint32_t before;
+
+	switch (off) {
+	case SIMCP_REG_CONTROL:
+		if (v & SIMCP_CTRL_RESET)
+			ctl_reset(s, st, live);
+		r->control = v & SIMCP_CTRL_ENABLE;
+		if (v & SIMCP_CTRL_RESUME) {
+			/* FAULT_CODE != 0 exactly while halted. */
+			r->halted = false;
+			r->fault_code = SIMCP_FAULT_NONE;
+			r->fault_addr = 0;
+			r->fault_head = 0;
+		}
+		return simcp_state_has_work(st);
+	case SIMCP_REG_IRQ_MASK:
+		before = r->irq_status & r->irq_mask;
+		r->irq_mask = v & (SIMCP_IRQ_FENCE | SIMCP_IRQ_ERROR);
+		/* Unmasking a pending bit is an edge too. */
+		if ((r->irq_status & r->irq_mask) & ~before)
+			simcp_queue_event(s, x->tag, VC_EV_IRQ);
+		return false;
+	case SIMCP_REG_IRQ_ACK:
+		r->irq_status &= ~v;
+		return false;
+	case SIMCP_REG_RING_BASE_LO:
+		r->ring_base = (r->ring_base & ~0xffffffffull) | v;
+		ring_reprogrammed(s, r, live);
+		return false;
+	case SIMCP_REG_RING_BASE_HI:
+		r->ring_base = (r->ring_base & 0xffffffffull) | (uint64_t)v << 32;
+		ring_reprogrammed(s, r, live);
+		return false;
+	case SIMCP_REG_RING_SIZE:
+		r->ring_size = v;
+		ring_reprogrammed(s, r, live);
+		return false;
+	case SIMCP_REG_RING_TAIL:
+		/* Checked when the device fetches, like RING_BASE and _SIZE. */
+		r->tail = v;
+		return true;
+	default:
+		return false; /* read-only: writes are ignored */
+	}
+}
+
+enum vc_io simcp_mmio(struct simcp_ctx *x, uint64_t off, unsigned int size,
+		      bool write, uint64_t *val)
+{
+	struct simcp *s = x->dev;
+	struct simcp_state *st;
+	unsigned int nr_ev;
+	enum vc_io ret = VC_IO_OK;
+	bool live, work = false;
+
+	if (!access_ok(off, size)) {
+		if (!write)
+			*val = ~0ull;
+		return VC_IO_BAD;
+	}
+
+	pthread_mutex_lock(&s->lock);
+	nr_ev = s->nr_ev;
+	st = ctx_state(x, &live);
+	if (!write) {
+		*val = reg_read(s, st, live, off);
+		if (size == 8)
+			*val |= (uint64_t)reg_read(s, st, live, off + 4) << 32;
+	} else {
+		work = reg_write(s, x, st, live, off, (uint32_t)*val);
+		if (size == 8)
+			work |= reg_write(s, x, st, live, off + 4, (uint32_t)(*val >> 32));
+		if (work || off == SIMCP_REG_RING_TAIL)
+			ret = VC_IO_WORK;
+	}
+	/* Let the engine run new work, or deliver an interrupt edge. */
+	if ((live && write) || s->nr_ev != nr_ev)
+		simcp_kick(s);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+/* ---- commands: fetch and check --------------------------------------- */
+
+static bool ring_valid(const struct simcp_regs *r)
+{
+	uint32_t size = r->ring_size;
+
+	if (size < 64 || size > (1u << 20) || (size & (size - 1)))
+		return false;
+	if ((r->ring_base & (SIMCP_CMD_SIZE - 1)) || r->ring_base > UINT64_MAX - size)
+		return false;
+	return r->head < size && r->tail < size &&
+	       !(r->head & (SIMCP_CMD_SIZE - 1)) && !(r->tail & (SIMCP_CMD_SIZE - 1));
+}
+
+static void decode(struct simcp_cmd *c, const uint8_t raw[SIMCP_CMD_SIZE])
+{
+	c->op = raw[0];
+	c->flags = raw[1];
+	c->arg = (uint16_t)get_le(raw + 2, 2);
+	c->len = (uint32_t)get_le(raw + 4, 4);
+	c->a = get_le(raw + 8, 8);
+	c->b = get_le(raw + 16, 8);
+	c->c = get_le(raw + 24, 8);
+}
+
+static void set_fault(struct simcp_inflight *f, uint32_t code, uint64_t addr)
+{
+	if (f->fault)
+		return; /* the first check that failed wins */
+	f->fault = code;
+	f->fault_addr = addr;
+	f->src = NULL;
+	f->dst = NULL;
+}
+
+/* Translate [@gpa, +@len) or fault at @gpa; len 0 needs no DMA. */
+static void *xlate(struct simcp *s, struct simcp_inflight *f, uint64_t gpa,
+		   uint64_t len, bool write)
+{
+	void *p;
+
+	if (!len || f->fault)
+		return NULL;
+	p = vc_iommu_translate(s->iommu, gpa, len, write);
+	if (!p)
+		set_fault(f, SIMCP_FAULT_DMA, gpa);
+	return p;
+}
+
+/* [@off, +@len) fits in scratch memory. */
+static bool scratch_range_ok(uint64_t off, uint64_t len)
+{
+	return off <= SIMCP_SCRATCH_SIZE && len <= SIMCP_SCRATCH_SIZE - off;
+}
+
+static bool gpa_overlap(uint64_t a, uint64_t b, uint64_t len)
+{
+	return a < b ? b - a < len : a - b < len;
+}
+
+/*
+ * Check every operand of f->cmd and translate every DMA range before any
+ * data moves.  Leaves f->fault set, or f->src/dst ready for simcp_work().
+ */
+static void check_cmd(struct simcp *s, struct simcp_inflight *f)
+{
+	const struct simcp_cmd *c = &f->cmd;
+	uint64_t len = c->len;
+
+	if (c->flags & ~(SIMCP_F_IRQ | SIMCP_F_NOPREEMPT))
+		goto bad;
+	switch (c->op) {
+	case SIMCP_OP_NOP:
+		return;
+	case SIMCP_OP_FENCE:
+		if (c->b)
+			f->dst = xlate(s, f, c->b, 8, true);
+		return;
+	case SIMCP_OP_COPY:
+		if (len > SIMCP_MAX_LEN || (len && gpa_overlap(c->a, c->b, len)))
+			goto bad;
+		f->src = xlate(s, f, c->a, len, false);
+		f->dst = xlate(s, f, c->b, len, true);
+		return;
+	case SIMCP_OP_FILL:
+		if (len > SIMCP_MAX_LEN)
+			goto bad;
+		f->dst = xlate(s, f, c->b, len, true);
+		return;
+	case SIMCP_OP_HASH:
+		if (len > SIMCP_MAX_LEN ||
+		    (c->arg != SIMCP_HASH_CRC32C && c->arg != SIMCP_HASH_SHA256))
+			goto bad;
+		f->src = xlate(s, f, c->a, len, false);
+		f->dst = xlate(s, f, c->b, c->arg == SIMCP_HASH_CRC32C ? 4 : 32, true);
+		return;
+	case SIMCP_OP_LOAD:
+		if (len > SIMCP_MAX_LEN || !scratch_range_ok(c->b, len))
+			goto bad;
+		f->src = xlate(s, f, c->a, len, false);
+		return;
+	case SIMCP_OP_STORE:
+		if (len > SIMCP_MAX_LEN || !scratch_range_ok(c->a, len))
+			goto bad;
+		f->dst = xlate(s, f, c->b, len, true);
+		return;
+	case SIMCP_OP_COMPUTE:
+		if (len > SIMCP_SCRATCH_SIZE || c->a > SIMCP_MAX_COMPUTE_NS)
+			goto bad;
+		return;
+	case SIMCP_OP_WAIT:
+		f->src = xlate(s, f, c->a, 8, false);
+		if (f->src)
+			f->poll = dma_read64(f->src) != c->c;
+		return;
+	default:
+		goto bad;
+	}
+bad:
+	set_fault(f, SIMCP_FAULT_BAD_CMD, 0);
+}
+
+static bool has_data_work(const struct simcp_cmd *c)
+{
+	switch (c->op) {
+	case SIMCP_OP_COPY: case SIMCP_OP_FILL: case SIMCP_OP_LOAD:
+	case SIMCP_OP_STORE: case SIMCP_OP_COMPUTE:
+		return c->len != 0;
+	case SIMCP_OP_HASH:
+		return true;
+	default:
+		return false;
+	}
+}
+
+void simcp_begin(struct simcp *s, vc_time_t start)
+{
+	struct simcp_regs *r = &s->live.r;
+	struct simcp_inflight *f = &s->cur;
+	vc_time_t cost;
+
+	memset(f, 0, sizeof(*f));
+	f->head = r->head;
+	f->start = start;
+	if (!ring_valid(r)) {
+		set_fault(f, SIMCP_FAULT_BAD_RING, 0);
+	} else {
+		uint64_t addr = r->ring_base + r->head;
+		const uint8_t *p = vc_iommu_translate(s->iommu, addr, SIMCP_CMD_SIZE, false);
+		uint8_t raw[SIMCP_CMD_SIZE];
+
+		if (p) {
+			/* One read of the guest's ring; later writes don't matter. */
+			memcpy(raw, p, sizeof(raw));
+			decode(&f->cmd, raw);
+			check_cmd(s, f);
+		} else {
+			set_fault(f, SIMCP_FAULT_DMA, addr);
+		}
+	}
+
+	if (f->fault)
+		cost = s->t.cmd_overhead_ns;
+	else if (f->poll)
+		cost = s->t.wait_poll_ns;
+	else
+		cost = simcp_cmd_cost(s, &f->cmd);
+	f->end = start + cost;
+	f->phase = !f->fault && has_data_work(&f->cmd) ? SIMCP_PH_WORK : SIMCP_PH_TIMED;
+}
+
+bool simcp_wait_satisfied(const struct simcp *s)
+{
+	return dma_read64(s->cur.src) == s->cur.cmd.c;
+}
+
+/* ---- commands: data work --------------------------------------------- */
+
+static void fill32(uint8_t *dst, uint64_t len, uint32_t pattern)
+{
+	uint8_t pat[256];
+
+	/* The 32-bit pattern repeats in memory in little-endian order. */
+	for (unsigned int i = 0; i < sizeof(pat); i += 4)
+		put_le(pat + i, pattern, 4);
+	while (len) {
+		size_t n = len < sizeof(pat) ? (size_t)len : sizeof(pat);
+
+		memcpy(dst, pat, n);
+		dst += n;
+		len -= n;
+	}
+}
+
+static inline uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/*
+ * COMPUTE: a chained mix over scratch[0, len) in 8-byte little-endian
+ * words (a final partial word is zero-extended and written back partly):
+ * h = 0x9e3779b97f4a7c15 ^ len; for each word w: h = mix64(h ^ w); w = h.
+ */
+static void compute(uint8_t *p, uint64_t len)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
+
+	for (uint64_t i = 0; i < len; i += 8) {
+		unsigned int n = len - i < 8 ? (unsigned int)(len - i) : 8;
+
+		h = mix64(h ^ get_le(p + i, n));
+		put_le(p + i, h, n);
+	}
+}
+
+void simcp_work(struct simcp *s)
+{
+	const struct simcp_inflight *f = &s->cur;
+	const struct simcp_cmd *c = &f->cmd;
+	uint8_t *scratch = s->live.scratch;
+
+	switch (c->op) {
+	case SIMCP_OP_COPY:
+		/* Distinct guest ranges may still share host memory. */
+		memmove(f->dst, f->src, c->len);
+		break;
+	case SIMCP_OP_FILL:
+		fill32(f->dst, c->len, (uint32_t)c->c);
+		break;
+	case SIMCP_OP_HASH:
+		if (c->arg == SIMCP_HASH_CRC32C) {
+			uint8_t crc[4];
+
+			put_le(crc, simcp_crc32c(0, f->src, c->len), 4);
+			memcpy(f->dst, crc, sizeof(crc));
+		} else {
+			uint8_t digest[SIMCP_SHA256_DIGEST];
+
+			simcp_sha256(c->len ? f->src : digest, c->len, digest);
+			memcpy(f->dst, digest, sizeof(digest));
+		}
+		break;
+	case SIMCP_OP_LOAD:
+		memcpy(scratch + c->b, f->src, c->len);
+		break;
+	case SIMCP_OP_STORE:
+		memcpy(f->dst, scratch + c->a, c->len);
+		break;
+	case SIMCP_OP_COMPUTE:
+		compute(scratch, c->len);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- commands: retirement -------------------------------------------- */
+
+void simcp_retire(struct simcp *s)
+{
+	struct simcp_inflight *f = &s->cur;
+	struct simcp_regs *r = &s->live.r;
+	uint32_t tag = s->owner->tag;
+	bool advance = !f->ring_changed && r->head == f->head;
+
+	f->phase = SIMCP_PH_NONE;
+	s->stats.busy_ns += f->end - f->start;
+	if (f->fault) {
+		r->fault_code = f->fault;
+		r->fault_addr = f->fault_addr;
+		r->fault_head = f->head;
+		r->halted = true;
+		/* Skip the faulting command; a bad ring has no command to skip. */
+		if (advance && f->fault != SIMCP_FAULT_BAD_RING)
+			r->head = (f->head + SIMCP_CMD_SIZE) & (r->ring_size - 1);
+		s->stats.faults++;
+		simcp_raise(s, &s->live, tag, SIMCP_IRQ_ERROR);
+		return;
+	}
+
+	if (f->cmd.op == SIMCP_OP_FENCE) {
+		r->fence = f->cmd.a;
+		if (f->dst)
+			dma_write64(f->dst, f->cmd.a);
+	}
+	if (advance)
+		r->head = (f->head + SIMCP_CMD_SIZE) & (r->ring_size - 1);
+	r->cmds_done++;
+	s->stats.cmds++;
+	if (f->cmd.op == SIMCP_OP_FENCE && (f->cmd.flags & SIMCP_F_IRQ))
+		simcp_raise(s, &s->live, tag, SIMCP_IRQ_FENCE);
+}

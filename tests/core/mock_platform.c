@@ -160,6 +160,7 @@ static int mock_reset(struct vc_coproc *c, void *ctx, bool loaded)
 	m->nr_resets++;
 	x->queued = 0;
 	x->error = true;
+
 	if (loaded) {
 		if (m->loaded != x)
 			abort();
@@ -292,6 +293,8 @@ void mock_host_fini(struct mock_host *h)
 {
 	vc_fw_destroy(h->fw);
 	mock_dev_free(h->dev);
+	h->fw = NULL;
+	h->dev = NULL;
 }
 
 int mock_dom_init(struct mock_host *h, struct mock_dom *md, uint32_t domid,

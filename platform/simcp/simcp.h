@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: simcp device model and platform glue - API for hosts and tests
+ *
+ * simcp is the reference coprocessor: a simulated device that executes
+ * real commands (copy, fill, hash, compute, ...) on guest memory reached
+ * through the running domain's IOMMU context, with a modeled duration per
+ * command.  See simcp_hw.h for what a driver sees and docs/simcp.md for
+ * the prose.
+ *
+ * A host creates a device with simcp_create(), registers it with the
+ * framework using a description filled in by simcp_coproc_desc() (its
+ * platform ops are simcp_platform_ops, its pdata the struct simcp), and
+ * connects the two with simcp_attach() so that device events reach
+ * vc_coproc_event().  Tests may instead drive the device directly through
+ * the simcp_ctx_*() and simcp_*() calls below and receive events through
+ * simcp_config.event.
+ *
+ * Execution back-ends, chosen at creation:
+ *   SIMCP_MODE_VTIME   no thread; command retirement is scheduled with
+ *                      vc_os_timer_*() on the OS layer's clock, which is
+ *                      virtual time when linked with os/vtime.c.
+ *   SIMCP_MODE_THREAD  a device thread does each command's work and then
+ *                      sleeps on CLOCK_MONOTONIC until its modeled end.
+ *
+ * Locking: every function here takes the device lock itself; none may be
+ * called from an event callback except the context-switch calls (stop,
+ * save, set_iommu, load, start, reset), mmio, has_work and progress, which
+ * is what the framework does when it handles an event.  Events are
+ * delivered from the device's own context (its thread or its timer)
+ * without the device lock held.  Lock order: coproc lock -> device lock.
+ */
+#ifndef SIMCP_H
+#define SIMCP_H
+
+#include <vcoproc/platform.h>
+
+#include "simcp_hw.h"
+
+struct simcp;
+struct simcp_ctx;
+
+/* Longest COMPUTE a command may ask for; more is SIMCP_FAULT_BAD_CMD. */
+#define SIMCP_MAX_COMPUTE_NS VC_SEC(1)
+
+enum simcp_mode {
+	SIMCP_MODE_VTIME = 0,
+	SIMCP_MODE_THREAD = 1,
+};
+
+/**
+ * struct simcp_timing - the timing model.  Every command costs
+ * @cmd_overhead_ns plus its data cost: bytes / bandwidth (rounded up to a
+ * whole ns), or @a ns for COMPUTE.  A zero field means its default.
+ */
+struct simcp_timing {
+	vc_time_t cmd_overhead_ns; /* per command: 100 ns */
+	uint64_t mem_bw;           /* COPY, FILL, LOAD, STORE: 4 GB/s */
+	uint64_t crc32c_bw;        /* HASH CRC32C: 2 GB/s */
+	uint64_t sha256_bw;        /* HASH SHA256: 0.5 GB/s */
+	uint64_t ctx_bw;           /* save, load, scrub of a context: 8 GB/s */
+	vc_time_t wait_poll_ns;    /* WAIT re-polls: 1 us (vtime), 20 us (thread) */
+};
+
+#define SIMCP_DEF_CMD_OVERHEAD_NS 100
+#define SIMCP_DEF_MEM_BW          4000000000ull
+#define SIMCP_DEF_CRC32C_BW       2000000000ull
+#define SIMCP_DEF_SHA256_BW       500000000ull
+#define SIMCP_DEF_CTX_BW          8000000000ull
+#define SIMCP_DEF_WAIT_POLL_VTIME_NS  1000
+#define SIMCP_DEF_WAIT_POLL_THREAD_NS 20000
+
+/**
+ * simcp_event_fn - receives device event @ev of the context tagged @tag.
+ * Called from the device's thread or timer, never with the device lock
+ * held and never from inside a simcp call.
+ */
+typedef void (*simcp_event_fn)(void *opaque, uint32_t tag, enum vc_event ev);
+
+struct simcp_config {
+	enum simcp_mode mode;
+	struct simcp_timing timing;
+	/*
+	 * The host's bound on a non-preemptible section (longest command its
+	 * domains may flag SIMCP_F_NOPREEMPT), reported for admission control
+	 * by simcp_coproc_desc().  The device does not enforce it.
+	 */
+	vc_time_t max_nonpreempt;
+	/* Event sink; NULL: vc_coproc_event() of the attached coproc. */
+	simcp_event_fn event;
+	void *event_opaque;
+};
+
+/** Counters of one device since creation. */
+struct simcp_stats {
+	uint64_t cmds;          /* commands completed */
+	uint64_t faults;        /* commands that faulted */
+	uint64_t saves, loads, resets;
+	uint64_t events;        /* events delivered */
+	uint64_t events_dropped; /* no sink, or the queue overflowed */
+	vc_time_t busy_ns;      /* modeled time spent executing commands */
+};
+
+/* ---- device ----------------------------------------------------------- */
+
+/**
+ * simcp_create() - a device with nothing loaded.  @cfg is copied.
+ * Returns 0 and *@out (freed with simcp_destroy()), -VC_EINVAL (bad mode),
+ * -VC_ENOMEM, or -VC_EAGAIN when the device thread cannot be started.
+ */
+VC_MUST_CHECK int simcp_create(const struct simcp_config *cfg, struct simcp **out);
+
+/**
+ * simcp_destroy() - stop the device and free it.  Every context must have
+ * been freed and the device detached (or its coproc unregistered).
+ * NULL is ignored.
+ */
+void simcp_destroy(struct simcp *s);
+
+/**
+ * simcp_attach() - connect @s to the framework coprocessor @c registered
+ * with simcp_coproc_desc(): events then go to vc_coproc_event(@c, ...)
+ * unless the config named its own sink.  @c == NULL detaches, waiting for
+ * an event delivery in progress to return.
+ */
+void simcp_attach(struct simcp *s, struct vc_coproc *c);
+
+/**
+ * simcp_coproc_desc() - fill @d for vc_coproc_register(): @name, one MMIO
+ * window of SIMCP_MMIO_SIZE at @mmio_base, one interrupt @irq, ops
+ * simcp_platform_ops, pdata @s, and the worst-case figures for admission
+ * control (simcp_switch_cost(), the configured max_nonpreempt).  The
+ * scheduler and timeouts are left 0/NULL (framework defaults).
+ */
+void simcp_coproc_desc(struct simcp *s, const char *name, uint64_t mmio_base,
+		       uint32_t irq, struct vc_coproc_desc *d);
+
+/**
+ * simcp_switch_cost() - modeled worst cost of a context switch once the
+ * device is at a command boundary: save + load (stop and start cost
+ * nothing more).  Waiting for the boundary is bounded by the longest
+ * command, which the host bounds with max_nonpreempt.
+ */
+vc_time_t simcp_switch_cost(const struct simcp *s);
+
+/** simcp_timing() - the timing model in use, defaults filled in. */
+void simcp_timing(const struct simcp *s, struct simcp_timing *out);
+
+/**
+ * simcp_cmd_cost() - the modeled duration of @cmd if it does not fault
+ * (a WAIT: satisfied at once).  Pure: reads only the timing model.
+ */
+vc_time_t simcp_cmd_cost(const struct simcp *s, const struct simcp_cmd *cmd);
+
+/** simcp_stats() - a snapshot of the device's counters. */
+void simcp_stats(struct simcp *s, struct simcp_stats *out);
+
+/* ---- contexts and the switch protocol (see platform.h) --------------- */
+
+/**
+ * simcp_ctx_alloc() - a zeroed context in the reset state, named @tag in
+ * events.  Returns 0 and *@out (freed with simcp_ctx_free()) or -VC_ENOMEM.
+ */
+VC_MUST_CHECK int simcp_ctx_alloc(struct simcp *s, uint32_t tag, struct simcp_ctx **out);
+
+/** simcp_ctx_free() - scrub and free @x (unloading it first if loaded). NULL ok. */
+void simcp_ctx_free(struct simcp_ctx *x);
+
+/** simcp_ctx_tag() - the tag @x was allocated with. */
+uint32_t simcp_ctx_tag(const struct simcp_ctx *x);
+
+/**
+ * simcp_stop() - stop the loaded @x at a command boundary.  Returns 0
+ * (stopped, or @x not running), -VC_EINPROGRESS (it stops when the
+ * command in flight retires and reports VC_EV_STOPPED), or -VC_EAGAIN
+ * (a SIMCP_F_NOPREEMPT command is in flight; *@retry_after = its
+ * remaining modeled time, > 0).  Idempotent.
+ */
+int simcp_stop(struct simcp_ctx *x, vc_time_t *retry_after);
+
+/**
+ * simcp_save() - copy the stopped device's state into @x; the device then
+ * holds no context.  0, -VC_EINVAL (@x not loaded), -VC_EBUSY (running).
+ */
+int simcp_save(struct simcp_ctx *x);
+
+/**
+ * simcp_set_iommu() - DMA of the next loaded context goes through @io
+ * (NULL: every DMA faults).  @io must outlive its use.  0, or -VC_EBUSY
+ * while a context runs.
+ */
+int simcp_set_iommu(struct simcp *s, const struct vc_iommu *io);
+
+/**
+ * simcp_load() - put @x on the stopped device (not started).  0, or
+ * -VC_EBUSY while another context is loaded and not saved.
+ */
+int simcp_load(struct simcp_ctx *x);
+
+/** simcp_start() - run the loaded @x.  0, or -VC_EINVAL when @x is not loaded. */
+int simcp_start(struct simcp_ctx *x);
+
+/**
+ * simcp_reset() - hang recovery of @x: abort its work (a command in
+ * flight is dropped), FAULT_CODE := SIMCP_FAULT_HANG, FAULT_HEAD := HEAD,
+ * HEAD := TAIL, halted, IRQ_STATUS.ERROR pending.  Scratch is kept.  If @x
+ * is loaded it stays loaded and stopped.  No VC_EV_IRQ is reported: the
+ * caller (the framework) raises the domain's interrupt.  Returns 0.
+ */
+int simcp_reset(struct simcp_ctx *x);
+
+/**
+ * simcp_mmio() - a register access to @x: on the live registers when @x is
+ * loaded, else on its saved copy (writes latch there and take effect when
+ * it is loaded).  @size 4, or 8 at RING_BASE_LO / FENCE_LO /
+ * FAULT_ADDR_LO.  Returns VC_IO_OK, VC_IO_WORK (a TAIL write, or a CONTROL
+ * write after which @x has work) or VC_IO_BAD (reads yield all ones).
+ */
+enum vc_io simcp_mmio(struct simcp_ctx *x, uint64_t off, unsigned int size,
+		      bool write, uint64_t *val);
+
+/** simcp_has_work() - HEAD != TAIL, enabled and not halted. */
+bool simcp_has_work(struct simcp_ctx *x);
+
+/** simcp_progress() - commands @x has completed (64 bits). */
+uint64_t simcp_progress(struct simcp_ctx *x);
+
+/* ---- platform glue ---------------------------------------------------- */
+
+/**
+ * The framework's hooks for simcp.  The coproc's pdata must be the struct
+ * simcp (simcp_coproc_desc()); contexts are struct simcp_ctx.
+ */
+extern const struct vc_platform_ops simcp_platform_ops;
+
+#endif /* SIMCP_H */

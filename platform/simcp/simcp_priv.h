@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: simcp internals
+ *
+ * The objects behind struct simcp and struct simcp_ctx, shared by the
+ * device model (simcp.c: registers, commands, DMA, interrupts), the engine
+ * (exec.c: timing, the two back-ends, the switch protocol) and the glue
+ * (platform.c).  Nothing outside platform/simcp includes this file.
+ *
+ * Locking: one mutex per device, s->lock, protects every field marked
+ * "lock" below and the live state.  The only code that touches device
+ * state without it is a command's data work (simcp_work()), which runs
+ * while s->cur.phase == SIMCP_PH_WORK; whoever must change the live state
+ * or drop the command waits for the phase to end (simcp_wait_work()).
+ * Events are queued under the lock and delivered by the engine after it
+ * drops the lock.
+ */
+#ifndef SIMCP_PRIV_H
+#define SIMCP_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "simcp.h"
+
+/* Architectural registers of one context; all zero is the reset state. */
+struct simcp_regs {
+	uint64_t ring_base;
+	uint64_t fence;
+	uint64_t fault_addr;
+	uint64_t cmds_done;   /* 64-bit; CMDS_DONE shows the low half */
+	uint32_t control;     /* SIMCP_CTRL_ENABLE; the W1 bits are not kept */
+	uint32_t irq_status;
+	uint32_t irq_mask;
+	uint32_t ring_size;
+	uint32_t head;
+	uint32_t tail;
+	uint32_t fault_code;
+	uint32_t fault_head;
+	bool halted;
+};
+
+/* Everything a context switch moves: registers and scratch memory. */
+struct simcp_state {
+	struct simcp_regs r;
+	uint8_t scratch[SIMCP_SCRATCH_SIZE];
+};
+
+struct simcp_ctx {
+	struct simcp *dev;
+	uint32_t tag;
+	struct simcp_state st; /* saved state; stale while the ctx is loaded */
+};
+
+enum simcp_phase {
+	SIMCP_PH_NONE,  /* no command in flight */
+	SIMCP_PH_WORK,  /* its data work is being done, without the lock */
+	SIMCP_PH_TIMED, /* waiting for its modeled end */
+};
+
+/* The command in flight on the live state. */
+struct simcp_inflight {
+	enum simcp_phase phase;
+	struct simcp_cmd cmd;   /* decoded copy: the ring is read once */
+	uint32_t head;          /* ring offset it came from */
+	uint32_t fault;         /* SIMCP_FAULT_* it retires with, 0 none */
+	uint64_t fault_addr;
+	bool poll;              /* an unsatisfied WAIT: re-check at end */
+	bool ring_changed;      /* ring reprogrammed meanwhile: no head advance */
+	vc_time_t start, end;   /* modeled */
+	const uint8_t *src;     /* translated DMA source, NULL none */
+	uint8_t *dst;           /* translated DMA destination, NULL none */
+};
+
+struct simcp_event {
+	uint32_t tag;
+	enum vc_event ev;
+};
+
+#define SIMCP_EVQ_LEN 32
+
+struct simcp {
+	enum simcp_mode mode;
+	struct simcp_timing t;      /* defaults filled in */
+	vc_time_t ctx_ns;           /* save, load or scrub of one context */
+	vc_time_t max_nonpreempt;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;        /* engine wake-ups and phase/delivery ends */
+	pthread_t thread;           /* SIMCP_MODE_THREAD */
+	struct vc_os_timer *timer;  /* SIMCP_MODE_VTIME */
+
+	/* Protected by lock. */
+	bool exiting;
+	simcp_event_fn sink;        /* where events go, NULL: dropped */
+	void *sink_opaque;
+	bool own_sink;              /* sink came from the config */
+	struct vc_coproc *coproc;   /* attached framework coproc */
+	unsigned int delivering;    /* event deliveries under way */
+
+	const struct vc_iommu *iommu;
+	struct simcp_ctx *owner;    /* ctx whose state is in live, or NULL */
+	bool loaded;                /* live is owner's current state */
+	bool started;
+	bool stop_pending;          /* accepted stop: stop at the next retire */
+	bool idle_reported;
+	bool chain;                 /* busy without a gap since chain_end */
+	vc_time_t chain_end;
+	vc_time_t busy_until;       /* save/load/scrub occupy the device till */
+	struct simcp_inflight cur;
+	struct simcp_event evq[SIMCP_EVQ_LEN];
+	unsigned int nr_ev;
+	struct simcp_stats stats;
+
+	struct simcp_state live;
+};
+
+/* ---- simcp.c: the device model; s->lock held unless noted ------------ */
+
+/* Zero @st (not elided by the compiler): the reset state, scrubbed. */
+void simcp_scrub(void *p, size_t len);
+
+bool simcp_state_has_work(const struct simcp_state *st);
+
+/* Decode the command at HEAD and check it: fills s->cur, phase WORK or TIMED. */
+void simcp_begin(struct simcp *s, vc_time_t start);
+
+/* The data work of s->cur; called without the lock in phase WORK. */
+void simcp_work(struct simcp *s);
+
+/* For a polling WAIT: is its semaphore now satisfied? */
+bool simcp_wait_satisfied(const struct simcp *s);
+
+/* Apply s->cur's effects at its end: head, fence, fault, irq, counters. */
+void simcp_retire(struct simcp *s);
+
+/* Queue @ev for @tag (deduplicated); the caller makes the engine run. */
+void simcp_queue_event(struct simcp *s, uint32_t tag, enum vc_event ev);
+
+/* Set IRQ_STATUS @bits in @st (of context @tag); queue VC_EV_IRQ on an edge. */
+void simcp_raise(struct simcp *s, struct simcp_state *st, uint32_t tag, uint32_t bits);
+
+/* The hang reset of platform.h on @st (IRQ_STATUS.ERROR set, no event). */
+void simcp_hang_reset(struct simcp_state *st);
+
+/* ---- exec.c: the engine; s->lock held -------------------------------- */
+
+/* The device's clock: vc_os_now() (vtime) or CLOCK_MONOTONIC (thread). */
+vc_time_t simcp_now(const struct simcp *s);
+
+/* Make the engine look at the device again (and deliver queued events). */
+void simcp_kick(struct simcp *s);
+
+/* Wait until no command's data work is under way. */
+void simcp_wait_work(struct simcp *s);
+
+/*
+ * Drop the command in flight on the live state (after simcp_wait_work()).
+ * A stop that was waiting for it completes: with VC_EV_STOPPED when
+ * @report_stop.
+ */
+void simcp_abort(struct simcp *s, bool report_stop);
+
+#endif /* SIMCP_PRIV_H */

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: judging and reporting a run
+ *
+ * What each algorithm promises, turned into expected shares and a
+ * verdict (--check), and the JSON document the CLI prints (docs/sim.md).
+ * Shares are always the framework's: a vcoproc's run_ns over the run_ns
+ * of all vcoprocs.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+/* ---- expected shares ---------------------------------------------------------- */
+
+/* A scheduling parameter of domain @c as a number, or @def. */
+static double param_num(const struct sim_domain_cfg *c, const char *key, double def)
+{
+	const char *v = sim_param_get(c->params, c->nr_params, key);
+
+	return v ? strtod(v, NULL) : def;
+}
+
+/*
+ * arinc653: the time the frame "NAME:DUR,..." gives each domain (by name,
+ * else numeric id; bare durations in ms) into @w.  "auto" or no frame: one
+ * equal window per vcoproc.  Returns false if the frame cannot be read.
+ */
+static bool a653_windows(const struct sim_scenario *scn, const struct sim_result *res,
+			 double *w)
+{
+	const char *frame = sim_param_get(scn->params, scn->nr_params, "frame");
+	char buf[VC_PARAM_VAL_MAX], *tok, *save;
+
+	if (!frame || !strcmp(frame, "auto")) {
+		for (unsigned int i = 0; i < res->nr_domains; i++)
+			w[i] = res->dom[i].create_err ? 0 : 1;
+		return true;
+	}
+	for (unsigned int i = 0; i < res->nr_domains; i++)
+		w[i] = 0;
+	snprintf(buf, sizeof(buf), "%s", frame);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strrchr(tok, ':');
+		vc_time_t len;
+		int owner = -1;
+
+		if (!colon || sim_parse_duration(colon + 1, VC_MSEC(1), &len))
+			return false;
+		*colon = '\0';
+		for (unsigned int i = 0; i < res->nr_domains && owner < 0; i++)
+			if (!strcmp(res->dom[i].name, tok))
+				owner = (int)i;
+		for (unsigned int i = 0; i < res->nr_domains && owner < 0; i++)
+			if (strtoul(tok, NULL, 10) == res->dom[i].domid)
+				owner = (int)i;
+		if (owner >= 0 && !res->dom[owner].create_err)
+			w[owner] += (double)len;
+	}
+	return true;
+}
+
+void sim_expected_shares(const struct sim_scenario *scn, struct sim_result *res)
+{
+	const char *algo = res->algo;
+	double w[SIM_MAX_DOMAINS], sum = 0;
+
+	for (unsigned int i = 0; i < res->nr_domains; i++)
+		res->dom[i].expected_share = -1;
+	/* Only a steady state has one answer: no scripted changes. */
+	if (scn->nr_events)
+		return;
+	if (!strcmp(algo, "arinc653") && !a653_windows(scn, res, w))
+		return;
+	for (unsigned int i = 0; i < res->nr_domains; i++) {
+		const struct sim_domain_cfg *c = &scn->dom[i];
+
+		if (res->dom[i].create_err) {
+			w[i] = 0;
+			continue;
+		}
+		/* A domain that leaves the device, even for an instant (one job
+		 * in flight idles it at each completion), changes everyone's. */
+		if (c->arrival != SIM_ARRIVAL_SATURATE || c->depth < 2)
+			return;
+		if (!strcmp(algo, "credit")) {
+			if (param_num(c, "cap", 0) != 0)
+				return;
+			w[i] = param_num(c, "weight", 256);
+		} else if (!strcmp(algo, "rr")) {
+			w[i] = 1;
+		} else if (strcmp(algo, "arinc653")) {
+			return; /* rtds: judged by deadlines, not shares */
+		}
+		sum += w[i];
+	}
+	if (sum <= 0)
+		return;
+	for (unsigned int i = 0; i < res->nr_domains; i++)
+		if (!res->dom[i].create_err)
+			res->dom[i].expected_share = w[i] / sum;
+}
+
+/* ---- verdict ---------------------------------------------------------------------- */
+
+static void VC_PRINTF(2, 3) note(struct vc_printer *p, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	if (!p)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0 && !p->err)
+		p->err = p->write(p->opaque, buf, VC_MIN((size_t)n, sizeof(buf) - 1));
+}
+
+bool sim_check(const struct sim_scenario *scn, const struct sim_result *res, double tol,
+	       struct vc_printer *p)
+{
+	bool deadlines = !strcmp(res->algo, "rtds");
+	bool ok = true;
+
+	(void)scn;
+	for (unsigned int i = 0; i < res->nr_domains; i++) {
+		const struct sim_dom_result *r = &res->dom[i];
+
+		if (r->create_err) {
+			note(p, "check: %s: no vcoproc (%s)\n", r->name,
+			     vc_strerror(r->create_err));
+			ok = false;
+			continue;
+		}
+		if (r->foreign_fences) {
+			note(p, "check: %s: saw %llu fence values it never emitted\n",
+			     r->name, (unsigned long long)r->foreign_fences);
+			ok = false;
+		}
+		if (r->expected_share >= 0 &&
+		    fabs(r->share - r->expected_share) > tol * r->expected_share) {
+			note(p, "check: %s: share %.6f, expected %.6f (off by %.2f%%, limit %.2f%%)\n",
+			     r->name, r->share, r->expected_share,
+			     100 * fabs(r->share - r->expected_share) / r->expected_share,
+			     100 * tol);
+			ok = false;
+		}
+		if (deadlines && (r->st.deadline_misses || r->job_misses)) {
+			note(p, "check: %s: %llu deadline misses (scheduler), %llu late jobs\n",
+			     r->name, (unsigned long long)r->st.deadline_misses,
+			     (unsigned long long)r->job_misses);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+/* ---- JSON ------------------------------------------------------------------------- */
+
+static void VC_PRINTF(2, 3) jpr(struct vc_printer *p, const char *fmt, ...)
+{
+	char small[256], *buf = small;
+	va_list ap;
+	int n;
+
+	if (p->err)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		p->err = -VC_EINVAL;
+		return;
+	}
+	if ((size_t)n >= sizeof(small)) {
+		buf = malloc((size_t)n + 1);
+		if (!buf) {
+			p->err = -VC_ENOMEM;
+			return;
+		}
+		va_start(ap, fmt);
+		vsnprintf(buf, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	p->err = p->write(p->opaque, buf, (size_t)n);
+	if (buf != small)
+		free(buf);
+}
+
+/* A JSON string; names come from scenarios, so escape what needs it. */
+static void jstr(struct vc_printer *p, const char *s)
+{
+	jpr(p, "\"");
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			jpr(p, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			jpr(p, "\\u%04x", (unsigned int)(unsigned char)*s);
+		else
+			jpr(p, "%c", *s);
+	}
+	jpr(p, "\"");
+}
+
+static void ju(struct vc_printer *p, const char *key, uint64_t v, bool comma)
+{
+	jpr(p, "\"%s\": %llu%s", key, (unsigned long long)v, comma ? ", " : "");
+}
+
+static void jf(struct vc_printer *p, const char *key, double v, bool comma)
+{
+	jpr(p, "\"%s\": %.6f%s", key, v, comma ? ", " : "");
+}
+
+static void json_params(struct vc_printer *p, const struct vc_param *a, unsigned int n)
+{
+	jpr(p, "{");
+	for (unsigned int i = 0; i < n; i++) {
+		jstr(p, a[i].key);
+		jpr(p, ": ");
+		jstr(p, a[i].val);
+		if (i + 1 < n)
+			jpr(p, ", ");
+	}
+	jpr(p, "}");
+}
+
+static void json_vcoproc(struct vc_printer *p, const struct sim_scenario *scn,
+			 const struct sim_result *res, unsigned int i)
+{
+	const struct sim_dom_result *r = &res->dom[i];
+	const struct vc_vcoproc_stats *st = &r->st;
+	double secs = (double)res->now / 1e9;
+
+	jpr(p, "    {\"domain\": ");
+	jstr(p, r->name);
+	jpr(p, ", ");
+	ju(p, "domid", r->domid, true);
+	jpr(p, "\"params\": ");
+	json_params(p, scn->dom[i].params, scn->dom[i].nr_params);
+	jpr(p, ", \"created\": %s, ", r->create_err ? "false" : "true");
+	if (r->create_err) {
+		jpr(p, "\"error\": ");
+		jstr(p, vc_strerror(r->create_err));
+		jpr(p, ", ");
+	}
+	jpr(p, "\"destroyed\": %s,\n     ", r->destroyed ? "true" : "false");
+	jf(p, "share", r->share, true);
+	if (r->expected_share >= 0)
+		jf(p, "expected_share", r->expected_share, true);
+	else
+		jpr(p, "\"expected_share\": null, ");
+	jf(p, "device_fraction", res->now ? (double)st->run_ns / (double)res->now : 0, true);
+	ju(p, "run_ns", st->run_ns, false);
+	jpr(p, ",\n     ");
+	ju(p, "jobs", r->jobs_completed, true);
+	ju(p, "jobs_released", r->jobs_released, true);
+	ju(p, "jobs_submitted", r->jobs_submitted, true);
+	ju(p, "jobs_lost", r->jobs_lost, true);
+	jf(p, "jobs_per_s", secs > 0 ? (double)r->jobs_completed / secs : 0, true);
+	ju(p, "latency_mean_ns",
+	   r->jobs_completed ? r->lat_total_ns / r->jobs_completed : 0, true);
+	ju(p, "latency_max_ns", r->lat_max_ns, true);
+	ju(p, "job_deadline_misses", r->job_misses, false);
+	jpr(p, ",\n     ");
+	ju(p, "commands", st->jobs, true);
+	ju(p, "switches", st->switches_in, true);
+	ju(p, "switches_out", st->switches_out, true);
+	ju(p, "refusals", st->refusals, true);
+	ju(p, "refusal_wait_ns", st->refusal_wait_ns, true);
+	ju(p, "deadline_misses", st->deadline_misses, true);
+	ju(p, "jitter_ns", st->jitter_ns, true);
+	ju(p, "jitter_max_ns", st->jitter_max_ns, false);
+	jpr(p, ",\n     ");
+	ju(p, "irqs", st->irqs, true);
+	ju(p, "irq_handlers", r->irq_handlers, true);
+	ju(p, "irqs_spurious", r->irqs_spurious, true);
+	ju(p, "resets", st->resets, true);
+	ju(p, "errors", r->errors, true);
+	ju(p, "hang_faults", r->hang_faults, true);
+	ju(p, "foreign_fences", r->foreign_fences, true);
+	ju(p, "wakeups", st->wakeups, true);
+	ju(p, "mmio_emulated", st->mmio_emulated, true);
+	ju(p, "mmio_forwarded", st->mmio_forwarded, false);
+	jpr(p, ",\n     ");
+	jf(p, "np_fraction", r->compute_ns ? (double)r->np_ns / (double)r->compute_ns : 0,
+	   true);
+	ju(p, "ring_full", r->ring_full, true);
+	ju(p, "jobs_dropped", r->jobs_dropped, false);
+	jpr(p, "}");
+}
+
+int sim_result_json(const struct sim_scenario *scn, const struct sim_result *res,
+		    struct vc_printer *p)
+{
+	const struct vc_coproc_stats *cs = &res->coproc;
+
+	jpr(p, "{\n  \"algo\": ");
+	jstr(p, res->algo);
+	jpr(p, ",\n  ");
+	jf(p, "seconds", (double)res->now / 1e9, true);
+	ju(p, "seed", scn->seed, false);
+	jpr(p, ",\n  \"params\": ");
+	json_params(p, scn->params, scn->nr_params);
+	jpr(p, ",\n  \"coproc\": {\"name\": \"simcp0\", ");
+	ju(p, "switches", cs->switches, true);
+	ju(p, "refusals", cs->refusals, true);
+	ju(p, "refusal_wait_ns", cs->refusal_wait_ns, true);
+	ju(p, "decisions", cs->decisions, true);
+	ju(p, "switch_latency_mean_ns",
+	   cs->switches ? cs->switch_lat_total_ns / cs->switches : 0, true);
+	ju(p, "switch_latency_max_ns", cs->switch_lat_max_ns, true);
+	jf(p, "busy_fraction",
+	   cs->uptime_ns ? (double)cs->busy_ns / (double)cs->uptime_ns : 0, false);
+	jpr(p, ",\n    ");
+	ju(p, "busy_ns", cs->busy_ns, true);
+	ju(p, "irqs", cs->irqs, true);
+	ju(p, "resets", cs->resets, true);
+	ju(p, "stale_events", cs->stale_events, true);
+	ju(p, "mmio_emulated", cs->mmio_emulated, true);
+	ju(p, "mmio_forwarded", cs->mmio_forwarded, true);
+	ju(p, "switch_cost_ns", res->switch_cost, true);
+	ju(p, "max_nonpreempt_ns", res->max_nonpreempt, false);
+	jpr(p, ",\n    \"device\": {");
+	ju(p, "commands", res->dev_cmds, true);
+	ju(p, "saves", res->dev_saves, true);
+	ju(p, "loads", res->dev_loads, true);
+	ju(p, "resets", res->dev_resets, true);
+	ju(p, "faults", res->dev_faults, true);
+	ju(p, "busy_ns", res->dev_busy_ns, false);
+	jpr(p, "}},\n  ");
+	ju(p, "timer_events", res->timer_events, true);
+	ju(p, "event_errors", res->event_errors, false);
+	jpr(p, ",\n  \"vcoprocs\": [\n");
+	for (unsigned int i = 0; i < res->nr_domains; i++) {
+		json_vcoproc(p, scn, res, i);
+		jpr(p, "%s\n", i + 1 < res->nr_domains ? "," : "");
+	}
+	jpr(p, "  ]\n}\n");
+	return p->err;
+}

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: vcoproc-sim engine - API for the CLI and the tests
+ *
+ * A deterministic simulation of several domains sharing one simcp
+ * coprocessor on virtual time (os/vtime.c).  Everything below the domains
+ * is the real code: the framework core, the scheduling algorithm, the simcp
+ * device model with its timing model and platform glue.  The domains are
+ * scripted workloads that drive the device with the native simcp driver
+ * (driver/simcp) through vc_domain_mmio() only, and take its interrupts
+ * through the host's irq_raise, exactly as a guest kernel would.
+ *
+ * A run is described by a struct sim_scenario (fill it by hand after
+ * sim_scenario_init(), or parse the text format of docs/sim.md with
+ * sim_scenario_parse()), then:
+ *
+ *   sim_create() -> sim_run() [or sim_run_until() steps] -> sim_result()
+ *   [-> sim_drain() -> sim_result()] [-> sim_trace_export()] -> sim_destroy()
+ *
+ * sim_run_scenario() does the common case in one call.
+ *
+ * Virtual time is process-wide: one struct sim may exist at a time, and
+ * sim_create() resets the clock to 0.  The library never prints or exits;
+ * errors come back as -VC_E* codes with a message in a caller's buffer.
+ */
+#ifndef VCOPROC_SIM_H
+#define VCOPROC_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vcoproc/vcoproc.h>
+
+#define SIM_MAX_DOMAINS 64
+#define SIM_MAX_EVENTS  128
+#define SIM_MAX_PARAMS  VC_VCOPROC_MAX_PARAMS
+#define SIM_ERR_MAX     256
+
+/* Where the simulator puts things in every domain's guest-physical space. */
+#define SIM_MEM_GPA   0x40000000ull /* guest memory: ring, then semaphores */
+#define SIM_MMIO_GPA  0xfe000000ull /* the simcp register window */
+#define SIM_IRQ       32u
+
+/* ---- scenarios ------------------------------------------------------------ */
+
+enum sim_arrival {
+	SIM_ARRIVAL_SATURATE, /* keep @depth jobs outstanding at all times */
+	SIM_ARRIVAL_PERIODIC, /* one job every @every, from @offset */
+	SIM_ARRIVAL_POISSON,  /* exponential gaps of mean @every, from @offset */
+	SIM_ARRIVAL_IDLE,     /* no jobs */
+};
+
+/** One scripted domain: its vcoproc parameters and its workload. */
+struct sim_domain_cfg {
+	char name[VC_NAME_MAX];
+	struct vc_param params[SIM_MAX_PARAMS]; /* for vc_vcoproc_create() */
+	unsigned int nr_params;
+	enum sim_arrival arrival;
+	unsigned int depth;    /* saturate: jobs outstanding (default 4) */
+	vc_time_t every;       /* periodic: period; poisson: mean gap */
+	vc_time_t offset;      /* first release (default 0) */
+	vc_time_t job_min;     /* COMPUTE time per job, uniform in */
+	vc_time_t job_max;     /* [job_min, job_max] (default 1 ms) */
+	vc_time_t chunk;       /* COMPUTE time per command (default 100 us) */
+	double np;             /* share of COMPUTE time flagged NOPREEMPT */
+	uint32_t mem;          /* guest memory bytes (default 1 MiB) */
+};
+
+enum sim_event_type {
+	SIM_EV_SET,     /* vc_vcoproc_param_set() of @dom for each param */
+	SIM_EV_SCHED,   /* vc_coproc_sched_set(@algo) */
+	SIM_EV_PARAM,   /* vc_coproc_param_set() for each param */
+	SIM_EV_HANG,    /* @dom submits a WAIT that is never satisfied */
+	SIM_EV_DESTROY, /* @dom's domain (and vcoproc) is destroyed */
+};
+
+/** A scripted change at virtual time @at. */
+struct sim_event {
+	vc_time_t at;
+	enum sim_event_type type;
+	unsigned int dom;          /* index in sim_scenario.dom */
+	char algo[VC_NAME_MAX];
+	struct vc_param params[SIM_MAX_PARAMS];
+	unsigned int nr_params;
+};
+
+struct sim_scenario {
+	char algo[VC_NAME_MAX];    /* "" = the build's default */
+	vc_time_t duration;        /* default 10 s */
+	uint64_t seed;             /* workload randomness (default 1) */
+	struct vc_param params[SIM_MAX_PARAMS]; /* algorithm (instance) */
+	unsigned int nr_params;
+	vc_time_t hang_timeout;    /* 0: framework default */
+	vc_time_t stop_timeout;    /* 0: framework default */
+	unsigned int trace_capacity; /* events; 0 = no trace */
+	struct sim_domain_cfg dom[SIM_MAX_DOMAINS];
+	unsigned int nr_domains;
+	struct sim_event ev[SIM_MAX_EVENTS]; /* sorted by @at */
+	unsigned int nr_events;
+};
+
+/** sim_scenario_init() - an empty scenario with every default set. */
+void sim_scenario_init(struct sim_scenario *scn);
+
+/** sim_domain_init() - @d with the workload defaults and @name. */
+void sim_domain_init(struct sim_domain_cfg *d, const char *name);
+
+/**
+ * sim_scenario_parse() - add the scenario text @text (docs/sim.md) to
+ * @scn, which must have been initialised.  @fname names it in messages.
+ * Returns 0, or -VC_EINVAL with "fname:line: message" in @err.
+ */
+int sim_scenario_parse(struct sim_scenario *scn, const char *text, const char *fname,
+		       char *err, size_t errlen);
+
+/**
+ * sim_parse_duration() - "2.5ms", "10s", "250us", "100ns"; a bare number
+ * is in @unit ns.  Returns 0 or -VC_EINVAL.
+ */
+int sim_parse_duration(const char *s, vc_time_t unit, vc_time_t *out);
+
+/** sim_param_add() - append key=@val to @arr (size SIM_MAX_PARAMS). -VC_E2BIG/-VC_EINVAL. */
+int sim_param_add(struct vc_param *arr, unsigned int *nr, const char *key,
+		  const char *val);
+
+/** sim_param_get() - the value of @key in @arr, or NULL. */
+const char *sim_param_get(const struct vc_param *arr, unsigned int nr, const char *key);
+
+/* ---- results ----------------------------------------------------------------- */
+
+/** One domain's outcome. */
+struct sim_dom_result {
+	char name[VC_NAME_MAX];
+	uint32_t domid;
+	int create_err;            /* vc_vcoproc_create()'s error; 0: created */
+	bool destroyed;            /* by an event; @st is from just before */
+	struct vc_vcoproc_stats st; /* the framework's counters */
+	double share;              /* st.run_ns / all vcoprocs' run_ns */
+	double expected_share;     /* < 0: not defined for this run */
+
+	/* The workload's own view, through its driver. */
+	uint64_t jobs_released;    /* jobs the workload wanted to run */
+	uint64_t jobs_submitted;   /* ... that made it into the ring */
+	uint64_t jobs_completed;   /* ... whose fence came back */
+	uint64_t jobs_lost;        /* ... dropped by a device reset */
+	uint64_t job_misses;       /* periodic: completed after the next release */
+	vc_time_t lat_total_ns;    /* release -> completion, summed */
+	vc_time_t lat_max_ns;
+	vc_time_t compute_ns;      /* COMPUTE time submitted */
+	vc_time_t np_ns;           /* ... of which flagged NOPREEMPT */
+	uint64_t fences_emitted;   /* fences the driver queued */
+	uint64_t fences_seen_max;  /* highest fence the device reported */
+	uint64_t foreign_fences;   /* fence values it never emitted: must be 0 */
+	uint64_t irqs_raised;      /* irq_raise() calls for this domain */
+	uint64_t irq_handlers;     /* handler runs (raises at one instant coalesce) */
+	uint64_t irqs_spurious;    /* handler runs that found nothing pending */
+	uint64_t errors;           /* SIMCP_IRQ_ERROR seen */
+	uint64_t hang_faults;      /* ... with SIMCP_FAULT_HANG */
+	uint64_t ring_full;        /* job submissions put off for lack of space */
+	uint64_t jobs_dropped;     /* released while SIM_JOBQ_LEN were queued */
+};
+
+struct sim_result {
+	char algo[VC_NAME_MAX];    /* algorithm at the end */
+	vc_time_t now;             /* virtual time of the snapshot */
+	vc_time_t switch_cost;     /* what admission control was told */
+	vc_time_t max_nonpreempt;
+	struct vc_coproc_stats coproc;
+	uint64_t dev_cmds;         /* commands simcp completed */
+	uint64_t dev_saves, dev_loads, dev_resets, dev_faults;
+	vc_time_t dev_busy_ns;
+	uint64_t timer_events;     /* virtual-time callbacks run */
+	uint64_t event_errors;     /* scripted events the framework refused */
+	unsigned int nr_domains;
+	struct sim_dom_result dom[SIM_MAX_DOMAINS];
+};
+
+/* ---- running ------------------------------------------------------------------ */
+
+struct sim;
+struct vc_printer;
+
+/**
+ * sim_create() - build the framework, the device and every domain of
+ * @scn (copied) at virtual time 0, and start the workloads.  A vcoproc
+ * refused by admission control (-VC_ENOSPC) is not an error: the domain
+ * is recorded with create_err and runs nothing.  Returns 0 and *@out
+ * (free with sim_destroy()), or -VC_E* with a message in @err.
+ */
+int sim_create(const struct sim_scenario *scn, struct sim **out, char *err, size_t errlen);
+
+/** sim_run_until() - run virtual time up to @t (absolute), events included. */
+void sim_run_until(struct sim *sim, vc_time_t t);
+
+/** sim_run() - sim_run_until() the scenario's duration. */
+void sim_run(struct sim *sim);
+
+/**
+ * sim_drain() - stop releasing jobs and run until every submitted job is
+ * complete or lost, for at most @limit more virtual time.
+ * Returns 0, or -VC_ETIMEDOUT with jobs still outstanding.
+ */
+int sim_drain(struct sim *sim, vc_time_t limit);
+
+/** sim_result() - a snapshot of every counter now, shares computed. */
+void sim_result(struct sim *sim, struct sim_result *res);
+
+/** sim_coproc() - the simulated coprocessor, for direct framework calls. */
+struct vc_coproc *sim_coproc(struct sim *sim);
+
+/** sim_vcoproc() - domain @i's vcoproc, NULL if it has none (any more). */
+struct vc_vcoproc *sim_vcoproc(struct sim *sim, unsigned int i);
+
+/**
+ * sim_trace_export() - the coprocessor's trace (scenario trace_capacity
+ * > 0) as Chrome trace-event JSON.  Returns 0 or the printer's error.
+ */
+int sim_trace_export(struct sim *sim, struct vc_printer *p);
+
+/** sim_destroy() - tear everything down; the clock is left as it is. NULL ok. */
+void sim_destroy(struct sim *sim);
+
+/**
+ * sim_run_scenario() - create, run for the duration, snapshot, destroy.
+ * Returns as sim_create().
+ */
+int sim_run_scenario(const struct sim_scenario *scn, struct sim_result *res,
+		     char *err, size_t errlen);
+
+/* ---- judging ------------------------------------------------------------------- */
+
+/**
+ * sim_expected_shares() - fill every dom[].expected_share of @res that
+ * @scn defines: credit weight/sum of weights, rr equal shares, arinc653
+ * window/sum of windows - only for runs where every created domain
+ * saturates and no event changes the schedule; -1 elsewhere.  Called by
+ * sim_result().
+ */
+void sim_expected_shares(const struct sim_scenario *scn, struct sim_result *res);
+
+/**
+ * sim_check() - the --check verdict: every defined expected share met
+ * within @tol relative, and for deadline-based algorithms no deadline
+ * miss.  Writes one line per problem to @p (may be NULL).  Returns true
+ * when all is well.
+ */
+bool sim_check(const struct sim_scenario *scn, const struct sim_result *res, double tol,
+	       struct vc_printer *p);
+
+/**
+ * sim_result_json() - @res as the JSON document of docs/sim.md.
+ * Returns 0 or the printer's error.
+ */
+int sim_result_json(const struct sim_scenario *scn, const struct sim_result *res,
+		    struct vc_printer *p);
+
+#endif /* VCOPROC_SIM_H */

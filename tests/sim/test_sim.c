@@ -1,0 +1,795 @@
+// SPDX-License-Identifier: MIT
+/*
+ * End-to-end tests of the framework, the four algorithms, the simcp model
+ * and the native driver through the simulator library: every scenario is
+ * the real stack on virtual time, judged by the framework's statistics
+ * (shares, refusals, resets) and by what the domains' drivers saw.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <vcoproc/sched.h>
+#include <vcoproc/vtime.h>
+
+#include "sim.h"
+
+static struct sim_scenario scn;
+static struct sim_result res, res_a, res_b;
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+/* An algorithm of the project that this build left out (-Dsched_NAME=false). */
+static bool left_out(const char *algo)
+{
+	static const char *const known[] = { "rr", "credit", "rtds", "arinc653" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(algo, known[i]))
+			return !vc_sched_lookup(algo);
+	return false;
+}
+
+/* Parse @text into scn; the test is skipped if it needs a missing algorithm. */
+static void parse(const char *text)
+{
+	char err[SIM_ERR_MAX];
+
+	sim_scenario_init(&scn);
+	if (sim_scenario_parse(&scn, text, "test", err, sizeof(err)))
+		fail_msg("scenario: %s", err);
+	if (left_out(scn.algo))
+		skip();
+	for (unsigned int i = 0; i < scn.nr_events; i++)
+		if (scn.ev[i].type == SIM_EV_SCHED && left_out(scn.ev[i].algo))
+			skip();
+}
+
+static struct sim *start(void)
+{
+	char err[SIM_ERR_MAX];
+	struct sim *sim;
+	int r = sim_create(&scn, &sim, err, sizeof(err));
+
+	if (r)
+		fail_msg("sim_create: %d: %s", r, err);
+	return sim;
+}
+
+static void run(struct sim_result *out)
+{
+	char err[SIM_ERR_MAX];
+
+	if (sim_run_scenario(&scn, out, err, sizeof(err)))
+		fail_msg("sim: %s", err);
+}
+
+static void assert_share(const struct sim_dom_result *r, double want, double tol)
+{
+	if (!(fabs(r->share - want) <= tol * want))
+		fail_msg("%s: share %.6f, want %.6f within %.2f%%", r->name, r->share, want,
+			 100 * tol);
+}
+
+/* Domain @i's share of the device time used between snapshots @a and @b. */
+static double window_share(const struct sim_result *a, const struct sim_result *b,
+			   unsigned int i)
+{
+	vc_time_t total = 0;
+
+	for (unsigned int j = 0; j < b->nr_domains; j++)
+		total += b->dom[j].st.run_ns - a->dom[j].st.run_ns;
+	return (double)(b->dom[i].st.run_ns - a->dom[i].st.run_ns) / (double)total;
+}
+
+static void assert_window_share(unsigned int i, double want, double tol)
+{
+	double s = window_share(&res_a, &res_b, i);
+
+	if (!(fabs(s - want) <= tol * want))
+		fail_msg("%s: window share %.6f, want %.6f within %.2f%%", res_b.dom[i].name, s,
+			 want, 100 * tol);
+}
+
+/* The isolation every run must keep. */
+static void assert_clean(const struct sim_result *r)
+{
+	for (unsigned int i = 0; i < r->nr_domains; i++) {
+		const struct sim_dom_result *d = &r->dom[i];
+
+		if (d->create_err)
+			continue;
+		assert_int_equal(d->foreign_fences, 0);
+		/* Every interrupt the framework delivered reached this domain. */
+		assert_int_equal(d->st.irqs, d->irqs_raised);
+		assert_int_equal(d->jobs_dropped, 0);
+	}
+}
+
+/* A growing buffer behind a struct vc_printer. */
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static int buf_write(void *opaque, const char *s, size_t n)
+{
+	struct buf *b = opaque;
+
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+static char *result_json(const struct sim_result *r)
+{
+	struct buf b = { 0 };
+	struct vc_printer p = { buf_write, &b, 0 };
+
+	assert_int_equal(sim_result_json(&scn, r, &p), 0);
+	return b.p;
+}
+
+/* ---- fair shares ---------------------------------------------------------------- */
+
+/* The headline: credit 1:2:4 over 10 s, a fifth of the work non-preemptible. */
+static void test_credit_weights_np(void **state)
+{
+	(void)state;
+	parse("algo credit\nseconds 10\n"
+	      "domain name=d1 weight=1 job=1ms np=0.2\n"
+	      "domain name=d2 weight=2 job=1ms np=0.2\n"
+	      "domain name=d3 weight=4 job=1ms np=0.2\n");
+	run(&res);
+	assert_share(&res.dom[0], 1.0 / 7, 0.01);
+	assert_share(&res.dom[1], 2.0 / 7, 0.01);
+	assert_share(&res.dom[2], 4.0 / 7, 0.01);
+	for (int i = 0; i < 3; i++) {
+		assert_true(fabs((double)res.dom[i].np_ns / (double)res.dom[i].compute_ns - 0.2) <
+			    0.005);
+		assert_true(res.dom[i].expected_share > 0);
+	}
+	assert_true(res.coproc.refusals > 0); /* the NP work was felt */
+	assert_true(res.coproc.busy_ns > VC_MSEC(9990));
+	assert_true(sim_check(&scn, &res, 0.01, NULL));
+	assert_clean(&res);
+}
+
+static void test_rr_equal(void **state)
+{
+	(void)state;
+	parse("algo rr\nseconds 5\nparam slice=2ms\n"
+	      "domain name=a job=300us np=0.2 chunk=50us\n"
+	      "domain name=b job=2ms np=0.2\n"
+	      "domain name=c job=500us..4ms\n"
+	      "domain name=d job=1ms depth=2\n");
+	run(&res);
+	for (int i = 0; i < 4; i++)
+		assert_share(&res.dom[i], 0.25, 0.01);
+	assert_true(sim_check(&scn, &res, 0.01, NULL));
+	assert_clean(&res);
+}
+
+/* ---- real time ---------------------------------------------------------------------- */
+
+/* Three 3ms/10ms servers (90%), 2.5 ms jobs every 10 ms: never late. */
+static void test_rtds_90_no_miss(void **state)
+{
+	(void)state;
+	parse("algo rtds\nseconds 10\n"
+	      "domain name=a budget=3ms period=10ms arrival=periodic job=2.5ms np=0.1 chunk=50us\n"
+	      "domain name=b budget=3ms period=10ms arrival=periodic job=2.5ms np=0.1 chunk=50us\n"
+	      "domain name=c budget=3ms period=10ms arrival=periodic job=2.5ms np=0.1 chunk=50us\n"
+	      "domain name=bg budget=500us period=100ms arrival=saturate job=1ms np=0.1 chunk=50us\n");
+	run(&res);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(res.dom[i].create_err, 0);
+		assert_int_equal(res.dom[i].st.deadline_misses, 0);
+		assert_int_equal(res.dom[i].job_misses, 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		assert_true(res.dom[i].jobs_completed >= 999);
+		assert_true(res.dom[i].lat_max_ns <= VC_MSEC(10));
+	}
+	/* The background server gets its budget, and no more. */
+	assert_true(res.dom[3].st.run_ns <= VC_MSEC(100 * 5 / 10 + 1));
+	assert_true(sim_check(&scn, &res, 0.01, NULL));
+	assert_clean(&res);
+}
+
+/* 120% asked for: admission control refuses the fourth, cleanly; later
+ * changes that would break the guarantees are refused too. */
+static void test_rtds_infeasible(void **state)
+{
+	char msg[512];
+	struct buf b = { 0 };
+	struct vc_printer p = { buf_write, &b, 0 };
+	char *json;
+
+	(void)state;
+	parse("algo rtds\nseconds 1\n"
+	      "domain name=a budget=3ms period=10ms arrival=periodic job=2ms\n"
+	      "domain name=b budget=3ms period=10ms arrival=periodic job=2ms\n"
+	      "domain name=c budget=3ms period=10ms arrival=periodic job=2ms\n"
+	      "domain name=d budget=3ms period=10ms arrival=periodic job=2ms\n"
+	      "at 500ms set a budget=5ms\n");
+	run(&res);
+	/* Raising a's budget at run time is refused the same way. */
+	assert_int_equal(res.event_errors, 1);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(res.dom[i].create_err, 0);
+		assert_int_equal(res.dom[i].st.deadline_misses, 0);
+		assert_int_equal(res.dom[i].jobs_completed, 100);
+	}
+	assert_int_equal(res.dom[3].create_err, -VC_ENOSPC);
+	assert_int_equal(res.dom[3].jobs_submitted, 0);
+	assert_int_equal(res.dom[3].st.run_ns, 0);
+	assert_int_equal(res.coproc.nr_vcoprocs, 3);
+	assert_false(sim_check(&scn, &res, 0.01, &p));
+	snprintf(msg, sizeof(msg), "%s", b.p);
+	assert_non_null(strstr(msg, "check: d: no vcoproc"));
+	json = result_json(&res);
+	assert_non_null(strstr(json, "\"domain\": \"d\", \"domid\": 4, \"params\": "
+			       "{\"budget\": \"3ms\", \"period\": \"10ms\"}, "
+			       "\"created\": false, \"error\": "));
+	free(json);
+	free(b.p);
+}
+
+/* ---- static partitioning -------------------------------------------------------------- */
+
+static void run_a653(double np)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text),
+		 "algo arinc653\nseconds 4\nparam frame=d1:10ms,d2:6ms,idle:2ms,d3:2ms\n"
+		 "domain name=d1 job=500us..1500us chunk=20us np=%g\n"
+		 "domain name=d2 job=500us..1500us chunk=20us np=%g\n"
+		 "domain name=d3 job=500us..1500us chunk=20us np=%g\n", np, np, np);
+	parse(text);
+	run(&res);
+}
+
+/*
+ * Shares follow the windows (10:6:2 of the 18 ms used in a 20 ms frame).
+ * The windows keep their nominal times, so an occupant overruns its
+ * window by the command in flight at its end (d3, after the idle window,
+ * gains it without losing any), and a late start is jitter.  Without NP
+ * work a window starts late by at most the command in flight; with it,
+ * refusals add up to one NP section: jitter grows, and stays bounded.
+ */
+static void test_arinc653_frame(void **state)
+{
+	const vc_time_t chunk = VC_USEC(20);
+	vc_time_t bound0, jit0 = 0, jit1 = 0;
+
+	(void)state;
+	run_a653(0);
+	assert_share(&res.dom[0], 10.0 / 18, 0.01);
+	assert_share(&res.dom[1], 6.0 / 18, 0.01);
+	assert_share(&res.dom[2], 2.0 / 18, 0.01);
+	/* The idle window stays idle: 90% of the device, plus the command
+	 * in flight at its start. */
+	assert_true(res.coproc.busy_ns <= VC_MSEC(4000 * 9 / 10) + 200 * chunk);
+	assert_int_equal(res.coproc.refusals, 0);
+	/* One command in flight: the chunk and its overhead.  (Save and load
+	 * are device time after the switch; they delay no decision.) */
+	bound0 = chunk + VC_USEC(1);
+	for (int i = 0; i < 3; i++) {
+		assert_in_range(res.dom[i].st.switches_in, 200, 201); /* once a frame */
+		jit0 = VC_MAX(jit0, res.dom[i].st.jitter_max_ns);
+	}
+	assert_true(jit0 <= bound0);
+	assert_true(sim_check(&scn, &res, 0.01, NULL));
+
+	run_a653(0.3);
+	assert_share(&res.dom[0], 10.0 / 18, 0.01);
+	assert_share(&res.dom[1], 6.0 / 18, 0.01);
+	assert_share(&res.dom[2], 2.0 / 18, 0.02);
+	assert_true(res.coproc.refusals > 0);
+	assert_int_equal(res.max_nonpreempt, chunk);
+	for (int i = 0; i < 3; i++)
+		jit1 = VC_MAX(jit1, res.dom[i].st.jitter_max_ns);
+	assert_true(jit1 > bound0);
+	assert_true(jit1 <= bound0 + res.max_nonpreempt);
+	assert_clean(&res);
+}
+
+/* ---- the switch protocol --------------------------------------------------------------- */
+
+struct trace_ev {
+	char name[16];
+	unsigned int tid;
+	vc_time_t ts;
+	uint64_t arg;
+};
+
+/* Parse the export's one-event-per-line JSON into @ev; returns the count. */
+static unsigned int parse_trace(char *json, struct trace_ev *ev, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (char *line = strtok(json, "\n"); line && n < max; line = strtok(NULL, "\n")) {
+		unsigned long long us, arg = 0;
+		unsigned int frac, tid;
+		char name[16];
+		char *args;
+
+		/* {"name":"refused","ph":"i","pid":1,"tid":3,"ts":12.345,...},  */
+		if (sscanf(line, "{\"name\":\"%15[^\"]\",\"ph\":\"%*c\",\"pid\":1,"
+			   "\"tid\":%u,\"ts\":%llu.%u", name, &tid, &us, &frac) != 4)
+			continue;
+		args = strstr(line, "\"args\":{\"");
+		if (args && (args = strchr(args + 9, ':')))
+			arg = strtoull(args + 1, NULL, 10);
+		snprintf(ev[n].name, sizeof(ev[n].name), "%s", name);
+		ev[n].tid = tid;
+		ev[n].ts = us * 1000 + frac;
+		ev[n].arg = arg;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Every refused switch is retried exactly when the device said: the next
+ * decision after a refusal at T with hint R comes at T + R.  (Saturating
+ * domains: nothing else asks for a decision in between.)
+ */
+static void test_refusal_retry_at_hint(void **state)
+{
+	static struct trace_ev ev[200000];
+	struct buf b = { 0 };
+	struct vc_printer p = { buf_write, &b, 0 };
+	unsigned int n, refusals = 0;
+	struct sim *sim;
+
+	(void)state;
+	parse("algo credit\nseconds 1\ntrace 1000000\n"
+	      "domain name=d1 weight=256 job=1ms np=0.5 chunk=200us\n"
+	      "domain name=d2 weight=512 job=1ms np=0.5 chunk=200us\n");
+	sim = start();
+	sim_run(sim);
+	sim_result(sim, &res);
+	assert_int_equal(sim_trace_export(sim, &p), 0);
+	sim_destroy(sim);
+
+	n = parse_trace(b.p, ev, sizeof(ev) / sizeof(ev[0]));
+	assert_true(n > 100);
+	for (unsigned int i = 0; i < n; i++) {
+		vc_time_t due;
+		unsigned int j;
+
+		if (strcmp(ev[i].name, "refused"))
+			continue;
+		refusals++;
+		assert_true(ev[i].arg > 0 && ev[i].arg <= VC_USEC(200));
+		due = ev[i].ts + ev[i].arg;
+		for (j = i + 1; j < n && strcmp(ev[j].name, "decide"); j++)
+			;
+		if (j == n)
+			continue; /* the run ended first */
+		if (ev[j].ts != due)
+			fail_msg("refusal at %llu (+%llu) retried at %llu",
+				 (unsigned long long)ev[i].ts, (unsigned long long)ev[i].arg,
+				 (unsigned long long)ev[j].ts);
+	}
+	assert_true(refusals > 10);
+	assert_int_equal(refusals, res.coproc.refusals);
+	assert_true(res.coproc.refusal_wait_ns > 0);
+	assert_true(res.dom[0].st.refusals + res.dom[1].st.refusals == refusals);
+	free(b.p);
+}
+
+/*
+ * Completions racing switches: one job in flight per domain, so every
+ * completion idles the context and the device switches at that instant -
+ * the interrupt is handled after its context left the device (emulated
+ * MMIO).  Every interrupt reaches its owner, no domain sees a fence it
+ * did not emit, and after draining every submitted job is accounted for.
+ */
+static void test_racing_completions(void **state)
+{
+	struct sim *sim;
+
+	(void)state;
+	parse("algo rr\nseconds 2\nparam slice=100us\n"
+	      "domain name=a job=20us..200us chunk=10us depth=1 np=0.3\n"
+	      "domain name=b job=20us..200us chunk=10us depth=1 np=0.3\n"
+	      "domain name=c job=20us..200us chunk=10us depth=2 np=0.3\n"
+	      "domain name=d job=50us chunk=50us depth=1\n"
+	      "domain name=e job=20us..200us chunk=10us depth=3\n"
+	      "domain name=f job=5us depth=1\n"
+	      "domain name=g arrival=poisson mean=300us job=10us..100us\n"
+	      "domain name=h arrival=periodic every=1ms job=100us\n");
+	sim = start();
+	sim_run(sim);
+	assert_int_equal(sim_drain(sim, VC_SEC(1)), 0);
+	sim_result(sim, &res);
+	sim_destroy(sim);
+
+	assert_clean(&res);
+	assert_int_equal(res.coproc.stale_events, 0);
+	for (unsigned int i = 0; i < res.nr_domains; i++) {
+		const struct sim_dom_result *d = &res.dom[i];
+
+		assert_true(d->jobs_completed > 100);
+		assert_int_equal(d->jobs_completed, d->jobs_submitted);
+		assert_int_equal(d->jobs_lost, 0);
+		assert_int_equal(d->errors, 0);
+		/* Each fence it emitted came back, in order, to it. */
+		assert_int_equal(d->fences_seen_max, d->fences_emitted);
+		assert_int_equal(d->irq_handlers - d->irqs_spurious, d->jobs_completed);
+		/* One job in flight: its interrupt always finds it switched out. */
+		if (scn.dom[i].depth == 1)
+			assert_true(d->st.mmio_emulated > d->jobs_completed);
+	}
+}
+
+/* ---- recovery and control ------------------------------------------------------------ */
+
+/*
+ * d2 waits forever at 1 s.  The framework resets its context after
+ * hang_timeout of its own running time; its driver sees SIMCP_FAULT_HANG
+ * and goes on; d1 and d3 keep their pace throughout.
+ */
+static void test_hang_reset_others_continue(void **state)
+{
+	struct sim_result *r0 = &res_a, *r1 = &res_b, *r2 = &res;
+	struct sim *sim;
+
+	(void)state;
+	parse("algo credit\nseconds 4\nhang_timeout 200ms\n"
+	      "domain name=d1 job=1ms np=0.2\n"
+	      "domain name=d2 job=1ms np=0.2\n"
+	      "domain name=d3 job=1ms np=0.2\n"
+	      "at 1s hang d2\n");
+	sim = start();
+	sim_run_until(sim, VC_SEC(1));
+	sim_result(sim, r0);
+	sim_run_until(sim, VC_SEC(2));
+	sim_result(sim, r1);
+	sim_run(sim);
+	sim_result(sim, r2);
+	sim_destroy(sim);
+
+	/* The hang is found after 200 ms of d2's time: ~0.6 s at a third. */
+	assert_int_equal(r1->dom[1].st.resets, 1);
+	assert_int_equal(r1->dom[1].hang_faults, 1);
+	assert_int_equal(r1->dom[1].errors, 1);
+	assert_true(r1->dom[1].jobs_lost >= 1);
+	assert_int_equal(r1->coproc.resets, 1);
+	for (int i = 0; i < 3; i += 2) {
+		uint64_t before = r0->dom[i].jobs_completed;
+		uint64_t during = r1->dom[i].jobs_completed - before;
+
+		assert_int_equal(r2->dom[i].st.resets, 0);
+		assert_int_equal(r2->dom[i].errors, 0);
+		assert_int_equal(r2->dom[i].jobs_lost, 0);
+		/* A third of the device in every second, hang or not. */
+		assert_true(during >= before * 95 / 100);
+	}
+	/* d2 is back to work after its reset. */
+	assert_true(r2->dom[1].jobs_completed - r1->dom[1].jobs_completed >= 600);
+	assert_clean(r2);
+}
+
+/* A weight raised at run time moves the shares at once. */
+static void test_weight_change(void **state)
+{
+	struct sim *sim;
+
+	(void)state;
+	parse("algo credit\nseconds 4\n"
+	      "domain name=d1 weight=256 job=1ms np=0.2\n"
+	      "domain name=d2 weight=256 job=1ms np=0.2\n"
+	      "at 2s set d1 weight=768\n");
+	sim = start();
+	sim_run_until(sim, VC_MSEC(100));
+	sim_result(sim, &res_a);
+	sim_run_until(sim, VC_SEC(2));
+	sim_result(sim, &res_b);
+	assert_window_share(0, 0.5, 0.02);
+	sim_run_until(sim, VC_MSEC(2100));
+	sim_result(sim, &res_a);
+	sim_run(sim);
+	sim_result(sim, &res_b);
+	assert_window_share(0, 0.75, 0.02);
+	assert_window_share(1, 0.25, 0.02);
+	assert_string_equal(vc_vcoproc_param(sim_vcoproc(sim, 0), "weight"), "768");
+	sim_destroy(sim);
+	assert_clean(&res_b);
+}
+
+/* credit -> rr at run time: every vcoproc and all its work is kept. */
+static void test_sched_switch_keeps_work(void **state)
+{
+	struct sim *sim;
+
+	(void)state;
+	parse("algo credit\nseconds 4\n"
+	      "domain name=d1 weight=1 job=1ms np=0.2\n"
+	      "domain name=d2 weight=2 job=1ms np=0.2\n"
+	      "domain name=d3 weight=4 job=1ms..2ms np=0.2\n"
+	      "at 2s sched rr\n");
+	sim = start();
+	sim_run_until(sim, VC_MSEC(100));
+	sim_result(sim, &res_a);
+	sim_run_until(sim, VC_SEC(2));
+	sim_result(sim, &res_b);
+	assert_window_share(0, 1.0 / 7, 0.02);
+	assert_window_share(2, 4.0 / 7, 0.02);
+	sim_run_until(sim, VC_MSEC(2100));
+	sim_result(sim, &res_a);
+	assert_string_equal(res_a.algo, "rr");
+	assert_int_equal(res_a.coproc.nr_vcoprocs, 3);
+	sim_run(sim);
+	sim_result(sim, &res_b);
+	for (int i = 0; i < 3; i++)
+		assert_window_share((unsigned int)i, 1.0 / 3, 0.02);
+	assert_int_equal(sim_drain(sim, VC_SEC(1)), 0);
+	sim_result(sim, &res);
+	sim_destroy(sim);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(res.dom[i].jobs_completed, res.dom[i].jobs_submitted);
+		assert_int_equal(res.dom[i].jobs_lost, 0);
+	}
+	assert_clean(&res);
+}
+
+/* A domain destroyed mid-run: its counters freeze, the others share its time. */
+static void test_destroy_domain(void **state)
+{
+	struct sim *sim;
+
+	(void)state;
+	parse("algo credit\nseconds 3\n"
+	      "domain name=d1 job=1ms np=0.2\n"
+	      "domain name=d2 job=1ms np=0.2\n"
+	      "domain name=d3 job=1ms np=0.2\n"
+	      "at 1s destroy d3\n");
+	sim = start();
+	sim_run_until(sim, VC_MSEC(1500));
+	sim_result(sim, &res_a);
+	assert_null(sim_vcoproc(sim, 2));
+	sim_run(sim);
+	sim_result(sim, &res_b);
+	sim_destroy(sim);
+	assert_true(res_b.dom[2].destroyed);
+	assert_int_equal(res_b.dom[2].st.run_ns, res_a.dom[2].st.run_ns);
+	assert_true(res_b.dom[2].st.run_ns > VC_MSEC(300));
+	assert_int_equal(res_b.coproc.nr_vcoprocs, 2);
+	assert_window_share(0, 0.5, 0.01);
+	assert_window_share(1, 0.5, 0.01);
+	assert_clean(&res_b);
+}
+
+/* A periodic domain starved by a heavier neighbour misses deadlines, and says so. */
+static void test_periodic_misses_counted(void **state)
+{
+	(void)state;
+	parse("algo credit\nseconds 2\n"
+	      "domain name=video weight=256 arrival=periodic every=10ms job=8ms\n"
+	      "domain name=batch weight=768 job=2ms\n");
+	run(&res);
+	assert_true(res.dom[0].job_misses > 50);
+	assert_true(res.dom[0].lat_max_ns > VC_MSEC(10));
+	assert_true(res.dom[0].expected_share < 0); /* not a steady state */
+	assert_int_equal(res.dom[1].job_misses, 0);
+	assert_clean(&res);
+}
+
+/* ---- determinism ------------------------------------------------------------------------ */
+
+static char *run_json_and_trace(char **trace)
+{
+	struct buf b = { 0 };
+	struct vc_printer p = { buf_write, &b, 0 };
+	struct sim *sim;
+
+	parse("algo credit\nseconds 2\nseed 9\ntrace 100000\n"
+	      "domain name=d1 weight=100 job=200us..2ms np=0.3\n"
+	      "domain name=d2 weight=300 arrival=poisson mean=2ms job=1ms np=0.5\n"
+	      "domain name=d3 weight=200 arrival=periodic every=5ms job=1ms\n"
+	      "at 1s sched rr\n");
+	sim = start();
+	sim_run(sim);
+	sim_result(sim, &res);
+	assert_int_equal(sim_trace_export(sim, &p), 0);
+	sim_destroy(sim);
+	*trace = b.p;
+	return result_json(&res);
+}
+
+static void test_determinism(void **state)
+{
+	char *t1, *t2, *j1 = run_json_and_trace(&t1), *j2 = run_json_and_trace(&t2);
+
+	(void)state;
+	assert_string_equal(j1, j2);
+	assert_string_equal(t1, t2);
+	assert_true(strlen(t1) > 10000);
+	free(j1);
+	free(j2);
+	free(t1);
+	free(t2);
+}
+
+/* ---- scenarios and set-up errors -------------------------------------------------------- */
+
+static void test_scenario_parse(void **state)
+{
+	const struct sim_domain_cfg *d;
+	vc_time_t t;
+
+	(void)state;
+	/* Durations: exact decimals, every unit, a default unit. */
+	assert_int_equal(sim_parse_duration("2.5ms", VC_SEC(1), &t), 0);
+	assert_int_equal(t, 2500000);
+	assert_int_equal(sim_parse_duration("0.000000001s", 1, &t), 0);
+	assert_int_equal(t, 1);
+	assert_int_equal(sim_parse_duration("7", VC_USEC(1), &t), 0);
+	assert_int_equal(t, 7000);
+	assert_int_equal(sim_parse_duration("100ns", VC_SEC(1), &t), 0);
+	assert_int_equal(t, 100);
+	assert_int_equal(sim_parse_duration("", 1, &t), -VC_EINVAL);
+	assert_int_equal(sim_parse_duration(".ms", 1, &t), -VC_EINVAL);
+
+	parse("# a comment\n"
+	      "algo rtds   # trailing comment\n"
+	      "seconds 2.5\n"
+	      "seed 0x10\n"
+	      "param admission=on\n"
+	      "hang_timeout 300ms\n"
+	      "domain name=rt budget=3ms period=10ms arrival=periodic job=1ms..2ms np=0.25 "
+	      "chunk=20us offset=1.5ms mem=2M\n"
+	      "domain name=p arrival=poisson mean=4ms depth=8\n"
+	      "at 2s hang p\n"
+	      "at 1s set rt budget=2ms\n"
+	      "at 1s destroy p\n");
+	assert_string_equal(scn.algo, "rtds");
+	assert_int_equal(scn.duration, VC_MSEC(2500));
+	assert_int_equal(scn.seed, 16);
+	assert_int_equal(scn.hang_timeout, VC_MSEC(300));
+	assert_int_equal(scn.nr_params, 1);
+	assert_int_equal(scn.nr_domains, 2);
+	d = &scn.dom[0];
+	assert_int_equal(d->arrival, SIM_ARRIVAL_PERIODIC);
+	assert_int_equal(d->every, VC_MSEC(10)); /* from period= */
+	assert_int_equal(d->job_min, VC_MSEC(1));
+	assert_int_equal(d->job_max, VC_MSEC(2));
+	assert_int_equal(d->chunk, VC_USEC(20));
+	assert_int_equal(d->offset, VC_USEC(1500));
+	assert_int_equal(d->mem, 2u << 20);
+	assert_true(d->np == 0.25);
+	assert_int_equal(d->nr_params, 2);
+	assert_string_equal(sim_param_get(d->params, d->nr_params, "budget"), "3ms");
+	assert_int_equal(scn.dom[1].arrival, SIM_ARRIVAL_POISSON);
+	assert_int_equal(scn.dom[1].every, VC_MSEC(4));
+	assert_int_equal(scn.dom[1].depth, 8);
+	/* Events sorted by time, file order kept at equal times. */
+	assert_int_equal(scn.nr_events, 3);
+	assert_int_equal(scn.ev[0].type, SIM_EV_SET);
+	assert_int_equal(scn.ev[1].type, SIM_EV_DESTROY);
+	assert_int_equal(scn.ev[2].type, SIM_EV_HANG);
+	assert_int_equal(scn.ev[2].at, VC_SEC(2));
+}
+
+static void test_scenario_errors(void **state)
+{
+	static const struct { const char *text, *msg; } cases[] = {
+		{ "algo", "test:1: 'algo' takes one value" },
+		{ "frobnicate 3", "test:1: unknown directive 'frobnicate'" },
+		{ "# c\n\nseconds x", "test:3: bad duration 'x'" },
+		{ "domain weight=1", "test:1: domain needs name=" },
+		{ "domain name=a\ndomain name=a", "test:2: domain 'a' defined twice" },
+		{ "domain name=a np=1.5", "test:1: np must be a fraction in [0, 1]" },
+		{ "domain name=a arrival=periodic", "test:1: a periodic domain needs every= (or period=)" },
+		{ "domain name=a arrival=sometimes", "test:1: unknown arrival 'sometimes' (saturate, periodic, poisson, idle)" },
+		{ "domain name=a job=3ms..1ms", "test:1: bad job length '3ms..1ms' (e.g. 2ms or 1ms..3ms)" },
+		{ "domain name=a weight", "test:1: expected key=value, got 'weight'" },
+		{ "domain name=a\nat 1s hang b", "test:2: unknown domain 'b'" },
+		{ "at 1s", "test:1: expected: at TIME set|sched|param|hang|destroy ..." },
+		{ "at 1s reboot now", "test:1: unknown event 'reboot' (set, sched, param, hang, destroy)" },
+		{ "at soon sched rr", "test:1: bad time 'soon'" },
+		{ "at 1.2.3s sched rr", "test:1: bad time '1.2.3s'" },
+		{ "seconds 10h", "test:1: bad duration '10h'" },
+		{ "domain name=a job=1s chunk=1us", "test:1: job/chunk > 4096 commands per job" },
+	};
+	char err[SIM_ERR_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sim_scenario_init(&scn);
+		err[0] = '\0';
+		assert_int_equal(sim_scenario_parse(&scn, cases[i].text, "test", err,
+						    sizeof(err)), -VC_EINVAL);
+		assert_string_equal(err, cases[i].msg);
+	}
+}
+
+static void test_setup_errors(void **state)
+{
+	char err[SIM_ERR_MAX];
+	struct sim *sim;
+
+	(void)state;
+	parse("algo nosuch\ndomain name=a\n");
+	assert_int_equal(sim_create(&scn, &sim, err, sizeof(err)), -VC_ENOENT);
+	assert_string_equal(err, "unknown algorithm 'nosuch'");
+	parse("algo credit\ndomain name=a weight=0\n");
+	assert_int_equal(sim_create(&scn, &sim, err, sizeof(err)), -VC_EINVAL);
+	assert_non_null(strstr(err, "domain a: vcoproc"));
+	parse("algo credit\nparam slice=1h\ndomain name=a\n");
+	assert_int_equal(sim_create(&scn, &sim, err, sizeof(err)), -VC_EINVAL);
+	assert_non_null(strstr(err, "credit: parameter slice=1h"));
+	parse("algo credit\nparam bogus=1\ndomain name=a\n");
+	assert_int_equal(sim_create(&scn, &sim, err, sizeof(err)), -VC_ENOENT);
+	/* After all that, a good one still runs. */
+	parse("seconds 100ms\ndomain name=a\n");
+	run(&res);
+	assert_true(res.dom[0].jobs_completed >= 95);
+}
+
+/* Every algorithm named in the blank-separated @list is built in. */
+static bool built(const char *list)
+{
+	char buf[64], *tok, *save;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+		if (left_out(tok))
+			return false;
+	return true;
+}
+
+int main(void)
+{
+	static const struct {
+		struct CMUnitTest t;
+		const char *algos; /* the test needs these built in */
+	} all[] = {
+		{ cmocka_unit_test(test_credit_weights_np), "credit" },
+		{ cmocka_unit_test(test_rr_equal), "rr" },
+		{ cmocka_unit_test(test_rtds_90_no_miss), "rtds" },
+		{ cmocka_unit_test(test_rtds_infeasible), "rtds" },
+		{ cmocka_unit_test(test_arinc653_frame), "arinc653" },
+		{ cmocka_unit_test(test_refusal_retry_at_hint), "credit" },
+		{ cmocka_unit_test(test_racing_completions), "rr" },
+		{ cmocka_unit_test(test_hang_reset_others_continue), "credit" },
+		{ cmocka_unit_test(test_weight_change), "credit" },
+		{ cmocka_unit_test(test_sched_switch_keeps_work), "credit rr" },
+		{ cmocka_unit_test(test_destroy_domain), "credit" },
+		{ cmocka_unit_test(test_periodic_misses_counted), "credit" },
+		{ cmocka_unit_test(test_determinism), "credit rr" },
+		{ cmocka_unit_test(test_scenario_parse), "" },
+		{ cmocka_unit_test(test_scenario_errors), "" },
+		{ cmocka_unit_test(test_setup_errors), "credit" },
+	};
+	struct CMUnitTest tests[sizeof(all) / sizeof(all[0])];
+	size_t n = 0;
+
+	/* A build without some algorithm runs what it can (-Dsched_NAME=false). */
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (built(all[i].algos))
+			tests[n++] = all[i].t;
+		else
+			printf("# %s left out: needs %s\n", all[i].t.name, all[i].algos);
+	}
+	vc_vtime_set_log_level(VC_LOG_ERR); /* expected warnings: hangs, refusals */
+	return _cmocka_run_group_tests("sim", tests, n, NULL, NULL);
+}
