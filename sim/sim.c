@@ -501,7 +501,7 @@ static int dom_setup(struct sim *sim, unsigned int i, char *err, size_t errlen)
 	d->idx = i;
 	d->cfg = c;
 	d->domid = i + 1;
-	snprintf(d->res.name, sizeof(d->res.name), "%s", c->name);
+	vc_strlcpy(d->res.name, c->name, sizeof(d->res.name));
 	d->res.domid = d->domid;
 	d->res.expected_share = -1;
 	d->rng = sim->scn.seed * 0x100000001b3ull + d->domid;

@@ -28,8 +28,6 @@ static struct mock_dom d1, d2, d3;
 static int setup_rr(void **state)
 {
 	(void)state;
-	if (!vc_sched_lookup("rr") || !vc_sched_lookup("credit"))
-		skip(); /* built without an algorithm these tests use */
 	assert_int_equal(mock_host_init(&h, "rr", 0), 0);
 	assert_int_equal(mock_dom_init(&h, &d1, 1, NULL, 0), 0);
 	assert_int_equal(mock_dom_init(&h, &d2, 2, NULL, 0), 0);
@@ -523,5 +521,9 @@ int main(void)
 		T(test_coproc_stats),
 	};
 
+	if (!vc_sched_lookup("rr") || !vc_sched_lookup("credit")) {
+		printf("1..0 # SKIP built without rr or credit, which these tests drive\n");
+		return 0;
+	}
 	return cmocka_run_group_tests_name("framework", tests, NULL, NULL);
 }
