@@ -657,8 +657,8 @@ void sim_destroy(struct sim *sim)
 		d->mem = NULL;
 	}
 	if (sim->coproc) {
+		simcp_attach(sim->dev, NULL); /* no event may reach a freed coproc */
 		(void)vc_coproc_unregister(sim->coproc);
-		simcp_attach(sim->dev, NULL);
 	}
 	vc_fw_destroy(sim->fw);
 	simcp_destroy(sim->dev);

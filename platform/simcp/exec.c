@@ -36,7 +36,6 @@
  * context, the thread or the timer callback, after dropping the lock: the
  * receiver may call back into the device (the framework does).
  */
-#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -186,8 +185,12 @@ static vc_time_t simcp_step(struct simcp *s, vc_time_t now)
 		/* Events of the last retire go out before the next begins. */
 		if (s->nr_ev)
 			return now;
-		/* Back to back with the previous command, after any save/load. */
-		t = later(s->chain ? s->chain_end : now, s->busy_until);
+		/*
+		 * Back to back with the previous command, after any save/load,
+		 * and not while holding for the retry of a refused stop.
+		 */
+		t = later(later(s->chain ? s->chain_end : now, s->busy_until),
+			  s->hold_until);
 		if (t > now)
 			return t;
 		s->chain = false;
@@ -320,6 +323,7 @@ int simcp_create(const struct simcp_config *cfg, struct simcp **out)
 	timing_defaults(&s->t, s->mode);
 	s->ctx_ns = xfer_ns(sizeof(struct simcp_state), s->t.ctx_bw);
 	s->max_nonpreempt = cfg->max_nonpreempt;
+	s->stop_hold_ns = cfg->stop_hold_ns;
 	s->sink = cfg->event;
 	s->sink_opaque = cfg->event_opaque;
 	s->own_sink = cfg->event != NULL;
@@ -398,8 +402,12 @@ int simcp_stop(struct simcp_ctx *x, vc_time_t *retry_after)
 		f->phase = SIMCP_PH_NONE;
 		s->chain = false;
 		s->started = false;
+		s->hold_until = 0;
 	} else if ((f->cmd.flags & SIMCP_F_NOPREEMPT) && f->end > now) {
 		*retry_after = f->end - now;
+		/* Keep the next boundary for the retry (stop_hold_ns). */
+		if (s->stop_hold_ns)
+			s->hold_until = f->end + s->stop_hold_ns;
 		ret = -VC_EAGAIN;
 	} else {
 		s->stop_pending = true;
@@ -480,6 +488,7 @@ int simcp_start(struct simcp_ctx *x)
 		s->started = true;
 		s->idle_reported = false;
 		s->chain = false;
+		s->hold_until = 0;
 		simcp_kick(s);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -492,8 +501,8 @@ int simcp_reset(struct simcp_ctx *x)
 	struct simcp_state *st = &x->st;
 
 	pthread_mutex_lock(&s->lock);
+	simcp_wait_work(s);
 	if (s->loaded && s->owner == x) {
-		simcp_wait_work(s);
 		/* The framework gave up on the stop: no VC_EV_STOPPED. */
 		simcp_abort(s, false);
 		s->started = false;

@@ -12,9 +12,11 @@
  *   simcp_coproc_desc(s, "simcp0", base, irq, &desc);
  *   vc_coproc_register(fw, &desc, &c);
  *   simcp_attach(s, c);
- *   ...
- *   vc_coproc_unregister(c);   (after its vcoprocs are gone)
- *   simcp_attach(s, NULL);
+ *   ...                        (domains and vcoprocs come and go)
+ *   simcp_attach(s, NULL);     (after the vcoprocs are gone; waits for a
+ *                               delivery in progress, so no event can
+ *                               reach c once it is unregistered)
+ *   vc_coproc_unregister(c);
  *   simcp_destroy(s);
  *
  * The coproc's pdata is the struct simcp; every other hook finds the

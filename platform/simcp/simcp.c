@@ -99,10 +99,17 @@ void simcp_ctx_free(struct simcp_ctx *x)
 		return;
 	s = x->dev;
 	pthread_mutex_lock(&s->lock);
+	simcp_wait_work(s);
+	/* Its queued events could only be stale now; the others keep their order. */
+	for (unsigned int i = 0, n = s->nr_ev; i < n; i++) {
+		if (s->evq[i].tag == x->tag)
+			s->nr_ev--;
+		else
+			s->evq[i - (n - s->nr_ev)] = s->evq[i];
+	}
 	if (s->owner == x) {
 		/* Freed while on the device: take it off and leave no copy. */
 		if (s->loaded) {
-			simcp_wait_work(s);
 			simcp_abort(s, false);
 			s->started = false;
 			s->loaded = false;
@@ -283,13 +290,15 @@ static void ring_reprogrammed(struct simcp *s, struct simcp_regs *r, bool live)
 		s->cur.ring_changed = true;
 }
 
-/* CONTROL.RESET: the whole context back to the scrubbed reset state. */
+/*
+ * CONTROL.RESET: the whole context back to the scrubbed reset state.  Live,
+ * the command in flight is dropped (simcp_mmio() waited for its data work).
+ */
 static void ctl_reset(struct simcp *s, struct simcp_state *st, bool live)
 {
 	if (live) {
 		vc_time_t now = simcp_now(s);
 
-		simcp_wait_work(s);
 		simcp_abort(s, true);
 		s->busy_until = (s->busy_until > now ? s->busy_until : now) + s->ctx_ns;
 	}
@@ -363,6 +372,9 @@ enum vc_io simcp_mmio(struct simcp_ctx *x, uint64_t off, unsigned int size,
 	}
 
 	pthread_mutex_lock(&s->lock);
+	/* A reset drops the command in flight: not in the middle of its work. */
+	if (write && off == SIMCP_REG_CONTROL && (*val & SIMCP_CTRL_RESET))
+		simcp_wait_work(s);
 	nr_ev = s->nr_ev;
 	st = ctx_state(x, &live);
 	if (!write) {

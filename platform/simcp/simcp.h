@@ -23,12 +23,13 @@
  *   SIMCP_MODE_THREAD  a device thread does each command's work and then
  *                      sleeps on CLOCK_MONOTONIC until its modeled end.
  *
- * Locking: every function here takes the device lock itself; none may be
- * called from an event callback except the context-switch calls (stop,
- * save, set_iommu, load, start, reset), mmio, has_work and progress, which
- * is what the framework does when it handles an event.  Events are
- * delivered from the device's own context (its thread or its timer)
- * without the device lock held.  Lock order: coproc lock -> device lock.
+ * Locking: every function here takes the device lock itself, none calls
+ * back into the caller, and all may be called from an event callback (the
+ * framework calls the hooks while it handles an event) except
+ * simcp_attach(s, NULL) and simcp_destroy(), which wait for the device's
+ * own context.  Events are delivered from the device's own context (its
+ * thread or its timer) without the device lock held.  Lock order: coproc
+ * lock -> device lock.
  */
 #ifndef SIMCP_H
 #define SIMCP_H
@@ -39,9 +40,6 @@
 
 struct simcp;
 struct simcp_ctx;
-
-/* Longest COMPUTE a command may ask for; more is SIMCP_FAULT_BAD_CMD. */
-#define SIMCP_MAX_COMPUTE_NS VC_SEC(1)
 
 enum simcp_mode {
 	SIMCP_MODE_VTIME = 0,
@@ -81,11 +79,19 @@ struct simcp_config {
 	enum simcp_mode mode;
 	struct simcp_timing timing;
 	/*
-	 * The host's bound on a non-preemptible section (longest command its
-	 * domains may flag SIMCP_F_NOPREEMPT), reported for admission control
-	 * by simcp_coproc_desc().  The device does not enforce it.
+	 * The host's bound on a non-preemptible section (the longest command
+	 * its domains flag SIMCP_F_NOPREEMPT), reported for admission control
+	 * by simcp_coproc_desc().  Not enforced by the device.
 	 */
 	vc_time_t max_nonpreempt;
+	/*
+	 * After refusing a stop, begin no new command until this long past
+	 * the refused command's end, so that the retry finds the device at a
+	 * boundary even when more SIMCP_F_NOPREEMPT commands follow: every
+	 * non-preemptible section is then one command.  0 (default): off, and
+	 * a run of flagged commands is one non-preemptible section.
+	 */
+	vc_time_t stop_hold_ns;
 	/* Event sink; NULL: vc_coproc_event() of the attached coproc. */
 	simcp_event_fn event;
 	void *event_opaque;
@@ -174,7 +180,8 @@ uint32_t simcp_ctx_tag(const struct simcp_ctx *x);
  * (stopped, or @x not running), -VC_EINPROGRESS (it stops when the
  * command in flight retires and reports VC_EV_STOPPED), or -VC_EAGAIN
  * (a SIMCP_F_NOPREEMPT command is in flight; *@retry_after = its
- * remaining modeled time, > 0).  Idempotent.
+ * remaining modeled time, > 0; see also simcp_config.stop_hold_ns).
+ * Idempotent.
  */
 int simcp_stop(struct simcp_ctx *x, vc_time_t *retry_after);
 

@@ -105,5 +105,6 @@ enum simcp_op {
 #define SIMCP_HASH_SHA256 1 /* 32-byte result */
 
 #define SIMCP_MAX_LEN (16u * 1024u * 1024u) /* largest len of one command */
+#define SIMCP_MAX_COMPUTE_NS 1000000000ull  /* largest COMPUTE a (1 s) */
 
 #endif /* SIMCP_HW_H */

@@ -84,6 +84,7 @@ struct simcp {
 	struct simcp_timing t;      /* defaults filled in */
 	vc_time_t ctx_ns;           /* save, load or scrub of one context */
 	vc_time_t max_nonpreempt;
+	vc_time_t stop_hold_ns;     /* 0: off */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;        /* engine wake-ups and phase/delivery ends */
@@ -107,6 +108,7 @@ struct simcp {
 	bool chain;                 /* busy without a gap since chain_end */
 	vc_time_t chain_end;
 	vc_time_t busy_until;       /* save/load/scrub occupy the device till */
+	vc_time_t hold_until;       /* after a refused stop: begin nothing till */
 	struct simcp_inflight cur;
 	struct simcp_event evq[SIMCP_EVQ_LEN];
 	unsigned int nr_ev;

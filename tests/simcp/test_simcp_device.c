@@ -664,6 +664,22 @@ static void test_ring_wrap_and_idle(void **state)
 	}
 	run();
 	assert_int_equal(rd64(g->x, SIMCP_REG_FENCE_LO), 99);
+
+	/* Writing the ring's base re-initialises it. */
+	assert_int_not_equal(rd(g->x, SIMCP_REG_RING_HEAD), 0);
+	wr(g->x, SIMCP_REG_RING_BASE_LO, (uint32_t)g->ring_gpa);
+	assert_int_equal(rd(g->x, SIMCP_REG_RING_HEAD), 0);
+	assert_int_equal(rd(g->x, SIMCP_REG_RING_TAIL), 0);
+	guest_push(g, cmd_nop()); /* wrong: the driver's tail is stale */
+	g->tail = 0;
+	guest_submit(g, cmd_fence(100, 0, 0));
+	run();
+	assert_int_equal(rd64(g->x, SIMCP_REG_FENCE_LO), 100);
+	assert_int_equal(rd(g->x, SIMCP_REG_RING_HEAD), 32);
+	/* So does writing its size. */
+	wr(g->x, SIMCP_REG_RING_SIZE, g->ring_size);
+	assert_int_equal(rd(g->x, SIMCP_REG_RING_HEAD), 0);
+	assert_int_equal(rd(g->x, SIMCP_REG_RING_TAIL), 0);
 }
 
 int main(void)

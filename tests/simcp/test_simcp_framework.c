@@ -100,8 +100,8 @@ static int teardown(void **state)
 {
 	for (int i = 0; i < NDOM; i++)
 		vc_domain_destroy(F.dom[i].d);
-	assert_int_equal(vc_coproc_unregister(F.c), 0);
 	simcp_attach(F.s, NULL);
+	assert_int_equal(vc_coproc_unregister(F.c), 0);
 	vc_fw_destroy(F.fw);
 	simcp_destroy(F.s);
 	for (int i = 0; i < NDOM; i++)

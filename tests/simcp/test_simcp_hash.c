@@ -67,12 +67,16 @@ static void test_crc32c_paths_agree(void **state)
 	free(buf);
 }
 
+/* Both the fastest path and the portable one give @want. */
 static void check_sha(const void *msg, size_t len, const char *want)
 {
 	uint8_t d[SIMCP_SHA256_DIGEST];
 	char got[2 * SIMCP_SHA256_DIGEST + 1];
 
 	simcp_sha256(msg, len, d);
+	hex(d, sizeof(d), got);
+	assert_string_equal(got, want);
+	simcp_sha256_sw(msg, len, d);
 	hex(d, sizeof(d), got);
 	assert_string_equal(got, want);
 }
@@ -88,6 +92,28 @@ static void test_sha256_vectors(void **state)
 	check_sha("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmn"
 		  "hijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu", 112,
 		  "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+}
+
+/* Both block functions agree on every length around the padding edges. */
+static void test_sha256_paths_agree(void **state)
+{
+	size_t n = 1000;
+	uint8_t *buf = malloc(n), a[32], b[32];
+	uint32_t seed = 99;
+
+	assert_non_null(buf);
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(seed >> 16);
+	}
+	for (size_t len = 0; len <= n; len += len < 200 ? 1 : 37) {
+		simcp_sha256(buf, len, a);
+		simcp_sha256_sw(buf, len, b);
+		assert_memory_equal(a, b, 32);
+	}
+	print_message("# SHA-256 with CPU instructions: %s\n",
+		      simcp_sha256_accelerated() ? "yes" : "no");
+	free(buf);
 }
 
 /* One million 'a', whole and in irregular pieces. */
@@ -125,6 +151,7 @@ int main(void)
 		cmocka_unit_test(test_crc32c_vectors),
 		cmocka_unit_test(test_crc32c_paths_agree),
 		cmocka_unit_test(test_sha256_vectors),
+		cmocka_unit_test(test_sha256_paths_agree),
 		cmocka_unit_test(test_sha256_million_a),
 	};
 

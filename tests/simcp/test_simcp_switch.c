@@ -15,6 +15,7 @@
 
 #include <vcoproc/vtime.h>
 
+#include "simcp_priv.h" /* white box: the device's live copy */
 #include "simcp_test.h"
 
 #define TAG_A 0xa001u
@@ -41,6 +42,8 @@ static void host_irq(void *host_dom, uint32_t irq)
 
 static const struct vc_host_ops hops = { .irq_raise = host_irq };
 
+static vc_time_t fixture_hold; /* simcp_config.stop_hold_ns of the next setup */
+
 static int setup(void **state)
 {
 	struct simcp_config cfg = {
@@ -48,6 +51,7 @@ static int setup(void **state)
 		.event = ev_sink,
 		.event_opaque = &F.log,
 		.max_nonpreempt = VC_USEC(500),
+		.stop_hold_ns = fixture_hold,
 	};
 	struct vc_coproc_desc desc;
 	struct simcp_timing t;
@@ -76,8 +80,15 @@ static int setup(void **state)
 	return 0;
 }
 
+static int setup_hold(void **state)
+{
+	fixture_hold = VC_USEC(2);
+	return setup(state);
+}
+
 static int teardown(void **state)
 {
+	fixture_hold = 0;
 	ops->ctx_free(F.c, F.a.x);
 	ops->ctx_free(F.c, F.b.x);
 	assert_int_equal(vc_coproc_unregister(F.c), 0);
@@ -249,7 +260,10 @@ static void test_scrubbing(void **state)
 	run();
 	assert_int_equal(reg(a, SIMCP_REG_FAULT_CODE, true), 0);
 	switch_out(a);
+	/* The device still holds a copy of the saved context until it goes. */
+	assert_false(all_zero(F.s->live.scratch, SIMCP_SCRATCH_SIZE));
 	ops->ctx_free(F.c, a->x);
+	assert_true(all_zero(F.s->live.scratch, SIMCP_SCRATCH_SIZE));
 	assert_int_equal(ops->ctx_alloc(F.c, TAG_A + 1, &ctx), 0);
 	a->x = ctx;
 	assert_int_equal(reg(a, SIMCP_REG_RING_SIZE, false), 0);
@@ -376,6 +390,7 @@ static void test_stop_nopreempt(void **state)
 
 	/* Retried when told: the next command is preemptible. */
 	vc_vtime_run_until(vc_os_now() + ra);
+	assert_int_equal(vc_os_now(), end);
 	assert_int_equal(reg(a, SIMCP_REG_CMDS_DONE, true), 1);
 	assert_int_equal(ops->stop(F.c, a->x, &ra), -VC_EINPROGRESS);
 	run();
@@ -384,6 +399,68 @@ static void test_stop_nopreempt(void **state)
 			 end + F.ovh + VC_USEC(40));
 	assert_int_equal(reg(a, SIMCP_REG_CMDS_DONE, true), 2);
 	assert_int_equal(ops->save(F.c, a->x), 0);
+}
+
+/* By default a run of non-preemptible commands is one section. */
+static void test_stop_nopreempt_run(void **state)
+{
+	struct guest *a = &F.a;
+	vc_time_t ra = 0, start, end;
+
+	switch_in(a);
+	start = vc_os_now() + F.ctx_ns;
+	end = start + F.ovh + VC_USEC(100);
+	guest_push(a, cmd_compute(VC_USEC(100), 0, SIMCP_F_NOPREEMPT));
+	guest_push(a, cmd_compute(VC_USEC(30), 0, SIMCP_F_NOPREEMPT));
+	guest_doorbell(a);
+	vc_vtime_run_until(start + VC_USEC(60));
+	assert_int_equal(ops->stop(F.c, a->x, &ra), -VC_EAGAIN);
+	assert_int_equal(ra, end - vc_os_now());
+	vc_vtime_run_until(vc_os_now() + ra);
+	assert_int_equal(ops->stop(F.c, a->x, &ra), -VC_EAGAIN);
+	assert_int_equal(ra, F.ovh + VC_USEC(30));
+	vc_vtime_run_until(vc_os_now() + ra);
+	assert_int_equal(ops->stop(F.c, a->x, &ra), 0);
+	assert_int_equal(reg(a, SIMCP_REG_CMDS_DONE, true), 2);
+}
+
+/*
+ * With stop_hold_ns, after a refusal the device holds at the next boundary
+ * for the retry, and goes on if none comes: every section is one command.
+ */
+static void test_stop_nopreempt_chain(void **state)
+{
+	struct guest *a = &F.a;
+	vc_time_t ra = 0, start, end;
+	int i;
+
+	switch_in(a);
+	start = vc_os_now() + F.ctx_ns;
+	end = start + F.ovh + VC_USEC(100);
+	for (int k = 0; k < 3; k++)
+		guest_push(a, cmd_compute(VC_USEC(100), 0, SIMCP_F_NOPREEMPT));
+	guest_push(a, cmd_fence(1, 0, SIMCP_F_IRQ));
+	guest_doorbell(a);
+
+	/* Retried when told: stopped at the boundary, not refused again. */
+	vc_vtime_run_until(start + VC_USEC(60));
+	assert_int_equal(ops->stop(F.c, a->x, &ra), -VC_EAGAIN);
+	assert_int_equal(ra, end - vc_os_now());
+	vc_vtime_run_until(vc_os_now() + ra);
+	assert_int_equal(ops->stop(F.c, a->x, &ra), 0);
+	assert_int_equal(reg(a, SIMCP_REG_CMDS_DONE, true), 1);
+
+	/* Refused and never retried: it goes on after the hold. */
+	assert_int_equal(ops->start(F.c, a->x), 0);
+	start = vc_os_now();
+	end = start + F.ovh + VC_USEC(100);
+	vc_vtime_run_until(start + VC_USEC(10));
+	assert_int_equal(ops->stop(F.c, a->x, &ra), -VC_EAGAIN);
+	run();
+	i = ev_find(&F.log, 0, TAG_A, VC_EV_IRQ);
+	assert_true(i >= 0);
+	assert_int_equal(F.log.e[i].at, end + VC_USEC(2) + (F.ovh + VC_USEC(100)) + F.ovh);
+	assert_int_equal(reg(a, SIMCP_REG_CMDS_DONE, true), 4);
 }
 
 /* A polling WAIT stops at once (preemptible) or refuses (NOPREEMPT). */
@@ -543,6 +620,32 @@ static void test_emulate_irq(void **state)
 	assert_int_equal(ev_count(&F.log, TAG_A, VC_EV_IRQ), 1);
 }
 
+/* Freeing a context drops its queued events and only its own. */
+static void test_free_drops_queued_events(void **state)
+{
+	struct guest *a = &F.a, *b = &F.b;
+	void *ctx;
+
+	/* Pending but masked in both; unmasking queues an edge for each. */
+	switch_in(a);
+	wr(a->x, SIMCP_REG_IRQ_MASK, 0);
+	guest_submit(a, cmd_fence(1, 0, SIMCP_F_IRQ));
+	run();
+	switch_out(a);
+	switch_in(b);
+	wr(b->x, SIMCP_REG_IRQ_MASK, 0);
+	guest_submit(b, cmd_fence(1, 0, SIMCP_F_IRQ));
+	run();
+	assert_int_equal(emul_write(a, SIMCP_REG_IRQ_MASK, SIMCP_IRQ_FENCE), VC_IO_OK);
+	wr(b->x, SIMCP_REG_IRQ_MASK, SIMCP_IRQ_FENCE);
+	ops->ctx_free(F.c, a->x);
+	assert_int_equal(ops->ctx_alloc(F.c, TAG_A, &ctx), 0);
+	a->x = ctx;
+	run();
+	assert_int_equal(ev_count(&F.log, TAG_A, VC_EV_IRQ), 0);
+	assert_int_equal(ev_count(&F.log, TAG_B, VC_EV_IRQ), 1);
+}
+
 /* A hang (a WAIT that is never satisfied) and its reset. */
 static void test_hang_reset(void **state)
 {
@@ -643,10 +746,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_preemptible, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_nopreempt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_nopreempt_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_nopreempt_chain, setup_hold, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_completion_races_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_emulate_matches_forward, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_emulate_irq, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_drops_queued_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hang_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_reset_during_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_protocol_errors, setup, teardown),

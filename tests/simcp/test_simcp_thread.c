@@ -153,6 +153,29 @@ static void test_thread_executes_ring(void **state)
 	assert_int_equal(st.busy_ns, modeled);
 }
 
+/*
+ * Many short commands: the device keeps the modeled timeline (each starts
+ * where the previous one ended) instead of adding a wake-up per command.
+ */
+static void test_thread_keeps_pace(void **state)
+{
+	struct guest *g = &F.g;
+	vc_time_t t0;
+	int i;
+
+	for (int k = 0; k < 120; k++)
+		guest_push(g, cmd_nop());
+	guest_push(g, cmd_fence(1, 0, SIMCP_F_IRQ));
+	t0 = mono_now();
+	guest_doorbell(g);
+	i = wait_event(0, VC_EV_IRQ, 5000);
+	assert_true(i >= 0);
+	/* 121 x 100 ns modeled; real time is a few wake-ups, not 121. */
+	assert_true(E.log.e[i].at - t0 >= 121 * 100);
+	assert_true(E.log.e[i].at - t0 < VC_MSEC(100));
+	assert_int_equal(rd(g->x, SIMCP_REG_CMDS_DONE), 121);
+}
+
 static void test_thread_stop(void **state)
 {
 	struct guest *g = &F.g;
@@ -211,6 +234,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_thread_executes_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thread_keeps_pace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_stop, setup, teardown),
 	};
 
