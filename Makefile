@@ -5,7 +5,7 @@
 
 BUILD      ?= build
 MESON_OPTS ?=
-DEB_PKGS   := meson ninja-build gcc pkg-config python3 libcmocka-dev
+DEB_PKGS   := meson ninja-build gcc pkg-config python3 libcmocka-dev linux-libc-dev
 
 .PHONY: all deps build demo check bench clean distclean
 

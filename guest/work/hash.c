@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: hash - stream buffers through the coprocessor's HASH command
+ *
+ * Keeps @bufs jobs in flight on simcp.  A job is one HASH command (CRC-32C
+ * or SHA-256) over a buffer of @size bytes in guest RAM, closed by a FENCE
+ * that interrupts; the guest sleeps (hlt) until its interrupt handler sees
+ * the fence, then checks the device's result against its own software
+ * hash (softhash.c).  Every result is checked; a wrong or missing one
+ * fails the run.
+ *
+ * Checking must cost the CPU little next to what the device does (on a
+ * software KVM the guest's instructions may be emulated, a thousand times
+ * slower than native), so every buffer starts with the same @size - 64
+ * random bytes and each job writes only the last 64: a sequence number,
+ * the domain and random bits.  The guest hashes the common prefix once at
+ * start-up and keeps both hashes' state after it; a check finishes that
+ * state over the 64 new bytes.  The prefix is copied into each buffer by
+ * the device (COPY), so a faulty copy shows as a wrong hash too.
+ *
+ * compute=DUR adds a COMPUTE of that long to every job: device work that
+ * costs the guest nothing, for runs where the device must be the
+ * bottleneck (shares under a scheduler) however slow the guest is.
+ *
+ * fault=N makes every Nth job's HASH write its result just past the end of
+ * the domain's RAM: the device must refuse it (SIMCP_FAULT_DMA at that
+ * address, IRQ_ERROR) without writing anywhere; the guest checks the
+ * fault, resumes the ring and goes on.  Isolation: an address outside a
+ * domain's memory reaches nothing, whatever lies next to it on the host.
+ *
+ * Command line (key=value): seconds=DUR (default: the host's --seconds),
+ * size=BYTES (16K), bufs=N (8, at most 64), algo=crc32c|sha256|mix (mix:
+ * every 8th job SHA-256), compute=DUR (0), fault=N (0: none).
+ *
+ * The interrupt handler also checks that every fence value the device
+ * reports is one this domain emitted (values start at domid << 40): a
+ * completion routed to the wrong domain fails the run.
+ *
+ * Prints "result: hash ok jobs=... KB/s=..." and passes, or
+ * "result: hash FAIL ..." and fails.
+ */
+#include "cp.h"
+#include "rt.h"
+#include "softhash.h"
+
+#define TAIL 64
+#define MAX_BUFS 64
+#define WAIT_NS 5000000000ull /* a job not done after 5 s is lost */
+
+struct slot {
+	uint8_t *buf;             /* the common prefix, then this job's tail */
+	uint8_t *result;          /* 32 bytes the device writes */
+	uint64_t fence;
+	uint64_t seq;
+	uint16_t algo;
+	bool bad;                 /* its HASH targets memory outside RAM */
+	uint64_t fault_seen;      /* seq of the job whose DMA fault was taken */
+};
+
+static struct {
+	struct cp cp;
+	struct slot slot[MAX_BUFS];
+	uint64_t size, bufs, mix, compute_ns, fault_every;
+	uint32_t crc_prefix;      /* CRC-32C state after the prefix */
+	struct sha256 sha_prefix; /* SHA-256 state after the prefix */
+	uint64_t rng, seq;
+	uint64_t jobs, bytes, crc_jobs, sha_jobs, bad, printed, faults;
+} H;
+
+static void fill_random(uint8_t *p, uint64_t len)
+{
+	for (uint64_t i = 0; i < len; i += 8) {
+		uint64_t v = rand__next(&H.rng);
+
+		memcpy(p + i, &v, MIN((uint64_t)8, len - i));
+	}
+}
+
+/* The common prefix: random, hashed once, copied into every buffer by the device. */
+static int setup_buffers(void)
+{
+	uint64_t prefix = H.size - TAIL, fence;
+	uint8_t *src = mem__alloc(prefix, 4096);
+	struct simcp_cmd cmd;
+	int r;
+
+	if (!src)
+		return -1;
+	fill_random(src, prefix);
+	H.crc_prefix = crc32c(0, src, prefix);
+	sha256_init(&H.sha_prefix);
+	sha256_update(&H.sha_prefix, src, prefix);
+	for (uint64_t i = 0; i < H.bufs; i++) {
+		cmd = (struct simcp_cmd){
+			.op = SIMCP_OP_COPY,
+			.len = (uint32_t)prefix,
+			.a = virt_to_phys(src),
+			.b = virt_to_phys(H.slot[i].buf),
+		};
+		r = cp__submit(&H.cp, &cmd, clock__ns() + WAIT_NS);
+		if (r) {
+			printf("hash: copy: %s\n", simcp_drv_strerror(r));
+			return -1;
+		}
+	}
+	r = cp__fence(&H.cp, true, &fence, clock__ns() + WAIT_NS);
+	if (r) {
+		printf("hash: fence: %s\n", simcp_drv_strerror(r));
+		return -1;
+	}
+	cp__kick(&H.cp);
+	r = cp__wait(&H.cp, fence, clock__ns() + WAIT_NS);
+	if (r) {
+		printf("hash: setting up the buffers: %s\n",
+		       r == -1 ? "no completion within 5 s" : "device fault");
+		return -1;
+	}
+	mem__free(src);
+	return 0;
+}
+
+/*
+ * Write @s's tail and queue HASH (+ COMPUTE) + FENCE, with interrupts off
+ * so that a fault reported meanwhile cannot leave a job half queued (the
+ * ring is far larger than what is in flight: cp__submit() never waits).
+ * Returns 0, 1 when a fault is pending (nothing queued: take it first), or
+ * a negative SIMCP_DRV_E* code.
+ */
+static int slot_submit(struct slot *s, uint64_t deadline)
+{
+	uint8_t *tail = s->buf + H.size - TAIL;
+	uint32_t domid = rt_board->domid;
+	struct simcp_cmd cmd;
+	bool irqs;
+	int r;
+
+	irqs = irq_save();
+	if (H.cp.faulted) {
+		irq_restore(irqs);
+		return 1;
+	}
+	s->seq = ++H.seq;
+	memcpy(tail, &s->seq, 8);
+	memcpy(tail + 8, &domid, 4);
+	fill_random(tail + 16, TAIL - 16);
+	memset(s->result, 0, 32);
+	s->algo = H.mix && s->seq % H.mix == 0 ? SIMCP_HASH_SHA256 : SIMCP_HASH_CRC32C;
+	s->bad = H.fault_every && s->seq % H.fault_every == 0;
+	cmd = (struct simcp_cmd){
+		.op = SIMCP_OP_HASH,
+		.arg = s->algo,
+		.len = (uint32_t)H.size,
+		.a = virt_to_phys(s->buf),
+		.b = s->bad ? rt_board->ram_size : virt_to_phys(s->result),
+	};
+	r = cp__submit(&H.cp, &cmd, deadline);
+	if (!r && H.compute_ns) {
+		cmd = (struct simcp_cmd){ .op = SIMCP_OP_COMPUTE, .a = H.compute_ns };
+		r = cp__submit(&H.cp, &cmd, deadline);
+	}
+	if (!r)
+		r = cp__fence(&H.cp, true, &s->fence, deadline);
+	irq_restore(irqs);
+	return r;
+}
+
+/* Compare the device's result for @s with ours; true when equal. */
+static bool slot_check(struct slot *s)
+{
+	const uint8_t *tail = s->buf + H.size - TAIL;
+	uint8_t want[32];
+	size_t n;
+
+	if (s->algo == SIMCP_HASH_CRC32C) {
+		uint32_t c = crc32c(H.crc_prefix, tail, TAIL);
+
+		memcpy(want, &c, 4); /* little endian, as the device writes it */
+		n = 4;
+		H.crc_jobs++;
+	} else {
+		struct sha256 sh = H.sha_prefix;
+
+		sha256_update(&sh, tail, TAIL);
+		sha256_final(&sh, want);
+		n = 32;
+		H.sha_jobs++;
+	}
+	H.jobs++;
+	H.bytes += H.size;
+	if (!memcmp(want, s->result, n))
+		return true;
+	if (H.printed++ < 4)
+		printf("hash: job %llu (%s, %llu bytes at %p): device result differs\n",
+		       (unsigned long long)s->seq, s->algo == SIMCP_HASH_CRC32C ? "crc32c" : "sha256",
+		       (unsigned long long)H.size, (void *)s->buf);
+	return false;
+}
+
+/*
+ * A fault is pending.  It must be the DMA fault of the oldest bad job not
+ * yet complete, at the address that job was given; then resume the ring
+ * (the device skipped the faulting command; the job's fence follows).
+ * Returns false for any other fault.
+ */
+static bool take_fault(uint64_t tail, uint64_t head)
+{
+	const struct simcp_drv_fault *f = &H.cp.fault;
+	struct slot *s = NULL;
+	int r;
+
+	for (uint64_t i = tail; i < head && !s; i++) {
+		struct slot *c = &H.slot[i % H.bufs];
+
+		if (c->bad && c->fault_seen != c->seq && c->fence > H.cp.fence_done)
+			s = c;
+	}
+	if (!s || f->code != SIMCP_FAULT_DMA || f->addr != rt_board->ram_size) {
+		printf("hash: unexpected fault: code %u at %#llx\n", f->code,
+		       (unsigned long long)f->addr);
+		return false;
+	}
+	r = cp__recover(&H.cp);
+	if (r < 0) {
+		printf("hash: recovering from the fault: %s\n", simcp_drv_strerror(r));
+		return false;
+	}
+	s->fault_seen = s->seq;
+	H.faults++;
+	return true;
+}
+
+static void parse_args(const struct board_info *bi, uint64_t *run_ns)
+{
+	char algo[16] = "mix";
+
+	*run_ns = arg__time("seconds", 1000000000ull, bi->run_ns ? bi->run_ns : 1000000000ull);
+	H.size = arg__u64("size", 16 << 10);
+	H.bufs = arg__u64("bufs", 8);
+	H.compute_ns = arg__time("compute", 1, 0);
+	H.fault_every = arg__u64("fault", 0);
+	arg__str("algo", algo, sizeof(algo));
+	if (!strcmp(algo, "crc32c"))
+		H.mix = 0;
+	else if (!strcmp(algo, "sha256"))
+		H.mix = 1;
+	else if (!strcmp(algo, "mix"))
+		H.mix = 8;
+	else
+		panic("algo=%s: not crc32c, sha256 or mix", algo);
+	if (H.size < 2 * TAIL || H.size % 8 || H.size > SIMCP_MAX_LEN || !H.bufs ||
+	    H.bufs > MAX_BUFS)
+		panic("bad size=%llu bufs=%llu", (unsigned long long)H.size,
+		      (unsigned long long)H.bufs);
+}
+
+int guest_main(const struct board_info *bi)
+{
+	uint64_t run_ns, t0, end, elapsed, head = 0, tail = 0;
+	int r;
+
+	parse_args(bi, &run_ns);
+	H.rng = 0x5eed0000ull + bi->domid;
+	if (softhash_selftest())
+		return BOARD_EXIT_FAIL;
+	if (cp__init(&H.cp, 64 << 10))
+		return BOARD_EXIT_FAIL;
+	for (uint64_t i = 0; i < H.bufs; i++) {
+		H.slot[i].buf = mem__alloc(H.size, 4096);
+		H.slot[i].result = mem__alloc(32, 32);
+		if (!H.slot[i].buf || !H.slot[i].result)
+			panic("no memory for %llu buffers of %llu bytes",
+			      (unsigned long long)H.bufs, (unsigned long long)H.size);
+	}
+	if (setup_buffers())
+		goto fail;
+	printf("hash: %llu x %llu-byte buffers, %s, compute %llu us, %llu ms\n",
+	       (unsigned long long)H.bufs, (unsigned long long)H.size,
+	       !H.mix ? "crc32c" : H.mix == 1 ? "sha256" : "mix",
+	       (unsigned long long)(H.compute_ns / 1000), (unsigned long long)(run_ns / 1000000));
+
+	t0 = clock__ns();
+	end = t0 + run_ns;
+	/* Slots are used round-robin; jobs complete in submission order. */
+	for (;;) {
+		bool more = clock__ns() < end;
+
+		if (H.cp.faulted && !take_fault(tail, head))
+			goto fail;
+		while (more && head - tail < H.bufs) {
+			r = slot_submit(&H.slot[head % H.bufs], clock__ns() + WAIT_NS);
+			if (r == 1)
+				break; /* a fault to take first */
+			if (r) {
+				printf("hash: submit: %s\n", simcp_drv_strerror(r));
+				goto fail;
+			}
+			head++;
+		}
+		cp__kick(&H.cp);
+		if (tail == head)
+			break;
+		r = cp__wait(&H.cp, H.slot[tail % H.bufs].fence, clock__ns() + WAIT_NS);
+		if (r == -2)
+			continue; /* taken at the top */
+		if (r) {
+			printf("hash: job %llu: %s (fence %#llx, done %#llx)\n",
+			       (unsigned long long)H.slot[tail % H.bufs].seq,
+			       r == -1 ? "no completion within 5 s" : "device fault",
+			       (unsigned long long)H.slot[tail % H.bufs].fence,
+			       (unsigned long long)H.cp.fence_done);
+			if (r == -2)
+				printf("hash: fault code %u at %#llx\n", H.cp.fault.code,
+				       (unsigned long long)H.cp.fault.addr);
+			goto fail;
+		}
+		/* Check every job the interrupt reported done. */
+		while (tail < head && H.slot[tail % H.bufs].fence <= H.cp.fence_done) {
+			struct slot *s = &H.slot[tail % H.bufs];
+
+			if (s->bad) {
+				/* Its fault was taken (take_fault()) before its fence. */
+				if (s->fault_seen != s->seq) {
+					printf("hash: job %llu wrote outside RAM without a fault\n",
+					       (unsigned long long)s->seq);
+					H.bad++;
+				}
+			} else if (!slot_check(s)) {
+				H.bad++;
+			}
+			tail++;
+		}
+	}
+	elapsed = clock__ns() - t0;
+	if (H.cp.foreign)
+		printf("hash: %llu interrupts brought a fence this domain never emitted\n",
+		       (unsigned long long)H.cp.foreign);
+	if (H.bad || H.cp.foreign)
+		goto fail;
+	printf("result: hash ok jobs=%llu crc32c=%llu sha256=%llu bytes=%llu KB/s=%llu irqs=%llu "
+	       "faults=%llu\n",
+	       (unsigned long long)H.jobs, (unsigned long long)H.crc_jobs,
+	       (unsigned long long)H.sha_jobs, (unsigned long long)H.bytes,
+	       (unsigned long long)(elapsed ? H.bytes * 1000000 / elapsed : 0),
+	       (unsigned long long)H.cp.irqs, (unsigned long long)H.faults);
+	return BOARD_EXIT_PASS;
+fail:
+	printf("result: hash FAIL jobs=%llu bad=%llu errors=%llu foreign=%llu\n",
+	       (unsigned long long)H.jobs, (unsigned long long)H.bad,
+	       (unsigned long long)H.cp.errors, (unsigned long long)H.cp.foreign);
+	return BOARD_EXIT_FAIL;
+}
