@@ -146,6 +146,16 @@ int vc_coproc_unregister(struct vc_coproc *c)
 		return -VC_EBUSY;
 	}
 	vc_list_del(&c->node);
+	/*
+	 * An algorithm may keep the timer ticking with no vcoproc (arinc653's
+	 * idle windows).  A callback already past the timer's own bookkeeping
+	 * could re-arm it after vc_os_timer_destroy() has disarmed it, and the
+	 * timer would be freed while armed.  From here on the callback finds
+	 * c dead and returns without re-arming; one that ran before re-armed
+	 * at most, and this disarms it.
+	 */
+	c->dead = true;
+	vc_os_timer_disarm(c->timer);
 	vc_os_unlock(c->lock);
 	vc_os_unlock(fw->lock);
 

@@ -91,6 +91,7 @@ struct vc_coproc {
 	vc_time_t watch_deadline;       /* next hang check, VC_TIME_INF none */
 	vc_time_t stop_deadline;        /* accepted stop must be done by */
 	vc_time_t armed;                /* deadline the timer is armed for */
+	bool dead;                      /* unregistering: the timer stays disarmed */
 
 	struct vc_coproc_stats stats;
 	vc_time_t registered_at;

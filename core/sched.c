@@ -193,7 +193,13 @@ out_unlock:
 
 const char *vc_coproc_sched_name(struct vc_coproc *c)
 {
-	return c->sched.ops->name; /* ops tables are static */
+	const char *name;
+
+	/* c->sched changes under the lock (vc_coproc_sched_set). */
+	vc_os_lock(c->lock);
+	name = c->sched.ops->name; /* ops tables are static */
+	vc_os_unlock(c->lock);
+	return name;
 }
 
 int vc_coproc_param_set(struct vc_coproc *c, const char *key, const char *val)

@@ -38,6 +38,17 @@ static inline const struct vc_platform_ops *pops(const struct vc_coproc *c)
 	return c->desc.ops;
 }
 
+/*
+ * @now + @d, saturating at VC_TIME_INF ("never"): the durations added to
+ * the clock come from the host (stop_timeout, hang_timeout), the algorithm
+ * (slice) and the platform (retry hint), and "never" or anything close to
+ * it must not wrap around into a deadline in the past.
+ */
+static vc_time_t deadline_after(vc_time_t now, vc_time_t d)
+{
+	return d >= VC_TIME_INF - now ? VC_TIME_INF : now + d;
+}
+
 static vc_time_t watch_period(const struct vc_coproc *c)
 {
 	vc_time_t p = c->desc.hang_timeout / 4;
@@ -56,7 +67,7 @@ static vc_time_t watch_deadline(const struct vc_coproc *c, const struct vc_vcopr
 	vc_time_t left = v->stalled_ns < c->desc.hang_timeout ?
 			 c->desc.hang_timeout - v->stalled_ns : 1;
 
-	return now + VC_MIN(watch_period(c), left);
+	return deadline_after(now, VC_MIN(watch_period(c), left));
 }
 
 /* Add the running time since the last look to @v's stall, or clear it. */
@@ -148,6 +159,8 @@ static void vcoproc_sleep(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t n
 	if (c->curr == v)
 		run_end(c, v, now);
 	v->has_work = false;
+	/* Out of work, so not hung: a stall must not carry over to new work. */
+	v->stalled_ns = 0;
 	v->state = VC_VS_SLEEPING;
 	c->sched.ops->sleep(&c->sched, v, now);
 	vc_trace_record(c, VC_TR_SLEEP, v->id, 0);
@@ -247,12 +260,25 @@ static void finish_switch(struct vc_coproc *c, struct vc_vcoproc *next, int resu
 	if (prev) {
 		run_end(c, prev, now);
 		err = ops->save(c, prev->ctx);
+		if (err) {
+			/*
+			 * prev's context is still on the device: reset it as the
+			 * loaded one (the device is left stopped with it loaded)
+			 * and try again.  Never load next over it, nor let next
+			 * pay for prev's failure.
+			 */
+			step_failed(c, prev, "save", err, now);
+			err = ops->save(c, prev->ctx);
+			if (err) {
+				vc_log(VC_LOG_ERR, "%s: vcoproc %u stays on the device: %s",
+				       c->name, prev->id, vc_strerror(err));
+				return;
+			}
+		} else if (prev->has_work && !ops->has_work(c, prev->ctx)) {
+			vcoproc_sleep(c, prev, now); /* finished as it stopped */
+		}
 		c->curr = NULL;
 		c->dev_started = false;
-		if (err)
-			step_failed(c, prev, "save", err, now);
-		else if (prev->has_work && !ops->has_work(c, prev->ctx))
-			vcoproc_sleep(c, prev, now); /* finished as it stopped */
 		prev->state = prev->has_work ? VC_VS_WAITING : VC_VS_SLEEPING;
 		prev->stats.switches_out++;
 		end_refusal_wait(c, prev, now);
@@ -314,13 +340,13 @@ static void do_switch(struct vc_coproc *c, struct vc_vcoproc *next, vc_time_t no
 				c->refused_since = now;
 			vc_trace_record(c, VC_TR_REFUSE, prev->id, retry);
 			sched_switch_result(&c->sched, prev, next, -VC_EAGAIN, retry, now);
-			c->sched_deadline = now + retry;
+			c->sched_deadline = deadline_after(now, retry);
 			return;
 		}
 		if (r == -VC_EINPROGRESS) {
 			c->cstate = VC_CS_STOPPING;
 			c->pending = next;
-			c->stop_deadline = now + c->desc.stop_timeout;
+			c->stop_deadline = deadline_after(now, c->desc.stop_timeout);
 			c->sched_deadline = VC_TIME_INF;
 			if (prev->has_work)
 				prev->state = VC_VS_SWITCHING_OUT;
@@ -350,7 +376,7 @@ void vc_coproc_reschedule(struct vc_coproc *c, vc_time_t now)
 	c->stats.decisions++;
 	c->stats.decision_ns += vc_os_now() - t0;
 	vc_trace_record(c, VC_TR_DECIDE, 0, d.next ? d.next->id : 0);
-	c->sched_deadline = d.slice == VC_TIME_INF ? VC_TIME_INF : now + d.slice;
+	c->sched_deadline = deadline_after(now, d.slice);
 
 	if (d.next && !d.next->has_work) {
 		vc_log(VC_LOG_ERR, "%s: %s chose sleeping vcoproc %u", c->name,
@@ -394,8 +420,16 @@ static void stop_done(struct vc_coproc *c, vc_time_t now)
 		c->cstate = VC_CS_READY;
 		c->pending = NULL;
 		c->dev_started = false;
-		if (c->curr && c->curr->has_work)
-			c->curr->state = VC_VS_RUNNING;
+		if (c->curr && c->curr->has_work) {
+			/*
+			 * As in finish_switch(): the device reported the stop, not
+			 * the idleness, when both came at once; look for ourselves.
+			 */
+			if (!pops(c)->has_work(c, c->curr->ctx))
+				vcoproc_sleep(c, c->curr, now); /* finished as it stopped */
+			else
+				c->curr->state = VC_VS_RUNNING;
+		}
 	}
 	vc_coproc_reschedule(c, now);
 }
@@ -467,10 +501,24 @@ void vc_coproc_timer_fn(void *arg)
 	vc_time_t now;
 
 	vc_os_lock(c->lock);
+	if (c->dead) {
+		/* Unregistering: a late callback must not re-arm the timer. */
+		vc_os_unlock(c->lock);
+		return;
+	}
 	now = vc_os_now();
 	c->armed = VC_TIME_INF;
 	if (c->cstate == VC_CS_STOPPING && now >= c->stop_deadline) {
-		reset_vcoproc(c, c->curr, now, "did not stop in time");
+		vc_time_t retry;
+
+		/*
+		 * The stop may have completed with its VC_EV_STOPPED still on
+		 * its way (the device delivers events from its own context):
+		 * ask again - stop() is idempotent and answers 0 once the
+		 * device has stopped - and reset only a context still running.
+		 */
+		if (pops(c)->stop(c, c->curr->ctx, &retry))
+			reset_vcoproc(c, c->curr, now, "did not stop in time");
 		stop_done(c, now);
 	}
 	if (now >= c->watch_deadline)
@@ -501,7 +549,7 @@ void vc_coproc_evict(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
 	c->pending = NULL;
 	c->curr = NULL;
 	c->dev_started = false;
-	c->refused_since = 0;
+	end_refusal_wait(c, v, now); /* a refused decision ends with v */
 	/* No DMA through the departing domain's IOMMU context from now on. */
 	(void)pops(c)->iommu_switch(c, NULL);
 	v->stats.switches_out++;

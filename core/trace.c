@@ -39,11 +39,15 @@ void vc_trace_free(struct vc_trace *t)
 int vc_coproc_trace_enable(struct vc_coproc *c, bool on, unsigned int capacity)
 {
 	struct vc_trace_ev *ev = NULL, *old = NULL;
+	size_t bytes;
 
 	if (!capacity)
 		capacity = 65536;
 	if (on) {
-		ev = vc_os_zalloc(sizeof(*ev) * capacity);
+		bytes = sizeof(*ev) * (size_t)capacity;
+		if (bytes / sizeof(*ev) != capacity)
+			return -VC_ENOMEM; /* the ring's size overflows size_t (32-bit) */
+		ev = vc_os_zalloc(bytes);
 		if (!ev)
 			return -VC_ENOMEM;
 	}

@@ -45,7 +45,12 @@ static void job_done(void *arg)
 	if (m->stop_req) {
 		m->stop_req = false;
 		m->started = false;
-		vc_coproc_event(m->c, tag, VC_EV_STOPPED);
+		if (m->hold_stopped) {
+			m->nr_held_stopped++; /* still on its way */
+			m->held_stopped_tag = tag;
+		} else {
+			vc_coproc_event(m->c, tag, VC_EV_STOPPED);
+		}
 		return;
 	}
 	if (m->loaded && m->loaded->queued)
@@ -114,6 +119,10 @@ static int mock_save(struct vc_coproc *c, void *ctx)
 
 	if (m->loaded != x || m->started)
 		abort(); /* saving a running or foreign context */
+	if (m->fail_saves) {
+		m->fail_saves--;
+		return -VC_EIO; /* the context stays on the device */
+	}
 	x->saves++;
 	m->loaded = NULL;
 	return 0;
@@ -271,6 +280,12 @@ static const struct vc_host_ops host_ops = { .irq_raise = host_irq_raise };
 
 int mock_host_init(struct mock_host *h, const char *sched, vc_time_t hang_timeout)
 {
+	return mock_host_init_timeouts(h, sched, hang_timeout, 0);
+}
+
+int mock_host_init_timeouts(struct mock_host *h, const char *sched, vc_time_t hang_timeout,
+			    vc_time_t stop_timeout)
+{
 	int err;
 
 	vc_vtime_reset();
@@ -282,6 +297,7 @@ int mock_host_init(struct mock_host *h, const char *sched, vc_time_t hang_timeou
 	if (!h->dev)
 		return -VC_ENOMEM;
 	h->dev->desc.hang_timeout = hang_timeout;
+	h->dev->desc.stop_timeout = stop_timeout;
 	err = vc_coproc_register(h->fw, &h->dev->desc, &h->c);
 	if (err)
 		return err;

@@ -51,6 +51,11 @@ struct mock_dev {
 	vc_time_t job_end;
 	struct vc_os_timer *timer;
 	int fail_alloc;        /* ctx_alloc returns this when non-zero */
+	unsigned int fail_saves; /* the next this many saves fail (-VC_EIO) */
+	bool hold_stopped;     /* a completed stop stops the device, but its
+				* VC_EV_STOPPED is held back (in flight) */
+	unsigned int nr_held_stopped; /* events held back so far */
+	uint32_t held_stopped_tag;     /* the last one's tag */
 	/* What the framework asked, with times. */
 	unsigned int nr_stops;
 	vc_time_t stop_at[MOCK_LOG_MAX];
@@ -81,6 +86,9 @@ struct mock_dom {
 };
 
 int mock_host_init(struct mock_host *h, const char *sched, vc_time_t hang_timeout);
+/* As mock_host_init(), with a stop_timeout too. */
+int mock_host_init_timeouts(struct mock_host *h, const char *sched, vc_time_t hang_timeout,
+			    vc_time_t stop_timeout);
 void mock_host_fini(struct mock_host *h);
 /* Create domain @domid with one vcoproc on h->c (params "k=v" strings). */
 int mock_dom_init(struct mock_host *h, struct mock_dom *md, uint32_t domid,

@@ -331,6 +331,167 @@ static void test_destroy_running_domain(void **state)
 	assert_int_equal(cstats().nr_vcoprocs, 1);
 }
 
+/*
+ * A save that fails leaves prev's context on the device: it must be reset as
+ * the loaded context and taken off before next is loaded, and only prev pays.
+ */
+static void test_save_failure_resets_only_prev(void **state)
+{
+	(void)state;
+	mock_submit(&d1, 10, MS(1), false);
+	mock_submit(&d2, 10, MS(1), false);
+	assert_true(vstats(&d1).loaded);
+	h.dev->fail_saves = 1;
+	vc_vtime_advance(MS(3)); /* the switch to d2 at 2 ms saves d1: fails once */
+	assert_int_equal(vstats(&d1).resets, 1);
+	assert_int_equal(d1.irqs, 1);
+	assert_int_equal(mock_reg_read(&d1, MOCK_REG_ERROR), 1);
+	assert_int_equal(vstats(&d2).resets, 0);
+	assert_true(vstats(&d2).loaded);
+	vc_vtime_advance(MS(20));
+	assert_int_equal(mock_reg_read(&d2, MOCK_REG_DONE), 10);
+	assert_int_equal(d2.irqs, 0);
+}
+
+/*
+ * The device finished the accepted stop but its VC_EV_STOPPED is still on
+ * its way when stop_timeout expires: the context did stop and must not be
+ * reset as if it had not.
+ */
+static void test_stop_timeout_spares_stopped_context(void **state)
+{
+	uint64_t stale;
+
+	(void)state;
+	h.dev->hold_stopped = true;
+	mock_submit(&d1, 1, MS(3), false);
+	mock_submit(&d2, 5, MS(1), false);
+	vc_vtime_advance(MS(2));
+	assert_int_equal(vc_vcoproc_state(d1.v), VC_VS_SWITCHING_OUT);
+	vc_vtime_advance(MS(100)); /* stopped at 3 ms; stop_timeout at 101 ms */
+	assert_int_equal(h.dev->nr_held_stopped, 1);
+	assert_int_equal(vstats(&d1).resets, 0);
+	assert_int_equal(d1.irqs, 0);
+	assert_int_equal(mock_reg_read(&d1, MOCK_REG_DONE), 1);
+	assert_int_equal(mock_reg_read(&d1, MOCK_REG_ERROR), 0);
+	assert_true(vstats(&d2).loaded);
+	/* The late event finds nothing to do. */
+	stale = cstats().stale_events;
+	vc_coproc_event(h.c, h.dev->held_stopped_tag, VC_EV_STOPPED);
+	assert_int_equal(cstats().stale_events, stale + 1);
+	vc_vtime_advance(MS(10));
+	assert_int_equal(mock_reg_read(&d2, MOCK_REG_DONE), 5);
+}
+
+/* stop_timeout "never" (VC_TIME_INF) must not wrap into an instant reset. */
+static void test_huge_stop_timeout_no_wrap(void **state)
+{
+	(void)state;
+	mock_host_fini(&h);
+	assert_int_equal(mock_host_init_timeouts(&h, "rr", 0, VC_TIME_INF), 0);
+	assert_int_equal(mock_dom_init(&h, &d1, 1, NULL, 0), 0);
+	assert_int_equal(mock_dom_init(&h, &d2, 2, NULL, 0), 0);
+	assert_int_equal(vc_coproc_param_set(h.c, "slice", "1ms"), 0);
+	mock_submit(&d1, 1, MS(3), false);
+	mock_submit(&d2, 5, MS(1), false);
+	vc_vtime_advance(MS(2)); /* stop accepted at 1 ms */
+	assert_int_equal(vstats(&d1).resets, 0);
+	assert_int_equal(vc_vcoproc_state(d1.v), VC_VS_SWITCHING_OUT);
+	vc_vtime_advance(MS(1));
+	assert_true(vstats(&d2).loaded);
+	assert_int_equal(mock_reg_read(&d1, MOCK_REG_DONE), 1);
+	assert_int_equal(vstats(&d1).resets, 0);
+}
+
+/*
+ * Stalled time belongs to the work that stalled: once the context has no
+ * work (here its driver dropped it), new work starts with a clean slate.
+ */
+static void test_stall_not_carried_across_sleep(void **state)
+{
+	struct mock_ctx *x;
+
+	(void)state;
+	mock_host_fini(&h);
+	assert_int_equal(mock_host_init(&h, "rr", MS(100)), 0);
+	assert_int_equal(mock_dom_init(&h, &d1, 1, NULL, 0), 0);
+	mock_submit(&d1, 1, VC_SEC(10), false); /* a long job, no progress yet */
+	vc_vtime_advance(MS(80));
+	assert_int_equal(vstats(&d1).resets, 0);
+	/* The guest aborts its work; the device reports the context idle. */
+	x = mock_ctx_of(&d1);
+	vc_os_timer_disarm(h.dev->timer);
+	h.dev->in_job = false;
+	x->queued = 0;
+	vc_coproc_event(h.c, x->tag, VC_EV_IDLE);
+	assert_int_equal(vc_vcoproc_state(d1.v), VC_VS_SLEEPING);
+	/* New work of 50 ms completes; it is not a hang. */
+	mock_submit(&d1, 1, MS(50), false);
+	vc_vtime_advance(MS(60));
+	assert_int_equal(vstats(&d1).resets, 0);
+	assert_int_equal(mock_reg_read(&d1, MOCK_REG_DONE), 1);
+}
+
+/* Destroying a vcoproc whose stop is being refused ends the refusal wait. */
+static void test_destroy_during_refusal_counts_wait(void **state)
+{
+	(void)state;
+	mock_submit(&d1, 100, MS(5), true);
+	mock_submit(&d2, 10, MS(1), false);
+	vc_vtime_advance(MS(3)); /* refused at 1 ms, retry at 5 ms */
+	assert_int_equal(cstats().refusals, 1);
+	vc_domain_destroy(d1.d);
+	assert_int_equal(cstats().refusal_wait_ns, MS(2));
+	assert_true(vstats(&d2).loaded);
+}
+
+/*
+ * The vcoproc a stop was for goes away while the stop is under way: curr
+ * goes on when the stop completes, and if the stop coincided with the end
+ * of its work it is idle - not charged on, and not taken for hung later.
+ */
+static void test_destroy_pending_while_stopping(void **state)
+{
+	struct vc_vcoproc_stats s;
+
+	(void)state;
+	mock_submit(&d1, 1, MS(3), false);
+	mock_submit(&d2, 5, MS(1), false);
+	vc_vtime_advance(MS(2)); /* stop accepted at 1 ms, for d2 */
+	assert_int_equal(vc_vcoproc_state(d1.v), VC_VS_SWITCHING_OUT);
+	vc_domain_destroy(d2.d);
+	vc_vtime_advance(MS(1)); /* d1's job and the stop end at 3 ms */
+	assert_int_equal(mock_reg_read(&d1, MOCK_REG_DONE), 1);
+	s = vstats(&d1);
+	assert_int_equal(s.state, VC_VS_SLEEPING);
+	assert_int_equal(s.run_ns, MS(3));
+	vc_vtime_advance(VC_SEC(2));
+	s = vstats(&d1);
+	assert_int_equal(s.run_ns, MS(3));
+	assert_int_equal(s.resets, 0);
+	assert_int_equal(d1.irqs, 0);
+	/* It takes new work as usual. */
+	mock_submit(&d1, 2, MS(1), false);
+	vc_vtime_advance(MS(5));
+	assert_int_equal(mock_reg_read(&d1, MOCK_REG_DONE), 3);
+}
+
+/* The vcoproc being stopped is destroyed: the one the stop was for runs. */
+static void test_destroy_curr_while_stopping(void **state)
+{
+	(void)state;
+	mock_submit(&d1, 10, MS(3), false);
+	mock_submit(&d2, 5, MS(1), false);
+	vc_vtime_advance(MS(2));
+	assert_int_equal(vc_vcoproc_state(d1.v), VC_VS_SWITCHING_OUT);
+	vc_domain_destroy(d1.d);
+	assert_true(vstats(&d2).loaded);
+	assert_int_equal(cstats().nr_vcoprocs, 1);
+	vc_vtime_advance(MS(10));
+	assert_int_equal(mock_reg_read(&d2, MOCK_REG_DONE), 5);
+	assert_int_equal(cstats().resets, 0);
+}
+
 /* ---- control ----------------------------------------------------------------------- */
 
 static void test_runtime_algo_switch_keeps_work(void **state)
@@ -349,6 +510,25 @@ static void test_runtime_algo_switch_keeps_work(void **state)
 	assert_int_equal(mock_reg_read(&d1, MOCK_REG_DONE), 100);
 	assert_int_equal(mock_reg_read(&d2, MOCK_REG_DONE), 100);
 	assert_int_equal(vstats(&d1).run_ns + vstats(&d2).run_ns, MS(200));
+}
+
+/* An algorithm change while a stop is under way keeps the switch going. */
+static void test_algo_switch_while_stopping(void **state)
+{
+	(void)state;
+	mock_submit(&d1, 1, MS(3), false);
+	mock_submit(&d2, 5, MS(1), false);
+	vc_vtime_advance(MS(2));
+	assert_int_equal(vc_vcoproc_state(d1.v), VC_VS_SWITCHING_OUT);
+	assert_int_equal(vc_coproc_sched_set(h.c, "credit"), 0);
+	assert_int_equal(vc_vcoproc_state(d1.v), VC_VS_SWITCHING_OUT);
+	vc_vtime_advance(MS(1));
+	assert_true(vstats(&d2).loaded);
+	assert_int_equal(vc_vcoproc_state(d1.v), VC_VS_SLEEPING);
+	vc_vtime_advance(MS(10));
+	assert_int_equal(mock_reg_read(&d2, MOCK_REG_DONE), 5);
+	assert_int_equal(vstats(&d1).run_ns + vstats(&d2).run_ns, MS(8));
+	assert_int_equal(cstats().resets, 0);
 }
 
 static bool has_param(const struct vc_param *p, unsigned int n, const char *key,
@@ -513,7 +693,15 @@ int main(void)
 		T(test_hang_reset_others_continue),
 		T(test_stop_timeout_resets),
 		T(test_destroy_running_domain),
+		T(test_save_failure_resets_only_prev),
+		T(test_stop_timeout_spares_stopped_context),
+		T(test_huge_stop_timeout_no_wrap),
+		T(test_stall_not_carried_across_sleep),
+		T(test_destroy_during_refusal_counts_wait),
+		T(test_destroy_pending_while_stopping),
+		T(test_destroy_curr_while_stopping),
 		T(test_runtime_algo_switch_keeps_work),
+		T(test_algo_switch_while_stopping),
 		T(test_params),
 		T(test_weights_shift_shares),
 		T(test_mmio_errors),
