@@ -320,6 +320,19 @@ static void finish_switch(struct vc_coproc *c, struct vc_vcoproc *next, int resu
 	sched_switch_result(&c->sched, prev, next, result, 0, now);
 }
 
+/*
+ * How long the device may keep refusing to stop one context before the
+ * framework resets it: the platform's longest non-preemptible section (or,
+ * unknown, the hang timeout) plus the stop timeout.
+ */
+static vc_time_t refusal_limit(const struct vc_coproc *c)
+{
+	vc_time_t np = c->desc.max_nonpreempt ? c->desc.max_nonpreempt
+					      : c->desc.hang_timeout;
+
+	return deadline_after(np, c->desc.stop_timeout);
+}
+
 /* Carry out a decision to run @next instead of c->curr. */
 static void do_switch(struct vc_coproc *c, struct vc_vcoproc *next, vc_time_t now)
 {
@@ -339,6 +352,15 @@ static void do_switch(struct vc_coproc *c, struct vc_vcoproc *next, vc_time_t no
 			if (!c->refused_since)
 				c->refused_since = now;
 			vc_trace_record(c, VC_TR_REFUSE, prev->id, retry);
+			if (now - c->refused_since > refusal_limit(c)) {
+				/* Longer than any legitimate non-preemptible
+				 * section: the context holds the device. */
+				reset_vcoproc(c, prev, now, "kept refusing to stop");
+				finish_switch(c, next, -VC_ETIMEDOUT, now);
+				return;
+			}
+			/* Ask again at the hint, or when the limit runs out. */
+			retry = VC_MIN(retry, refusal_limit(c) - (now - c->refused_since) + 1);
 			sched_switch_result(&c->sched, prev, next, -VC_EAGAIN, retry, now);
 			c->sched_deadline = deadline_after(now, retry);
 			return;

@@ -113,7 +113,10 @@ struct vc_coproc_desc {
 	vc_time_t stop_timeout; /* accepted stop not done -> reset; 0 = 100 ms */
 	/* Worst cases used by admission control (rtds): */
 	vc_time_t switch_cost;     /* worst stop+save+load+start */
-	vc_time_t max_nonpreempt;  /* longest non-preemptible section */
+	vc_time_t max_nonpreempt;  /* longest non-preemptible section; a
+				    * context refusing stops longer than this
+				    * plus stop_timeout (hang_timeout plus
+				    * stop_timeout when 0) is reset */
 };
 
 /**

@@ -323,7 +323,11 @@ int simcp_create(const struct simcp_config *cfg, struct simcp **out)
 	timing_defaults(&s->t, s->mode);
 	s->ctx_ns = xfer_ns(sizeof(struct simcp_state), s->t.ctx_bw);
 	s->max_nonpreempt = cfg->max_nonpreempt;
-	s->stop_hold_ns = cfg->stop_hold_ns;
+	if (cfg->np_chain)
+		s->stop_hold_ns = 0;
+	else
+		s->stop_hold_ns = cfg->stop_hold_ns ? cfg->stop_hold_ns
+						    : SIMCP_STOP_HOLD_DEFAULT_NS;
 	s->sink = cfg->event;
 	s->sink_opaque = cfg->event_opaque;
 	s->own_sink = cfg->event != NULL;

@@ -59,6 +59,10 @@ void simcp_coproc_desc(struct simcp *s, const char *name, uint64_t mmio_base,
 		.pdata = s,
 		.switch_cost = simcp_switch_cost(s),
 		.max_nonpreempt = s->max_nonpreempt,
+		/* The longest legal command must neither look hung nor
+		 * overrun a stop: both timeouts exceed it. */
+		.hang_timeout = 2 * SIMCP_MAX_COMPUTE_NS,
+		.stop_timeout = SIMCP_MAX_COMPUTE_NS + VC_MSEC(100),
 	};
 }
 

@@ -41,6 +41,9 @@
 struct simcp;
 struct simcp_ctx;
 
+/* How long a device that refused a stop waits at the next boundary. */
+#define SIMCP_STOP_HOLD_DEFAULT_NS VC_USEC(50)
+
 enum simcp_mode {
 	SIMCP_MODE_VTIME = 0,
 	SIMCP_MODE_THREAD = 1,
@@ -88,10 +91,17 @@ struct simcp_config {
 	 * After refusing a stop, begin no new command until this long past
 	 * the refused command's end, so that the retry finds the device at a
 	 * boundary even when more SIMCP_F_NOPREEMPT commands follow: every
-	 * non-preemptible section is then one command.  0 (default): off, and
-	 * a run of flagged commands is one non-preemptible section.
+	 * non-preemptible section is then one command, and a guest cannot
+	 * hold the device by chaining flagged commands.  0: the default,
+	 * SIMCP_STOP_HOLD_DEFAULT_NS.
 	 */
 	vc_time_t stop_hold_ns;
+	/*
+	 * true: no hold; a run of back-to-back flagged commands is one
+	 * non-preemptible section (a device without a pending-preemption
+	 * latch).  For experiments on the schedulers' refusal handling.
+	 */
+	bool np_chain;
 	/* Event sink; NULL: vc_coproc_event() of the attached coproc. */
 	simcp_event_fn event;
 	void *event_opaque;

