@@ -111,6 +111,8 @@ static int copy_params(struct vc_vcoproc *v, const struct vc_param *params,
 			vl++;
 		if (!kl || kl == sizeof(p->key) || vl == sizeof(p->val))
 			return -VC_EINVAL;
+		if (!vc_sched_vcoproc_key_known(p->key))
+			return -VC_ENOENT;
 		v->params[i] = *p;
 	}
 	v->nr_params = nr;
@@ -217,7 +219,8 @@ void vc_vcoproc_destroy(struct vc_vcoproc *v)
 	c->sched.ops->free_vdata(&c->sched, v, v->sched_priv);
 	v->sched_priv = NULL;
 	c->slots[v->slot] = NULL;
-	c->slot_gen[v->slot]++; /* late events for this tag become stale */
+	/* Late events for this tag become stale. */
+	c->slot_gen[v->slot] = (c->slot_gen[v->slot] + 1) & ((1u << VC_TAG_GEN_BITS) - 1);
 	c->nr_vcoprocs--;
 	vc_list_del(&v->cnode);
 	c->desc.ops->ctx_free(c, v->ctx);

@@ -22,6 +22,7 @@
 /* The tag handed to the platform: generation << VC_TAG_SLOT_BITS | slot. */
 #define VC_TAG_SLOT_BITS 12
 #define VC_MAX_VCOPROCS_PER_COPROC (1u << VC_TAG_SLOT_BITS) /* 4096 */
+#define VC_TAG_GEN_BITS (32 - VC_TAG_SLOT_BITS) /* a slot is reused 2^20 times before a tag repeats */
 
 enum vc_cstate {
 	VC_CS_READY,    /* no switch under way */
@@ -77,7 +78,7 @@ struct vc_coproc {
 	struct vc_sched sched;
 	struct vc_list vcoprocs;        /* in creation order */
 	struct vc_vcoproc *slots[VC_MAX_VCOPROCS_PER_COPROC];
-	uint16_t slot_gen[VC_MAX_VCOPROCS_PER_COPROC];
+	uint32_t slot_gen[VC_MAX_VCOPROCS_PER_COPROC]; /* VC_TAG_GEN_BITS used */
 	unsigned int nr_vcoprocs;
 
 	struct vc_vcoproc *curr;        /* context on the device, or NULL */

@@ -63,6 +63,18 @@ const char *const *vc_sched_algos(void)
 	return algo_names;
 }
 
+bool vc_sched_vcoproc_key_known(const char *key)
+{
+	for (size_t i = 0; i < VC_ARRAY_SIZE(algos); i++) {
+		const char *const *k = algos[i]->vcoproc_params;
+
+		for (; k && *k; k++)
+			if (!vc_strcmp(*k, key))
+				return true;
+	}
+	return false;
+}
+
 /* ---- helpers for algorithms --------------------------------------------- */
 
 void *vc_sched_vdata(const struct vc_vcoproc *v)
@@ -290,11 +302,18 @@ unsigned int vc_vcoproc_params(struct vc_vcoproc *v, struct vc_param *out, unsig
 
 int vc_coproc_dump(struct vc_coproc *c, struct vc_printer *p)
 {
+	struct vc_strbuf sb = { 0 };
+	struct vc_printer bp = vc_strbuf_printer(&sb);
+
+	/* Render under the lock, print after: the printer may be slow. */
 	vc_os_lock(c->lock);
-	vc_pr(p, "coproc %s: algorithm %s, %u vcoprocs, current %u\n", c->name,
+	vc_pr(&bp, "coproc %s: algorithm %s, %u vcoprocs, current %u\n", c->name,
 	      c->sched.ops->name, c->nr_vcoprocs, c->curr ? c->curr->id : 0);
 	if (c->sched.ops->dump)
-		c->sched.ops->dump(&c->sched, p);
+		c->sched.ops->dump(&c->sched, &bp);
 	vc_os_unlock(c->lock);
-	return p->err;
+	if (!bp.err && !p->err && sb.len)
+		p->err = p->write(p->opaque, sb.buf, sb.len);
+	vc_strbuf_free(&sb);
+	return bp.err ? bp.err : p->err;
 }

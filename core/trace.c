@@ -101,27 +101,30 @@ static void pr_event(struct vc_printer *p, bool *first, const char *name, char p
 	*first = false;
 }
 
-int vc_coproc_trace_export(struct vc_coproc *c, struct vc_printer *p)
+/*
+ * Render @c's trace into @p; c->lock held.  Names come from configuration
+ * and are escaped.
+ */
+static void trace_render(struct vc_coproc *c, struct vc_printer *p, uint32_t *open)
 {
 	struct vc_trace *t = &c->trace;
 	struct vc_vcoproc *v;
 	uint64_t start, i;
 	bool first = true;
 	vc_time_t last_ts = 0;
-	uint32_t *open; /* vid of the open interval per slot, 0 none */
 
-	open = vc_os_zalloc(sizeof(*open) * VC_MAX_VCOPROCS_PER_COPROC);
-	if (!open)
-		return -VC_ENOMEM;
-	vc_os_lock(c->lock);
 	vc_pr(p, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[");
 	vc_pr(p, "\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,"
-	      "\"args\":{\"name\":\"coproc %s (%s)\"}}", c->name, c->sched.ops->name);
+	      "\"args\":{\"name\":\"coproc ");
+	vc_pr_json_str(p, c->name);
+	vc_pr(p, " (%s)\"}}", c->sched.ops->name);
 	first = false;
-	vc_list_for_each_entry(v, &c->vcoprocs, struct vc_vcoproc, cnode)
+	vc_list_for_each_entry(v, &c->vcoprocs, struct vc_vcoproc, cnode) {
 		vc_pr(p, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%u,"
-		      "\"args\":{\"name\":\"vcoproc %u (domain %s)\"}}",
-		      v->id, v->id, v->dom->name);
+		      "\"args\":{\"name\":\"vcoproc %u (domain ", v->id, v->id);
+		vc_pr_json_str(p, v->dom->name);
+		vc_pr(p, ")\"}}");
+	}
 	start = t->head > t->cap ? t->head - t->cap : 0;
 	for (i = start; t->ev && i < t->head && !p->err; i++) {
 		const struct vc_trace_ev *e = &t->ev[i % t->cap];
@@ -159,7 +162,26 @@ int vc_coproc_trace_export(struct vc_coproc *c, struct vc_printer *p)
 		if (open[i])
 			pr_event(p, &first, "run", 'E', last_ts, open[i], NULL, 0);
 	vc_pr(p, "\n]}\n");
+}
+
+int vc_coproc_trace_export(struct vc_coproc *c, struct vc_printer *p)
+{
+	struct vc_strbuf sb = { 0 };
+	struct vc_printer bp = vc_strbuf_printer(&sb);
+	uint32_t *open; /* vid of the open interval per slot, 0 none */
+	int err;
+
+	open = vc_os_zalloc(sizeof(*open) * VC_MAX_VCOPROCS_PER_COPROC);
+	if (!open)
+		return -VC_ENOMEM;
+	/* Render under the lock; a slow printer must not stall the coproc. */
+	vc_os_lock(c->lock);
+	trace_render(c, &bp, open);
 	vc_os_unlock(c->lock);
 	vc_os_free(open);
-	return p->err;
+	err = bp.err;
+	if (!err && !p->err && sb.len)
+		p->err = p->write(p->opaque, sb.buf, sb.len);
+	vc_strbuf_free(&sb);
+	return err ? err : p->err;
 }

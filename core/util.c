@@ -359,6 +359,65 @@ int vc_pr(struct vc_printer *p, const char *fmt, ...)
 	return p->err;
 }
 
+static int strbuf_write(void *opaque, const char *s, size_t n)
+{
+	struct vc_strbuf *b = opaque;
+
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = VC_MAX(b->cap * 2, b->len + n + 1);
+		char *nb;
+
+		if (cap < 256)
+			cap = 256;
+		nb = vc_os_zalloc(cap);
+		if (!nb)
+			return -VC_ENOMEM;
+		if (b->len)
+			__builtin_memcpy(nb, b->buf, b->len);
+		vc_os_free(b->buf);
+		b->buf = nb;
+		b->cap = cap;
+	}
+	__builtin_memcpy(b->buf + b->len, s, n);
+	b->len += n;
+	b->buf[b->len] = '\0';
+	return 0;
+}
+
+struct vc_printer vc_strbuf_printer(struct vc_strbuf *b)
+{
+	return (struct vc_printer){ .write = strbuf_write, .opaque = b };
+}
+
+void vc_strbuf_free(struct vc_strbuf *b)
+{
+	vc_os_free(b->buf);
+	b->buf = NULL;
+	b->len = b->cap = 0;
+}
+
+int vc_pr_json_str(struct vc_printer *p, const char *s)
+{
+	const char *run = s;
+
+	for (; *s && !p->err; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch != '"' && ch != '\\' && ch >= 0x20)
+			continue;
+		if (s > run && !p->err)
+			p->err = p->write(p->opaque, run, (size_t)(s - run));
+		if (ch == '"' || ch == '\\')
+			vc_pr(p, "\\%c", ch);
+		else
+			vc_pr(p, "\\u%04x", ch);
+		run = s + 1;
+	}
+	if (s > run && !p->err)
+		p->err = p->write(p->opaque, run, (size_t)(s - run));
+	return p->err;
+}
+
 const char *vc_strerror(int err)
 {
 	switch (err < 0 ? -err : err) {

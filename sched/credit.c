@@ -553,6 +553,7 @@ const struct vc_sched_ops vc_sched_credit_ops = {
 	.do_schedule = credit_do_schedule,
 	.switch_result = credit_switch_result,
 	.set_param = credit_set_param,
+	.vcoproc_params = (const char *const[]){ "weight", "cap", NULL },
 	.get_params = credit_get_params,
 	.dump = credit_dump,
 };

@@ -491,6 +491,7 @@ const struct vc_sched_ops vc_sched_rtds_ops = {
 	.do_schedule = rtds_do_schedule,
 	.switch_result = rtds_switch_result,
 	.set_param = rtds_set_param,
+	.vcoproc_params = (const char *const[]){ "budget", "period", NULL },
 	.get_params = rtds_get_params,
 	.dump = rtds_dump,
 };

@@ -32,6 +32,12 @@ struct vc_sched_decision {
 
 struct vc_sched_ops {
 	const char *name;
+	/*
+	 * Per-vcoproc parameter keys the algorithm understands, NULL-
+	 * terminated (NULL: none).  A vcoproc created with a key no built-in
+	 * algorithm knows is refused, so a typo cannot pass unnoticed.
+	 */
+	const char *const *vcoproc_params;
 
 	/** init() - set up s->priv.  0 or -errno.  Required. */
 	int (*init)(struct vc_sched *s);
@@ -147,6 +153,12 @@ const struct vc_sched_ops *vc_sched_lookup(const char *name);
  * build time), NULL-terminated, static.
  */
 const char *const *vc_sched_algos(void);
+
+/**
+ * vc_sched_vcoproc_key_known() - whether some built-in algorithm has the
+ * per-vcoproc parameter @key.
+ */
+bool vc_sched_vcoproc_key_known(const char *key);
 
 /* Algorithms built in (each behind a build option). */
 extern const struct vc_sched_ops vc_sched_rr_ops;

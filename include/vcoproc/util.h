@@ -74,6 +74,26 @@ struct vc_printer {
 /** vc_pr() - format into @p; errors are kept in p->err.  Returns p->err. */
 int vc_pr(struct vc_printer *p, const char *fmt, ...) VC_PRINTF(2, 3);
 
+/**
+ * A growable string buffer and a printer that appends to it: lets code
+ * render text under a lock and hand it to a slow printer after dropping it.
+ * The buffer (NUL-terminated) is owned by the struct; vc_strbuf_free().
+ */
+struct vc_strbuf {
+	char *buf;
+	size_t len, cap;
+};
+
+/** vc_strbuf_printer() - a printer appending to @b. */
+struct vc_printer vc_strbuf_printer(struct vc_strbuf *b);
+void vc_strbuf_free(struct vc_strbuf *b);
+
+/**
+ * vc_pr_json_str() - write @s as the inside of a JSON string (quotes,
+ * backslashes and control characters escaped).  Returns p->err.
+ */
+int vc_pr_json_str(struct vc_printer *p, const char *s);
+
 /* ---- intrusive doubly linked list ------------------------------------ */
 
 struct vc_list {

@@ -205,8 +205,10 @@ const char *vc_vstate_name(enum vc_vstate s);
  * scheduling parameters @params[0..@nr_params) (e.g. weight=512).
  * The platform allocates a fresh, scrubbed context and the scheduler
  * admits the vcoproc.  Returns 0 and *@out, or the first error: -VC_EEXIST
- * (@d has one on @c), -VC_EINVAL (bad parameter), -VC_ENOSPC (admission
- * refused), -VC_ENOMEM, or the platform's error; nothing is left behind.
+ * (@d has one on @c), -VC_ENOENT (a key no built-in algorithm knows),
+ * -VC_EINVAL (bad parameter), -VC_ENOSPC (admission refused), -VC_ENOMEM,
+ * or the platform's error; nothing is left behind.  Keys another
+ * algorithm knows are kept for when @c switches to it.
  */
 VC_MUST_CHECK int vc_vcoproc_create(struct vc_domain *d, struct vc_coproc *c,
 				    const struct vc_param *params,
@@ -250,7 +252,8 @@ unsigned int vc_coproc_params(struct vc_coproc *c, struct vc_param *out, unsigne
 /**
  * vc_vcoproc_param_set() - set per-vcoproc parameter @key (e.g. weight=512)
  * for the current algorithm, and keep it in @v's list for later ones.
- * Returns as vc_coproc_param_set(); -VC_ENOSPC also when the list is full.
+ * Returns as vc_coproc_param_set(); -VC_ENOSPC also when the list is full,
+ * -VC_E2BIG when @key or @val is too long.
  */
 int vc_vcoproc_param_set(struct vc_vcoproc *v, const char *key, const char *val);
 

@@ -116,6 +116,23 @@ static void test_create_bad_params(void **state)
 	assert_int_equal(cstats().nr_vcoprocs, 2);
 }
 
+static void test_create_unknown_key(void **state)
+{
+	struct vc_param p[2] = { { "weigth", "512" }, { "weight", "512" } };
+	struct vc_domain *d;
+	struct vc_vcoproc *v = NULL;
+
+	(void)state;
+	assert_int_equal(vc_domain_create(h.fw, 9, "d9", NULL, NULL, &d), 0);
+	/* A typo no algorithm knows is refused ... */
+	assert_int_equal(vc_vcoproc_create(d, h.c, p, 1, &v), -VC_ENOENT);
+	assert_null(v);
+	assert_int_equal(cstats().nr_vcoprocs, 2);
+	/* ... a key of another algorithm (credit's weight under rr) is kept. */
+	assert_int_equal(vc_vcoproc_create(d, h.c, &p[1], 1, &v), 0);
+	assert_string_equal(vc_vcoproc_param(v, "weight"), "512");
+}
+
 static void test_bad_desc_rejected(void **state)
 {
 	struct vc_coproc_desc desc = h.dev->desc;
@@ -681,6 +698,23 @@ static void test_trace_export(void **state)
 	free(mb.buf);
 }
 
+/* Names come from configuration files: the trace escapes them. */
+static void test_trace_escapes_names(void **state)
+{
+	struct membuf mb = { 0 };
+	struct vc_printer p = { .write = membuf_write, .opaque = &mb };
+	struct vc_domain *d;
+	struct vc_vcoproc *v;
+
+	(void)state;
+	assert_int_equal(vc_domain_create(h.fw, 5, "a\"b\\c\n", NULL, NULL, &d), 0);
+	assert_int_equal(vc_vcoproc_create(d, h.c, NULL, 0, &v), 0);
+	assert_int_equal(vc_coproc_trace_enable(h.c, true, 16), 0);
+	assert_int_equal(vc_coproc_trace_export(h.c, &p), 0);
+	assert_non_null(strstr(mb.buf, "(domain a\\\"b\\\\c\\u000a)"));
+	free(mb.buf);
+}
+
 static void test_coproc_stats(void **state)
 {
 	struct vc_coproc_stats s;
@@ -706,6 +740,7 @@ int main(void)
 		T(test_create_destroy),
 		T(test_create_platform_failure_undone),
 		T(test_create_bad_params),
+		T(test_create_unknown_key),
 		T(test_bad_desc_rejected),
 		T(test_single_domain_runs),
 		T(test_two_domains_share),
@@ -731,6 +766,7 @@ int main(void)
 		T(test_weights_shift_shares),
 		T(test_mmio_errors),
 		T(test_trace_export),
+		T(test_trace_escapes_names),
 		T(test_coproc_stats),
 	};
 

@@ -134,6 +134,24 @@ static void test_list(void **state)
 	assert_true(vc_list_empty(&head));
 }
 
+static void test_strbuf_and_json(void **state)
+{
+	struct vc_strbuf b = { 0 };
+	struct vc_printer p = vc_strbuf_printer(&b);
+
+	(void)state;
+	for (int i = 0; i < 100; i++)
+		vc_pr(&p, "%03d,", i);
+	assert_int_equal(b.len, 400);
+	assert_int_equal(strncmp(b.buf + 396, "099,", 4), 0);
+	vc_strbuf_free(&b);
+	p = vc_strbuf_printer(&b);
+	vc_pr_json_str(&p, "plain \"q\" back\\slash \t\x01" "end");
+	assert_int_equal(p.err, 0);
+	assert_string_equal(b.buf, "plain \\\"q\\\" back\\\\slash \\u0009\\u0001end");
+	vc_strbuf_free(&b);
+}
+
 static void test_iommu_translate(void **state)
 {
 	static char ram[4096], rom[4096];
@@ -165,6 +183,7 @@ int main(void)
 		cmocka_unit_test(test_parse_time),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_strbuf_and_json),
 		cmocka_unit_test(test_iommu_translate),
 	};
 
