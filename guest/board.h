@@ -25,9 +25,11 @@
  *   0xfec00000                 IOAPIC
  *   0xfee00000                 local APIC
  *
- * I/O ports: a 16550 UART at 0x3f8 (transmit side; no interrupt) and the
+ * I/O ports: a 16550 UART at 0x3f8 (transmit side; no interrupt), the
  * exit device at BOARD_EXIT_PORT: a 32-bit OUT of a status ends the guest,
- * 0 meaning pass.
+ * 0 meaning pass, and the mark port at BOARD_MARK_PORT: a 32-bit OUT of a
+ * BOARD_MARK_* value tells the host where the workload is, so that it can
+ * measure over the time every domain keeps its devices busy.
  */
 #ifndef VCOPROC_BOARD_H
 #define VCOPROC_BOARD_H
@@ -53,6 +55,15 @@
 
 #define BOARD_COM1_PORT    0x3f8
 #define BOARD_EXIT_PORT    0x501
+#define BOARD_MARK_PORT    0x510
+
+/*
+ * Marks (BOARD_MARK_PORT).  The host keeps the time each one was first
+ * written; other values are ignored.
+ */
+#define BOARD_MARK_BUSY    1u  /* from now on the workload keeps work queued */
+#define BOARD_MARK_DONE    2u  /* it stops submitting (what is queued drains) */
+#define BOARD_MARK_MAX     2u
 
 /* Exit statuses with a meaning for the host; others are the guest's own. */
 #define BOARD_EXIT_PASS    0u

@@ -37,6 +37,36 @@ void mem__init(uintptr_t start, uintptr_t end)
 	free_list->next = NULL;
 }
 
+/*
+ * Allocate [p, p + size) out of free block *@link (which holds it, with
+ * room for the header before p): the front gap stays a free block, the
+ * tail becomes one when it is big enough.  Returns p.
+ */
+static void *carve(struct blk **link, uintptr_t p, size_t size)
+{
+	struct blk *b = *link, *a = (struct blk *)(p - HDR);
+	uintptr_t start = (uintptr_t)b, end = start + b->size;
+
+	a->size = size + HDR;
+	/* Tail: a free block of its own, or absorbed when too small. */
+	if (end - (p + size) >= MIN_BLOCK) {
+		struct blk *t = (struct blk *)(p + size);
+
+		t->size = end - (p + size);
+		t->next = b->next;
+		b->next = t;
+	} else {
+		a->size = end - (uintptr_t)a;
+	}
+	if (a == b) {
+		*link = b->next;
+	} else {
+		b->size = (uintptr_t)a - start; /* the front gap stays in place */
+	}
+	a->next = BLK_MAGIC;
+	return (void *)p;
+}
+
 void *mem__alloc(size_t size, size_t align)
 {
 	struct blk **link, *b;
@@ -49,32 +79,32 @@ void *mem__alloc(size_t size, size_t align)
 	for (link = &free_list; (b = *link); link = &b->next) {
 		uintptr_t start = (uintptr_t)b, end = start + b->size;
 		uintptr_t p = ALIGN_UP(start + HDR, (uintptr_t)align);
-		struct blk *a;
 
 		/* A front gap must be big enough to stay a free block. */
 		if (p - HDR != start && p - HDR - start < MIN_BLOCK)
 			p = ALIGN_UP(start + HDR + MIN_BLOCK, (uintptr_t)align);
 		if (p + size > end)
 			continue;
-		a = (struct blk *)(p - HDR);
-		a->size = size + HDR;
-		/* Tail: a free block of its own, or absorbed when too small. */
-		if (end - (p + size) >= MIN_BLOCK) {
-			struct blk *t = (struct blk *)(p + size);
+		return carve(link, p, size);
+	}
+	return NULL;
+}
 
-			t->size = end - (p + size);
-			t->next = b->next;
-			b->next = t;
-		} else {
-			a->size = end - (uintptr_t)a;
-		}
-		if (a == b) {
-			*link = b->next;
-		} else {
-			b->size = (uintptr_t)a - start; /* the front gap stays in place */
-		}
-		a->next = BLK_MAGIC;
-		return (void *)p;
+void *mem__alloc_at(uintptr_t p, size_t size)
+{
+	struct blk **link, *b;
+
+	if (p % 16 || size > ((size_t)1 << 40))
+		return NULL;
+	size = ALIGN_UP(size ? size : 1, (size_t)16);
+	for (link = &free_list; (b = *link); link = &b->next) {
+		uintptr_t start = (uintptr_t)b, end = start + b->size;
+
+		if (p < start + HDR || p + size > end)
+			continue;
+		if (p - HDR != start && p - HDR - start < MIN_BLOCK)
+			return NULL;
+		return carve(link, p, size);
 	}
 	return NULL;
 }

@@ -158,6 +158,9 @@ int trap__alloc_vector(trap_handler_fn fn, void *arg);
 /** trap__count() - interrupts taken on @vector so far. */
 uint64_t trap__count(unsigned int vector);
 
+/** trap__unexpected() - interrupts taken on vectors with no handler (the first 4 printed). */
+uint64_t trap__unexpected(void);
+
 /* ---- interrupt controllers --------------------------------------------- */
 
 /** pic__mask_all() - mask every input of both 8259s (they must never deliver). */
@@ -231,6 +234,16 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 /** board__exit() - leave through the exit device with @status. */
 NORETURN void board__exit(uint32_t status);
 
+/**
+ * board__mark() - tell the host where the workload is (BOARD_MARK_BUSY,
+ * BOARD_MARK_DONE); one port write.  The host measures shares over the
+ * time every domain is between BUSY and DONE.
+ */
+static inline void board__mark(uint32_t mark)
+{
+	outl(BOARD_MARK_PORT, mark);
+}
+
 /** panic() - print "panic: ..." and leave with BOARD_EXIT_PANIC. */
 NORETURN void panic(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
@@ -251,6 +264,13 @@ void mem__init(uintptr_t start, uintptr_t end);
  * Returns NULL when no free block fits.  Freed with mem__free().
  */
 void *mem__alloc(size_t size, size_t align);
+
+/**
+ * mem__alloc_at() - the @size bytes at address @p (16-byte aligned), if
+ * they are free with room for a header before them; else NULL.  Freed
+ * with mem__free().
+ */
+void *mem__alloc_at(uintptr_t p, size_t size);
 
 /** mem__zalloc() - mem__alloc() and zero. */
 void *mem__zalloc(size_t size, size_t align);

@@ -40,6 +40,7 @@ static struct idt_entry idt[256] __attribute__((aligned(16)));
 static struct trap_slot slots[256];
 static uint64_t counts[256];
 static unsigned int next_vector = TRAP_IRQ_BASE;
+static uint64_t unexpected;
 
 static const char *const exc_names[32] = {
 	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
@@ -81,6 +82,11 @@ uint64_t trap__count(unsigned int vector)
 	return vector < 256 ? counts[vector] : 0;
 }
 
+uint64_t trap__unexpected(void)
+{
+	return unexpected;
+}
+
 static NORETURN void trap_fatal(const struct trap_frame *f)
 {
 	uint64_t cr2;
@@ -109,7 +115,7 @@ void trap_dispatch(struct trap_frame *f)
 		return;
 	if (slots[v].fn)
 		slots[v].fn(f, slots[v].arg);
-	else
+	else if (unexpected++ < 4)
 		printf("unexpected interrupt on vector %u\n", v);
 	apic__eoi();
 }

@@ -21,6 +21,10 @@
  * compute=DUR adds a COMPUTE of that long to every job: device work that
  * costs the guest nothing, for runs where the device must be the
  * bottleneck (shares under a scheduler) however slow the guest is.
+ * chunk=DUR splits it into COMPUTE commands of at most that long, each a
+ * point where the device can be preempted (it is between commands only),
+ * so long jobs - few interrupts and checks for the guest - still let the
+ * scheduler switch at a fine grain.
  *
  * fault=N makes every Nth job's HASH write its result just past the end of
  * the domain's RAM: the device must refuse it (SIMCP_FAULT_DMA at that
@@ -28,13 +32,23 @@
  * fault, resumes the ring and goes on.  Isolation: an address outside a
  * domain's memory reaches nothing, whatever lies next to it on the host.
  *
+ * canary=GPA keeps 4 KiB of random bytes at that guest-physical address
+ * and checks their CRC-32C at the end: with canary=16M in a 32 MiB domain
+ * next to a 16 MiB one running fault=N, a device that wrote the faulting
+ * jobs' results with the wrong domain's IOMMU context would hit it.
+ *
  * Command line (key=value): seconds=DUR (default: the host's --seconds),
  * size=BYTES (16K), bufs=N (8, at most 64), algo=crc32c|sha256|mix (mix:
- * every 8th job SHA-256), compute=DUR (0), fault=N (0: none).
+ * every 8th job SHA-256), compute=DUR (0), chunk=DUR (= compute),
+ * fault=N (0: none), canary=GPA.
+ *
+ * Marks (board.h): BUSY once the first jobs are queued, DONE when the run
+ * time is up and it stops submitting.
  *
  * The interrupt handler also checks that every fence value the device
  * reports is one this domain emitted (values start at domid << 40): a
- * completion routed to the wrong domain fails the run.
+ * completion routed to the wrong domain fails the run, and so does an
+ * interrupt on a vector nobody asked for (unknown=).
  *
  * Prints "result: hash ok jobs=... KB/s=..." and passes, or
  * "result: hash FAIL ..." and fails.
@@ -45,6 +59,7 @@
 
 #define TAIL 64
 #define MAX_BUFS 64
+#define CANARY_SIZE 4096
 #define WAIT_NS 5000000000ull /* a job not done after 5 s is lost */
 
 struct slot {
@@ -60,7 +75,9 @@ struct slot {
 static struct {
 	struct cp cp;
 	struct slot slot[MAX_BUFS];
-	uint64_t size, bufs, mix, compute_ns, fault_every;
+	uint64_t size, bufs, mix, compute_ns, chunk_ns, fault_every;
+	uint8_t *canary;          /* canary=: CANARY_SIZE bytes there, or NULL */
+	uint32_t canary_crc;
 	uint32_t crc_prefix;      /* CRC-32C state after the prefix */
 	struct sha256 sha_prefix; /* SHA-256 state after the prefix */
 	uint64_t rng, seq;
@@ -154,8 +171,8 @@ static int slot_submit(struct slot *s, uint64_t deadline)
 		.b = s->bad ? rt_board->ram_size : virt_to_phys(s->result),
 	};
 	r = cp__submit(&H.cp, &cmd, deadline);
-	if (!r && H.compute_ns) {
-		cmd = (struct simcp_cmd){ .op = SIMCP_OP_COMPUTE, .a = H.compute_ns };
+	for (uint64_t left = H.compute_ns; !r && left; left -= cmd.a) {
+		cmd = (struct simcp_cmd){ .op = SIMCP_OP_COMPUTE, .a = MIN(left, H.chunk_ns) };
 		r = cp__submit(&H.cp, &cmd, deadline);
 	}
 	if (!r)
@@ -232,12 +249,22 @@ static bool take_fault(uint64_t tail, uint64_t head)
 static void parse_args(const struct board_info *bi, uint64_t *run_ns)
 {
 	char algo[16] = "mix";
+	uint64_t canary, cmds;
 
 	*run_ns = arg__time("seconds", 1000000000ull, bi->run_ns ? bi->run_ns : 1000000000ull);
 	H.size = arg__u64("size", 16 << 10);
 	H.bufs = arg__u64("bufs", 8);
 	H.compute_ns = arg__time("compute", 1, 0);
+	H.chunk_ns = arg__time("chunk", 1, H.compute_ns);
 	H.fault_every = arg__u64("fault", 0);
+	canary = arg__u64("canary", 0);
+	if (canary) {
+		if (canary % 16 || canary + CANARY_SIZE > bi->ram_size)
+			panic("canary=%#llx: not 16-byte aligned in RAM", (unsigned long long)canary);
+		H.canary = mem__alloc_at((uintptr_t)canary, CANARY_SIZE);
+		if (!H.canary)
+			panic("canary=%#llx: not free heap", (unsigned long long)canary);
+	}
 	arg__str("algo", algo, sizeof(algo));
 	if (!strcmp(algo, "crc32c"))
 		H.mix = 0;
@@ -251,11 +278,21 @@ static void parse_args(const struct board_info *bi, uint64_t *run_ns)
 	    H.bufs > MAX_BUFS)
 		panic("bad size=%llu bufs=%llu", (unsigned long long)H.size,
 		      (unsigned long long)H.bufs);
+	if (H.compute_ns && (!H.chunk_ns || H.chunk_ns > SIMCP_MAX_COMPUTE_NS ||
+			     (H.compute_ns + H.chunk_ns - 1) / H.chunk_ns > 64))
+		panic("bad chunk=%lluns for compute=%lluns (1 to 64 commands of at most 1 s)",
+		      (unsigned long long)H.chunk_ns, (unsigned long long)H.compute_ns);
+	/* Everything in flight must fit the ring (64 KiB: 2047 commands). */
+	cmds = 2 + (H.compute_ns ? (H.compute_ns + H.chunk_ns - 1) / H.chunk_ns : 0);
+	if (H.bufs * cmds > 2000)
+		panic("bufs=%llu jobs of %llu commands do not fit the ring",
+		      (unsigned long long)H.bufs, (unsigned long long)cmds);
 }
 
 int guest_main(const struct board_info *bi)
 {
-	uint64_t run_ns, t0, end, elapsed, head = 0, tail = 0;
+	uint64_t run_ns, t0, end, elapsed, head = 0, tail = 0, unknown;
+	bool busy_marked = false, done_marked = false, canary_ok = true;
 	int r;
 
 	parse_args(bi, &run_ns);
@@ -271,18 +308,28 @@ int guest_main(const struct board_info *bi)
 			panic("no memory for %llu buffers of %llu bytes",
 			      (unsigned long long)H.bufs, (unsigned long long)H.size);
 	}
+	if (H.canary) {
+		fill_random(H.canary, CANARY_SIZE);
+		H.canary_crc = crc32c(0, H.canary, CANARY_SIZE);
+	}
 	if (setup_buffers())
 		goto fail;
-	printf("hash: %llu x %llu-byte buffers, %s, compute %llu us, %llu ms\n",
+	printf("hash: %llu x %llu-byte buffers, %s, compute %llu us in %llu us chunks, %llu ms\n",
 	       (unsigned long long)H.bufs, (unsigned long long)H.size,
 	       !H.mix ? "crc32c" : H.mix == 1 ? "sha256" : "mix",
-	       (unsigned long long)(H.compute_ns / 1000), (unsigned long long)(run_ns / 1000000));
+	       (unsigned long long)(H.compute_ns / 1000), (unsigned long long)(H.chunk_ns / 1000),
+	       (unsigned long long)(run_ns / 1000000));
 
 	t0 = clock__ns();
 	end = t0 + run_ns;
 	/* Slots are used round-robin; jobs complete in submission order. */
 	for (;;) {
 		bool more = clock__ns() < end;
+
+		if (!more && !done_marked) {
+			board__mark(BOARD_MARK_DONE);
+			done_marked = true;
+		}
 
 		if (H.cp.faulted && !take_fault(tail, head))
 			goto fail;
@@ -297,6 +344,10 @@ int guest_main(const struct board_info *bi)
 			head++;
 		}
 		cp__kick(&H.cp);
+		if (!busy_marked && head) {
+			board__mark(BOARD_MARK_BUSY);
+			busy_marked = true;
+		}
 		if (tail == head)
 			break;
 		r = cp__wait(&H.cp, H.slot[tail % H.bufs].fence, clock__ns() + WAIT_NS);
@@ -331,21 +382,28 @@ int guest_main(const struct board_info *bi)
 		}
 	}
 	elapsed = clock__ns() - t0;
+	unknown = trap__unexpected();
 	if (H.cp.foreign)
 		printf("hash: %llu interrupts brought a fence this domain never emitted\n",
 		       (unsigned long long)H.cp.foreign);
-	if (H.bad || H.cp.foreign)
+	if (H.canary && crc32c(0, H.canary, CANARY_SIZE) != H.canary_crc) {
+		printf("hash: the canary at %p changed\n", (void *)H.canary);
+		canary_ok = false;
+	}
+	if (H.bad || H.cp.foreign || unknown || !canary_ok)
 		goto fail;
 	printf("result: hash ok jobs=%llu crc32c=%llu sha256=%llu bytes=%llu KB/s=%llu irqs=%llu "
-	       "faults=%llu\n",
+	       "faults=%llu foreign=0 unknown=0 spurious=%llu%s\n",
 	       (unsigned long long)H.jobs, (unsigned long long)H.crc_jobs,
 	       (unsigned long long)H.sha_jobs, (unsigned long long)H.bytes,
 	       (unsigned long long)(elapsed ? H.bytes * 1000000 / elapsed : 0),
-	       (unsigned long long)H.cp.irqs, (unsigned long long)H.faults);
+	       (unsigned long long)H.cp.irqs, (unsigned long long)H.faults,
+	       (unsigned long long)H.cp.spurious, H.canary ? " canary=intact" : "");
 	return BOARD_EXIT_PASS;
 fail:
-	printf("result: hash FAIL jobs=%llu bad=%llu errors=%llu foreign=%llu\n",
+	printf("result: hash FAIL jobs=%llu bad=%llu errors=%llu foreign=%llu unknown=%llu%s\n",
 	       (unsigned long long)H.jobs, (unsigned long long)H.bad,
-	       (unsigned long long)H.cp.errors, (unsigned long long)H.cp.foreign);
+	       (unsigned long long)H.cp.errors, (unsigned long long)H.cp.foreign,
+	       (unsigned long long)trap__unexpected(), canary_ok ? "" : " canary=CHANGED");
 	return BOARD_EXIT_FAIL;
 }

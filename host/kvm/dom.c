@@ -14,7 +14,8 @@
  * The vCPU thread loops on KVM_RUN and dispatches port I/O and MMIO exits
  * to the domain's buses; MMIO in a coprocessor window goes to
  * vc_domain_mmio(), which forwards it to the device or emulates it on the
- * domain's saved context.  It stops when the guest writes the exit device,
+ * domain's saved context.  The mark port (BOARD_MARK_PORT) records when the
+ * guest's workload begins and ends keeping the device busy.  It stops when the guest writes the exit device,
  * on any exit it cannot handle (triple fault, emulation failure: the
  * domain fails alone) or when the main thread asks.
  *
@@ -42,7 +43,6 @@
 #include "vmm.h"
 
 #define DOM_KICK_SIGNAL SIGUSR1
-#define DOM_UNHANDLED_LOG 8 /* unhandled accesses logged per domain */
 
 /* The kvm_run of the vCPU this thread runs, for the kick handler. */
 static __thread struct kvm_run *volatile tls_run;
@@ -104,20 +104,71 @@ static enum io_result dom_win_read(void *priv, uint64_t off, void *data, unsigne
 	return IO_DONE;
 }
 
+/*
+ * A doorbell write is also classified by where the framework sent it: its
+ * vcoproc's mmio_emulated count moves when the write went to the saved
+ * context (another context, or none, was on the device).  Only this vCPU
+ * accesses this vcoproc's window, so the difference is this write's.
+ */
 static enum io_result dom_win_write(void *priv, uint64_t off, const void *data,
 				    unsigned int len)
 {
 	struct dom_window *w = priv;
+	struct dom *d = w->d;
+	struct vc_vcoproc_stats before, after;
+	bool doorbell = off == d->vmm->doorbell_off && d->vv;
 	uint64_t v = 0;
 
 	memcpy(&v, data, len);
-	(void)vc_domain_mmio(w->d->vd, w->base + off, len, true, &v);
+	if (doorbell)
+		vc_vcoproc_stats(d->vv, &before);
+	(void)vc_domain_mmio(d->vd, w->base + off, len, true, &v);
+	if (doorbell) {
+		vc_vcoproc_stats(d->vv, &after);
+		atomic_fetch_add_explicit(after.mmio_emulated != before.mmio_emulated ?
+					  &d->exits.doorbells_emulated :
+					  &d->exits.doorbells_forwarded, 1, memory_order_relaxed);
+	}
 	return IO_DONE;
 }
 
 static const struct io_ops dom_win_ops = {
 	.read = dom_win_read,
 	.write = dom_win_write,
+};
+
+/* ---- the mark port ----------------------------------------------------------------- */
+
+/* A guest's BOARD_MARK_*: keep the time of the first one, wake the main thread. */
+static enum io_result dom_mark_write(void *priv, uint64_t off, const void *data,
+				     unsigned int len)
+{
+	struct dom *d = priv;
+	uint64_t expected = 0, one = 1;
+	uint32_t m = 0;
+
+	if (off || len != 4)
+		return IO_DONE;
+	memcpy(&m, data, sizeof(m));
+	if (!m || m > BOARD_MARK_MAX)
+		return IO_DONE;
+	if (atomic_compare_exchange_strong(&d->mark_ns[m], &expected, vmm__now()) &&
+	    write(d->vmm->notify_fd, &one, sizeof(one)) != sizeof(one))
+		vmm__log("%s: notify: %s", d->cfg.name, strerror(errno));
+	return IO_DONE;
+}
+
+static enum io_result dom_mark_read(void *priv, uint64_t off, void *data, unsigned int len)
+{
+	(void)priv;
+	(void)off;
+	memset(data, 0, len);
+	return IO_DONE;
+}
+
+static const struct io_ops dom_mark_ops = {
+	.read = dom_mark_read,
+	.write = dom_mark_write,
 };
 
 /* ---- the vCPU thread ---------------------------------------------------------- */
@@ -140,7 +191,7 @@ static void __attribute__((format(printf, 2, 3))) dom_fail(struct dom *d, const 
 static void dom_unhandled(struct dom *d, unsigned int *count, const char *bus,
 			  uint64_t addr, unsigned int len, bool write)
 {
-	if ((*count)++ < DOM_UNHANDLED_LOG)
+	if ((*count)++ < d->vmm->unhandled_log)
 		vmm__log("%s: unhandled %s %s of %u bytes at %#llx", d->cfg.name, bus,
 			 write ? "write" : "read", len, (unsigned long long)addr);
 }
@@ -395,6 +446,8 @@ int dom__create(struct vmm *vmm, const struct dom_cfg *cfg, uint32_t domid,
 	r = serial__register(&d->serial, &d->pio);
 	if (!r)
 		r = exitdev__register(&d->exitdev, &d->pio);
+	if (!r)
+		r = iobus__register(&d->pio, BOARD_MARK_PORT, 4, &dom_mark_ops, d);
 	if (r) {
 		dom_err(err, errlen, r, "%s: ports: %s", cfg->name, strerror(-r));
 		goto out_serial;

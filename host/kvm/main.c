@@ -6,42 +6,42 @@
  *            --domain kernel=build/guest/hash.elf,weight=512 \
  *            --algo credit --seconds 10
  *
- * The main thread builds the coprocessor (simcp0: simcp in THREAD mode,
- * registered with the framework under --algo) and every domain, starts
- * the vCPUs, then waits in poll() for a vCPU thread to finish (an eventfd
- * the threads signal), SIGINT/SIGTERM (a signalfd; the signals are blocked
- * in every thread), the next statistics table, a scheduled destroy or the
- * time limit.  A finished domain is torn down at once - the others go on.
- * At the end it prints a summary and exits:
+ * The main thread builds the host (vmm.c: simcp0, registered with the
+ * framework under --algo, and every domain), starts the vCPUs, then waits
+ * in poll() for a vCPU thread to finish or mark (an eventfd the threads
+ * signal), SIGINT/SIGTERM (a signalfd; the signals are blocked in every
+ * thread), the next statistics table, a scheduled destroy or the time
+ * limit.  A finished domain is torn down at once - the others go on.  At
+ * the end it prints a summary (and, with --json, writes it as JSON) and
+ * exits:
  *
- *   0  every domain passed (exit status 0) or was destroyed as asked
+ *   0  every domain passed (exit status 0) or was destroyed as asked, and
+ *      (--check-shares) the busy-window shares are within tolerance
  *   1  a domain failed, exited with a nonzero status or ran out of time,
- *      or the host could not be set up
+ *      a share is off (--check-shares), or the host could not be set up
  *   2  bad arguments
  *   128+N  stopped by signal N (SIGINT, SIGTERM), after a clean shutdown
  *
  * Statistics come from the framework (vc_vcoproc_stats()): a domain's
  * share is its vcoproc's run_ns over all vcoprocs' run_ns; jobs are the
- * commands the device completed for it.
+ * commands the device completed for it.  Shares are given since the start,
+ * over each table's interval, and over the busy window (vmm.h): the time
+ * every domain had work queued, which is where an algorithm's promise
+ * holds.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <vcoproc/posix.h>
 
-#include "simcp.h"
 #include "vmm.h"
 
 #define DEF_SECONDS   10.0
@@ -60,27 +60,10 @@ struct opts {
 	uint64_t interval_ns;
 	uint64_t max_np_ns;
 	const char *log_dir;
-	bool echo, quiet, probe;
+	const char *json;           /* write the summary as JSON there */
+	double check_shares;        /* relative tolerance; < 0: no check */
+	bool echo, quiet, probe, normal_prio;
 };
-
-uint64_t vmm__now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-void vmm__log(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "vcoprocd: %s\n", line);
-}
 
 /* ---- command line ----------------------------------------------------------- */
 
@@ -109,33 +92,12 @@ static void usage(FILE *f)
 "  --log-dir DIR       write each console to DIR/NAME.log\n"
 "  --no-echo           do not echo consoles on stdout as \"[NAME] line\"\n"
 "  --quiet             no statistics table and no summary\n"
+"  --json FILE         also write the summary to FILE as JSON (- = stdout)\n"
+"  --check-shares TOL  fail unless every busy-window share is within TOL\n"
+"                      (relative: 0.03 or 3%%) of what the algorithm promises\n"
+"  --normal-priority   do not run the coprocessor's threads SCHED_FIFO\n"
 "  --probe             check that KVM is usable here, print why not, and exit\n"
 "  --help\n");
-}
-
-/* A duration: a decimal number with ns, us, ms or s (bare: seconds). */
-static int parse_dur(const char *s, uint64_t *out)
-{
-	static const struct { const char *sfx; double mult; } units[] = {
-		{ "", 1e9 }, { "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 }, { "ns", 1 },
-	};
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno || !(v >= 0))
-		return -EINVAL;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (!strcmp(end, units[i].sfx)) {
-			v *= units[i].mult;
-			if (v > 1e18)
-				return -ERANGE;
-			*out = (uint64_t)llround(v);
-			return 0;
-		}
-	}
-	return -EINVAL;
 }
 
 /* A size: N MiB, or N with a K/M/G suffix. */
@@ -222,7 +184,7 @@ static int parse_domain(struct opts *o, const char *spec)
 			else
 				r = -EINVAL;
 		} else if (!strcmp(item, "destroy")) {
-			r = parse_dur(val, &c->destroy_at_ns);
+			r = vmm__parse_dur(val, &c->destroy_at_ns);
 			if (!r && !c->destroy_at_ns)
 				r = -EINVAL;
 		} else if (c->nr_params == VC_VCOPROC_MAX_PARAMS) {
@@ -253,8 +215,29 @@ static int parse_domain(struct opts *o, const char *spec)
 
 enum {
 	OPT_DOMAIN = 256, OPT_ALGO, OPT_PARAM, OPT_SECONDS, OPT_TIMEOUT, OPT_INTERVAL,
-	OPT_MAX_NP, OPT_LOG_DIR, OPT_NO_ECHO, OPT_QUIET, OPT_PROBE, OPT_HELP,
+	OPT_MAX_NP, OPT_LOG_DIR, OPT_NO_ECHO, OPT_QUIET, OPT_PROBE, OPT_HELP, OPT_JSON,
+	OPT_CHECK_SHARES, OPT_NORMAL_PRIO,
 };
+
+/* A relative tolerance: 0.03 or 3%. */
+static int parse_tol(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || !(v >= 0))
+		return -EINVAL;
+	if (!strcmp(end, "%"))
+		v /= 100;
+	else if (*end)
+		return -EINVAL;
+	if (v > 1)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
 
 /* Returns 0, 1 (--help: done) or -EINVAL. */
 static int parse_args(struct opts *o, int argc, char **argv)
@@ -272,6 +255,9 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "probe", no_argument, NULL, OPT_PROBE },
 		{ "help", no_argument, NULL, OPT_HELP },
+		{ "json", required_argument, NULL, OPT_JSON },
+		{ "check-shares", required_argument, NULL, OPT_CHECK_SHARES },
+		{ "normal-priority", no_argument, NULL, OPT_NORMAL_PRIO },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -281,6 +267,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 	o->interval_ns = VC_SEC(1);
 	o->max_np_ns = DEF_MAX_NP;
 	o->echo = true;
+	o->check_shares = -1;
 	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
 		int r = 0;
 		char *eq;
@@ -296,14 +283,17 @@ static int parse_args(struct opts *o, int argc, char **argv)
 				r = set_param(&o->params[o->nr_params++], optarg,
 					      (size_t)(eq - optarg), eq + 1);
 			break;
-		case OPT_SECONDS: r = parse_dur(optarg, &o->run_ns); break;
-		case OPT_TIMEOUT: r = parse_dur(optarg, &o->timeout_ns); break;
-		case OPT_INTERVAL: r = parse_dur(optarg, &o->interval_ns); break;
-		case OPT_MAX_NP: r = parse_dur(optarg, &o->max_np_ns); break;
+		case OPT_SECONDS: r = vmm__parse_dur(optarg, &o->run_ns); break;
+		case OPT_TIMEOUT: r = vmm__parse_dur(optarg, &o->timeout_ns); break;
+		case OPT_INTERVAL: r = vmm__parse_dur(optarg, &o->interval_ns); break;
+		case OPT_MAX_NP: r = vmm__parse_dur(optarg, &o->max_np_ns); break;
 		case OPT_LOG_DIR: o->log_dir = optarg; break;
 		case OPT_NO_ECHO: o->echo = false; break;
 		case OPT_QUIET: o->quiet = true; break;
 		case OPT_PROBE: o->probe = true; break;
+		case OPT_NORMAL_PRIO: o->normal_prio = true; break;
+		case OPT_JSON: o->json = optarg; break;
+		case OPT_CHECK_SHARES: r = parse_tol(optarg, &o->check_shares); break;
 		case OPT_HELP: usage(stdout); return 1;
 		default: usage(stderr); return -EINVAL;
 		}
@@ -327,140 +317,28 @@ static int parse_args(struct opts *o, int argc, char **argv)
 	return 0;
 }
 
-/* ---- set-up and tear-down ---------------------------------------------------- */
-
-static const struct vc_host_ops vmm_hops = {
-	.irq_raise = dom__irq_raise,
-};
-
-static int vmm_coproc_create(struct vmm *vmm, const struct opts *o)
-{
-	struct simcp_config cfg = { .mode = SIMCP_MODE_THREAD, .max_nonpreempt = o->max_np_ns };
-	struct vc_coproc_desc desc;
-	int r;
-
-	r = simcp_create(&cfg, &vmm->dev);
-	if (r) {
-		vmm__log("simcp: %s", vc_strerror(r));
-		return r;
-	}
-	simcp_coproc_desc(vmm->dev, "simcp0", VMM_COPROC_BASE, VMM_COPROC_GSI, &desc);
-	desc.sched = o->algo;
-	r = vc_coproc_register(vmm->fw, &desc, &vmm->coproc);
-	if (r) {
-		vmm__log("simcp0: %s%s", r == -VC_ENOENT ? "unknown algorithm " : "",
-			 r == -VC_ENOENT ? o->algo : vc_strerror(r));
-		return r;
-	}
-	simcp_attach(vmm->dev, vmm->coproc);
-	for (unsigned int i = 0; i < o->nr_params; i++) {
-		r = vc_coproc_param_set(vmm->coproc, o->params[i].key, o->params[i].val);
-		if (r) {
-			vmm__log("%s: parameter %s=%s: %s", vc_coproc_sched_name(vmm->coproc),
-				 o->params[i].key, o->params[i].val,
-				 r == -VC_ENOENT ? "unknown" : vc_strerror(r));
-			return r;
-		}
-	}
-	return 0;
-}
-
-static void vmm_destroy(struct vmm *vmm)
-{
-	for (unsigned int i = 0; i < vmm->nr_doms; i++) {
-		dom__free(vmm->doms[i]);
-		vmm->doms[i] = NULL;
-	}
-	if (vmm->coproc) {
-		(void)vc_coproc_unregister(vmm->coproc);
-		simcp_attach(vmm->dev, NULL);
-		vmm->coproc = NULL;
-	}
-	vc_fw_destroy(vmm->fw);
-	vmm->fw = NULL;
-	simcp_destroy(vmm->dev);
-	vmm->dev = NULL;
-	if (vmm->notify_fd >= 0)
-		close(vmm->notify_fd);
-	vmm->notify_fd = -1;
-	kvm_sys__close(&vmm->kvm);
-}
-
-static int vmm_create(struct vmm *vmm, const struct opts *o)
-{
-	char err[VMM_ERR_MAX];
-	int r;
-
-	memset(vmm, 0, sizeof(*vmm));
-	vmm->kvm.fd = -1;
-	vmm->notify_fd = -1;
-	vmm->log_dir = o->log_dir;
-	vmm->echo = o->echo;
-	vmm->run_ns = o->run_ns;
-	r = kvm_sys__open(&vmm->kvm, err, sizeof(err));
-	if (r) {
-		vmm__log("%s", err);
-		return r;
-	}
-	vmm->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vmm->notify_fd < 0) {
-		r = -errno;
-		vmm__log("eventfd: %s", strerror(errno));
-		goto out_destroy;
-	}
-	r = vc_fw_create(&vmm_hops, &vmm->fw);
-	if (r) {
-		vmm__log("framework: %s", vc_strerror(r));
-		goto out_destroy;
-	}
-	r = vmm_coproc_create(vmm, o);
-	if (r)
-		goto out_destroy;
-	if (o->log_dir && mkdir(o->log_dir, 0777) && errno != EEXIST) {
-		r = -errno;
-		vmm__log("%s: %s", o->log_dir, strerror(errno));
-		goto out_destroy;
-	}
-	for (unsigned int i = 0; i < o->nr_dom; i++) {
-		r = dom__create(vmm, &o->dom[i], i + 1, &vmm->doms[i], err, sizeof(err));
-		if (r) {
-			vmm__log("%s", err);
-			goto out_destroy;
-		}
-		vmm->nr_doms++;
-	}
-	return 0;
-
-out_destroy:
-	vmm_destroy(vmm);
-	return r;
-}
-
-/* --probe: can this process run a VM with an irqchip here? */
-static int probe(void)
-{
-	struct kvm_sys sys;
-	struct kvm_vm vm;
-	char err[VMM_ERR_MAX];
-
-	if (kvm_sys__open(&sys, err, sizeof(err)) ||
-	    kvm_vm__create(&sys, &vm, err, sizeof(err))) {
-		if (sys.fd >= 0)
-			kvm_sys__close(&sys);
-		printf("vcoprocd: KVM is not usable: %s\n", err);
-		return 1;
-	}
-	kvm_vm__close(&vm);
-	kvm_sys__close(&sys);
-	printf("vcoprocd: KVM is usable\n");
-	return 0;
-}
-
 /* ---- statistics --------------------------------------------------------------- */
 
-static void print_table(struct vmm *vmm, uint64_t now, uint64_t t0)
+static const char *dom_state(const struct dom *d)
+{
+	/* d->state is the vCPU thread's until it has finished. */
+	return d->reaped ? (d->destroyed ? "destroyed" : "done") :
+	       atomic_load(&d->finished) ? dom__state_name(d->state) : "running";
+}
+
+static double ratio(double a, double b)
+{
+	return b > 0 ? a / b : 0.0;
+}
+
+/*
+ * The periodic table: per domain, the framework's figures over the last
+ * interval (left of the bar) and since the start (right of it).
+ */
+static void print_table(struct vmm *vmm, uint64_t now, uint64_t interval_ns)
 {
 	vc_time_t total = 0, dtotal = 0;
+	char win[64] = "";
 
 	for (unsigned int i = 0; i < vmm->nr_doms; i++) {
 		struct dom *d = vmm->doms[i];
@@ -469,24 +347,28 @@ static void print_table(struct vmm *vmm, uint64_t now, uint64_t t0)
 		total += d->last.run_ns;
 		dtotal += d->last.run_ns - d->prev.run_ns;
 	}
-	fprintf(stderr, "vcoprocd: t=%.1fs %s\n", (double)(now - t0) / 1e9,
-		vc_coproc_sched_name(vmm->coproc));
-	fprintf(stderr, "  %-12s %-8s %7s %7s %10s %9s %9s %8s %10s\n", "domain", "state",
-		"share", "total", "jobs", "switches", "refusals", "irqs", "mmio exits");
+	if (vmm->win.state == VMM_WIN_OPEN)
+		snprintf(win, sizeof(win), "; busy window open for %.1f s",
+			 (double)vmm__window_ns(vmm, now) / 1e9);
+	fprintf(stderr, "vcoprocd: t=%.1fs %s: last %.1f s | since the start%s\n",
+		(double)(now - vmm->t0) / 1e9, vc_coproc_sched_name(vmm->coproc),
+		(double)interval_ns / 1e9, win);
+	fprintf(stderr, "  %-12s %-9s %7s %8s %8s %8s | %7s %9s %8s %8s %8s %10s\n", "domain",
+		"state", "share", "jobs", "switches", "refusals", "share", "jobs", "switches",
+		"refusals", "irqs", "mmio exits");
 	for (unsigned int i = 0; i < vmm->nr_doms; i++) {
 		struct dom *d = vmm->doms[i];
-		vc_time_t dr = d->last.run_ns - d->prev.run_ns;
-		/* d->state is the vCPU thread's until it has finished. */
-		const char *state = d->reaped ? (d->destroyed ? "destroyed" : "done") :
-				    atomic_load(&d->finished) ? dom__state_name(d->state) :
-				    "running";
+		const struct vc_vcoproc_stats *l = &d->last, *p = &d->prev;
 
-		fprintf(stderr, "  %-12s %-8s %7.4f %7.4f %10llu %9llu %9llu %8llu %10llu\n",
-			d->cfg.name, state, dtotal ? (double)dr / (double)dtotal : 0.0,
-			total ? (double)d->last.run_ns / (double)total : 0.0,
-			(unsigned long long)d->last.jobs, (unsigned long long)d->last.switches_in,
-			(unsigned long long)d->last.refusals, (unsigned long long)d->last.irqs,
-			(unsigned long long)atomic_load(&d->exits.mmio));
+		fprintf(stderr, "  %-12s %-9s %7.4f %8llu %8llu %8llu | %7.4f %9llu %8llu %8llu "
+			"%8llu %10llu\n", d->cfg.name, dom_state(d),
+			ratio((double)(l->run_ns - p->run_ns), (double)dtotal),
+			(unsigned long long)(l->jobs - p->jobs),
+			(unsigned long long)(l->switches_in - p->switches_in),
+			(unsigned long long)(l->refusals - p->refusals),
+			ratio((double)l->run_ns, (double)total), (unsigned long long)l->jobs,
+			(unsigned long long)l->switches_in, (unsigned long long)l->refusals,
+			(unsigned long long)l->irqs, (unsigned long long)atomic_load(&d->exits.mmio));
 		d->prev = d->last;
 	}
 }
@@ -511,57 +393,116 @@ static bool dom_ok(const struct dom *d)
 	       (!d->timed_out && d->state == DOM_EXITED && d->exitdev.status == BOARD_EXIT_PASS);
 }
 
-/* Expected share under credit: weight / sum of weights (default 256). */
-static double expected_share(struct vmm *vmm, const struct dom *d)
+/* Shares of the whole run and of the busy window (< 0: none). */
+struct shares {
+	double total[VMM_MAX_DOMAINS];
+	double window[VMM_MAX_DOMAINS];
+};
+
+static void compute_shares(struct vmm *vmm, struct shares *sh)
 {
-	double sum = 0, mine = 0;
+	vc_time_t total = 0, wtotal = 0;
+	struct vc_vcoproc_stats w[VMM_MAX_DOMAINS];
 
-	if (strcmp(vc_coproc_sched_name(vmm->coproc), "credit"))
-		return -1;
 	for (unsigned int i = 0; i < vmm->nr_doms; i++) {
-		const struct dom *o = vmm->doms[i];
-		double w = 256;
-
-		if (!o->cfg.vcoproc)
-			continue;
-		for (unsigned int j = 0; j < o->cfg.nr_params; j++) {
-			if (!strcmp(o->cfg.params[j].key, "cap"))
-				return -1;
-			if (!strcmp(o->cfg.params[j].key, "weight"))
-				w = atof(o->cfg.params[j].val);
-		}
-		sum += w;
-		if (o == d)
-			mine = w;
+		vmm__window_delta(vmm, vmm->doms[i], &w[i]);
+		total += vmm->doms[i]->last.run_ns;
+		wtotal += w[i].run_ns;
 	}
-	return d->cfg.vcoproc && sum > 0 ? mine / sum : -1;
+	for (unsigned int i = 0; i < vmm->nr_doms; i++) {
+		bool has = vmm->doms[i]->cfg.vcoproc;
+
+		sh->total[i] = has && total ? (double)vmm->doms[i]->last.run_ns / (double)total : -1;
+		sh->window[i] = has && wtotal && vmm->win.state == VMM_WIN_CLOSED ?
+				(double)w[i].run_ns / (double)wtotal : -1;
+	}
 }
 
-static void print_summary(struct vmm *vmm, uint64_t t0, uint64_t t1)
+static void fmt_share(char *buf, size_t len, double v)
+{
+	if (v < 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.4f", v);
+}
+
+/*
+ * --check-shares: every domain the algorithm promises a share must get it
+ * within @tol (relative) over the busy window.  Prints what is off;
+ * returns true when all are within.
+ */
+static bool check_shares(struct vmm *vmm, const struct shares *sh, double tol)
+{
+	bool ok = true, any = false;
+	double worst = 0;
+	const char *worst_name = "";
+
+	if (vmm->win.state != VMM_WIN_CLOSED) {
+		vmm__log("shares: no busy window (%s): nothing measured",
+			 vmm->win.why[0] ? vmm->win.why : "some domain never marked BUSY");
+		return false;
+	}
+	for (unsigned int i = 0; i < vmm->nr_doms; i++) {
+		const struct dom *d = vmm->doms[i];
+		double dev;
+
+		if (d->expected <= 0 || sh->window[i] < 0)
+			continue;
+		any = true;
+		dev = (sh->window[i] - d->expected) / d->expected;
+		if (fabs(dev) > fabs(worst) || !worst_name[0]) {
+			worst = dev;
+			worst_name = d->cfg.name;
+		}
+		if (fabs(dev) > tol) {
+			vmm__log("%s: busy-window share %.4f is %+.1f%% off the expected %.4f "
+				 "(tolerance %.1f%%): MISMATCH", d->cfg.name, sh->window[i],
+				 100 * dev, d->expected, 100 * tol);
+			ok = false;
+		}
+	}
+	if (!any) {
+		vmm__log("shares: %s promises no share to check", vc_coproc_sched_name(vmm->coproc));
+		return false;
+	}
+	if (ok)
+		vmm__log("busy-window shares within %.1f%% of the expected ones (worst: %s, %+.2f%%)",
+			 100 * tol, worst_name, 100 * worst);
+	return ok;
+}
+
+static void print_summary(struct vmm *vmm, const struct shares *sh, uint64_t t1)
 {
 	struct vc_coproc_stats cs;
-	vc_time_t total = 0;
 	unsigned int ok = 0;
 
-	for (unsigned int i = 0; i < vmm->nr_doms; i++)
-		total += vmm->doms[i]->last.run_ns;
 	vc_coproc_stats(vmm->coproc, &cs);
 	fprintf(stderr, "vcoprocd: %s, %u domain%s, %.3f s\n", vc_coproc_sched_name(vmm->coproc),
-		vmm->nr_doms, vmm->nr_doms == 1 ? "" : "s", (double)(t1 - t0) / 1e9);
-	fprintf(stderr, "  %-12s %-9s %6s %7s %8s %10s %9s %9s %8s %10s  %s\n", "domain",
-		"verdict", "status", "share", "expected", "jobs", "switches", "refusals",
-		"irqs", "mmio exits", "result");
+		vmm->nr_doms, vmm->nr_doms == 1 ? "" : "s", (double)(t1 - vmm->t0) / 1e9);
+	if (vmm->win.state == VMM_WIN_CLOSED)
+		fprintf(stderr, "  busy window: %.3f s, t=%.3f s .. %.3f s (from every domain busy "
+			"until %s)\n", (double)vmm__window_ns(vmm, t1) / 1e9,
+			(double)(vmm->win.t0 - vmm->t0) / 1e9, (double)(vmm->win.t1 - vmm->t0) / 1e9,
+			vmm->win.why);
+	else
+		fprintf(stderr, "  busy window: none (%s)\n",
+			vmm->win.why[0] ? vmm->win.why : "not every domain marked BUSY");
+	fprintf(stderr, "  %-12s %-9s %6s %7s %7s %8s %7s %10s %9s %9s %8s %10s  %s\n", "domain",
+		"verdict", "status", "share", "window", "expected", "diff", "jobs", "switches",
+		"refusals", "irqs", "mmio exits", "result");
 	for (unsigned int i = 0; i < vmm->nr_doms; i++) {
 		struct dom *d = vmm->doms[i];
-		double exp = expected_share(vmm, d);
-		char expbuf[16] = "-";
+		char tot[16], win[16], exp[16], diff[16] = "-";
 
-		if (exp >= 0)
-			snprintf(expbuf, sizeof(expbuf), "%.4f", exp);
-		fprintf(stderr, "  %-12s %-9s %6d %7.4f %8s %10llu %9llu %9llu %8llu %10llu  %s\n",
+		fmt_share(tot, sizeof(tot), sh->total[i]);
+		fmt_share(win, sizeof(win), sh->window[i]);
+		fmt_share(exp, sizeof(exp), d->expected);
+		if (d->expected > 0 && sh->window[i] >= 0)
+			snprintf(diff, sizeof(diff), "%+.1f%%",
+				 100 * (sh->window[i] - d->expected) / d->expected);
+		fprintf(stderr, "  %-12s %-9s %6d %7s %7s %8s %7s %10llu %9llu %9llu %8llu %10llu  %s\n",
 			d->cfg.name, dom_verdict(d),
-			d->state == DOM_EXITED ? (int)d->exitdev.status : -1,
-			total ? (double)d->last.run_ns / (double)total : 0.0, expbuf,
+			d->state == DOM_EXITED ? (int)d->exitdev.status : -1, tot, win, exp, diff,
 			(unsigned long long)d->last.jobs, (unsigned long long)d->last.switches_in,
 			(unsigned long long)d->last.refusals, (unsigned long long)d->last.irqs,
 			(unsigned long long)atomic_load(&d->exits.mmio),
@@ -578,21 +519,133 @@ static void print_summary(struct vmm *vmm, uint64_t t0, uint64_t t1)
 	fprintf(stderr, "vcoprocd: %u of %u domains passed\n", ok, vmm->nr_doms);
 }
 
-/* ---- main loop ------------------------------------------------------------------ */
+/* ---- JSON ------------------------------------------------------------------------ */
 
-static void reap(struct dom *d)
+static void json_str(FILE *f, const char *s)
 {
-	if (d->reaped)
-		return;
-	dom__teardown(d);
-	if (d->state == DOM_FAILED)
-		vmm__log("%s: %s", d->cfg.name, d->fail);
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
 }
 
-/* Run until every domain is reaped; returns the signal that stopped us, or 0. */
-static int run(struct vmm *vmm, const struct opts *o, int sigfd, uint64_t t0)
+static void json_num(FILE *f, double v)
 {
-	uint64_t deadline = t0 + o->timeout_ns;
+	if (v < 0 || !isfinite(v))
+		fputs("null", f);
+	else
+		fprintf(f, "%.6f", v);
+}
+
+static void json_vstats(FILE *f, const struct vc_vcoproc_stats *s)
+{
+	fprintf(f, "{\"run_ns\": %llu, \"switches_in\": %llu, \"switches_out\": %llu, "
+		"\"refusals\": %llu, \"refusal_wait_ns\": %llu, \"mmio_emulated\": %llu, "
+		"\"mmio_forwarded\": %llu, \"irqs\": %llu, \"jobs\": %llu, \"resets\": %llu, "
+		"\"wakeups\": %llu, \"deadline_misses\": %llu, \"jitter_ns\": %llu, "
+		"\"jitter_max_ns\": %llu}",
+		(unsigned long long)s->run_ns, (unsigned long long)s->switches_in,
+		(unsigned long long)s->switches_out, (unsigned long long)s->refusals,
+		(unsigned long long)s->refusal_wait_ns, (unsigned long long)s->mmio_emulated,
+		(unsigned long long)s->mmio_forwarded, (unsigned long long)s->irqs,
+		(unsigned long long)s->jobs, (unsigned long long)s->resets,
+		(unsigned long long)s->wakeups, (unsigned long long)s->deadline_misses,
+		(unsigned long long)s->jitter_ns, (unsigned long long)s->jitter_max_ns);
+}
+
+/* The summary as one JSON object (docs/kvm-host.md lists the fields). */
+static int write_json(struct vmm *vmm, const struct shares *sh, const char *path,
+		      uint64_t t1, int status)
+{
+	struct vc_coproc_stats cs;
+	FILE *f = strcmp(path, "-") ? fopen(path, "we") : stdout;
+
+	if (!f) {
+		vmm__log("%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	vc_coproc_stats(vmm->coproc, &cs);
+	fprintf(f, "{\"algo\": ");
+	json_str(f, vc_coproc_sched_name(vmm->coproc));
+	fprintf(f, ", \"seconds\": %.6f, \"exit_status\": %d,\n \"window\": ",
+		(double)(t1 - vmm->t0) / 1e9, status);
+	if (vmm->win.state == VMM_WIN_CLOSED)
+		fprintf(f, "{\"start_s\": %.6f, \"end_s\": %.6f, \"seconds\": %.6f, \"end\": ",
+			(double)(vmm->win.t0 - vmm->t0) / 1e9, (double)(vmm->win.t1 - vmm->t0) / 1e9,
+			(double)vmm__window_ns(vmm, t1) / 1e9);
+	else
+		fprintf(f, "{\"start_s\": null, \"end_s\": null, \"seconds\": 0, \"end\": ");
+	json_str(f, vmm->win.why);
+	fprintf(f, "},\n \"coproc\": {\"name\": ");
+	json_str(f, vc_coproc_name(vmm->coproc));
+	fprintf(f, ", \"uptime_ns\": %llu, \"busy_ns\": %llu, \"decisions\": %llu, "
+		"\"decision_ns\": %llu, \"switches\": %llu, \"switch_lat_total_ns\": %llu, "
+		"\"switch_lat_max_ns\": %llu, \"refusals\": %llu, \"refusal_wait_ns\": %llu, "
+		"\"mmio_emulated\": %llu, \"mmio_forwarded\": %llu, \"irqs\": %llu, "
+		"\"resets\": %llu, \"stale_events\": %llu},\n \"domains\": [",
+		(unsigned long long)cs.uptime_ns, (unsigned long long)cs.busy_ns,
+		(unsigned long long)cs.decisions, (unsigned long long)cs.decision_ns,
+		(unsigned long long)cs.switches, (unsigned long long)cs.switch_lat_total_ns,
+		(unsigned long long)cs.switch_lat_max_ns, (unsigned long long)cs.refusals,
+		(unsigned long long)cs.refusal_wait_ns, (unsigned long long)cs.mmio_emulated,
+		(unsigned long long)cs.mmio_forwarded, (unsigned long long)cs.irqs,
+		(unsigned long long)cs.resets, (unsigned long long)cs.stale_events);
+	for (unsigned int i = 0; i < vmm->nr_doms; i++) {
+		struct dom *d = vmm->doms[i];
+		struct vc_vcoproc_stats w;
+
+		vmm__window_delta(vmm, d, &w);
+		fprintf(f, "%s\n  {\"name\": ", i ? "," : "");
+		json_str(f, d->cfg.name);
+		fprintf(f, ", \"domid\": %u, \"verdict\": ", d->domid);
+		json_str(f, dom_verdict(d));
+		fprintf(f, ", \"status\": %d, \"vcoproc\": %s, \"result\": ",
+			d->state == DOM_EXITED ? (int)d->exitdev.status : -1,
+			d->cfg.vcoproc ? "true" : "false");
+		json_str(f, d->result);
+		fprintf(f, ", \"fail\": ");
+		json_str(f, d->fail);
+		fprintf(f, ",\n   \"share\": ");
+		json_num(f, sh->total[i]);
+		fprintf(f, ", \"window_share\": ");
+		json_num(f, sh->window[i]);
+		fprintf(f, ", \"expected_share\": ");
+		json_num(f, d->expected);
+		fprintf(f, ",\n   \"host\": {\"mmio_exits\": %llu, \"pio_exits\": %llu, "
+			"\"irqs_raised\": %llu, \"doorbells_emulated\": %llu, "
+			"\"doorbells_forwarded\": %llu},\n   \"stats\": ",
+			(unsigned long long)atomic_load(&d->exits.mmio),
+			(unsigned long long)atomic_load(&d->exits.pio),
+			(unsigned long long)atomic_load(&d->exits.irqs_raised),
+			(unsigned long long)atomic_load(&d->exits.doorbells_emulated),
+			(unsigned long long)atomic_load(&d->exits.doorbells_forwarded));
+		json_vstats(f, &d->last);
+		fprintf(f, ",\n   \"window_stats\": ");
+		json_vstats(f, &w);
+		fprintf(f, "}");
+	}
+	fprintf(f, "\n ]}\n");
+	if (f != stdout && fclose(f)) {
+		vmm__log("%s: %s", path, strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* ---- main loop ------------------------------------------------------------------ */
+
+/* Run until every domain is reaped; returns the signal that stopped us, or 0. */
+static int run(struct vmm *vmm, const struct opts *o, int sigfd)
+{
+	uint64_t t0 = vmm->t0, deadline = t0 + o->timeout_ns;
 	uint64_t next_tick = o->interval_ns ? t0 + o->interval_ns : UINT64_MAX;
 	int stop_sig = 0;
 
@@ -604,6 +657,8 @@ static int run(struct vmm *vmm, const struct opts *o, int sigfd, uint64_t t0)
 		uint64_t now = vmm__now(), wake = VC_MIN(deadline, next_tick), left = 0;
 		unsigned int live = 0;
 
+		/* Marks and ends move the busy window before anything is torn down. */
+		vmm__window_update(vmm, now);
 		/* Reap finished domains; carry out scheduled destroys. */
 		for (unsigned int i = 0; i < vmm->nr_doms; i++) {
 			struct dom *d = vmm->doms[i];
@@ -611,13 +666,13 @@ static int run(struct vmm *vmm, const struct opts *o, int sigfd, uint64_t t0)
 			if (d->reaped)
 				continue;
 			if (atomic_load(&d->finished)) {
-				reap(d);
+				vmm__reap(vmm, d, "ended");
 				continue;
 			}
 			if (d->cfg.destroy_at_ns && now >= d->started_ns + d->cfg.destroy_at_ns) {
 				vmm__log("%s: destroying it as asked", d->cfg.name);
 				d->destroyed = true;
-				reap(d);
+				vmm__reap(vmm, d, "destroyed");
 				continue;
 			}
 			if (d->cfg.destroy_at_ns)
@@ -634,14 +689,14 @@ static int run(struct vmm *vmm, const struct opts *o, int sigfd, uint64_t t0)
 					vmm__log("%s: still running after %.1f s: stopping it",
 						 d->cfg.name, (double)o->timeout_ns / 1e9);
 					d->timed_out = true;
-					reap(d);
+					vmm__reap(vmm, d, "timed out");
 				}
 			}
 			continue;
 		}
 		if (now >= next_tick) {
 			if (!o->quiet)
-				print_table(vmm, now, t0);
+				print_table(vmm, now, o->interval_ns);
 			next_tick += o->interval_ns;
 			continue;
 		}
@@ -664,7 +719,7 @@ static int run(struct vmm *vmm, const struct opts *o, int sigfd, uint64_t t0)
 				stop_sig = (int)si.ssi_signo;
 				vmm__log("%s: shutting down", strsignal(stop_sig));
 				for (unsigned int i = 0; i < vmm->nr_doms; i++)
-					reap(vmm->doms[i]);
+					vmm__reap(vmm, vmm->doms[i], "stopped");
 			}
 		}
 	}
@@ -673,9 +728,12 @@ static int run(struct vmm *vmm, const struct opts *o, int sigfd, uint64_t t0)
 int main(int argc, char **argv)
 {
 	struct opts *o = calloc(1, sizeof(*o));
+	struct vmm_cfg cfg;
+	struct shares sh;
 	struct vmm vmm;
 	sigset_t stop_set;
-	uint64_t t0, t1;
+	char err[VMM_ERR_MAX];
+	uint64_t t1;
 	int sigfd, r, stop_sig, status = 1;
 
 	if (!o)
@@ -687,7 +745,12 @@ int main(int argc, char **argv)
 	}
 	if (o->probe) {
 		free(o);
-		return probe();
+		if (vmm__probe(err, sizeof(err))) {
+			printf("vcoprocd: KVM is not usable: %s\n", err);
+			return 1;
+		}
+		printf("vcoprocd: KVM is usable\n");
+		return 0;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
@@ -704,32 +767,37 @@ int main(int argc, char **argv)
 		vmm__log("signalfd: %s", strerror(errno));
 		goto out_opts;
 	}
-	if (vmm_create(&vmm, o))
+	cfg = (struct vmm_cfg){
+		.algo = o->algo, .params = o->params, .nr_params = o->nr_params,
+		.run_ns = o->run_ns, .max_np_ns = o->max_np_ns, .log_dir = o->log_dir,
+		.echo = o->echo, .normal_prio = o->normal_prio,
+	};
+	if (vmm__create(&vmm, &cfg))
 		goto out_sigfd;
-
-	t0 = vmm__now();
-	for (unsigned int i = 0; i < vmm.nr_doms; i++) {
-		r = dom__start(vmm.doms[i]);
-		if (r) {
-			vmm__log("%s: vCPU thread: %s", vmm.doms[i]->cfg.name, strerror(-r));
-			for (unsigned int j = 0; j < i; j++)
-				dom__stop(vmm.doms[j]);
+	for (unsigned int i = 0; i < o->nr_dom; i++)
+		if (vmm__add_domain(&vmm, &o->dom[i]))
 			goto out_vmm;
-		}
-	}
-	stop_sig = run(&vmm, o, sigfd, t0);
+	if (vmm__start(&vmm))
+		goto out_vmm;
+
+	stop_sig = run(&vmm, o, sigfd);
 	t1 = vmm__now();
-	if (!o->quiet)
-		print_summary(&vmm, t0, t1);
+	compute_shares(&vmm, &sh);
 	status = 0;
 	for (unsigned int i = 0; i < vmm.nr_doms; i++)
 		if (!dom_ok(vmm.doms[i]))
 			status = 1;
+	if (!o->quiet)
+		print_summary(&vmm, &sh, t1);
+	if (o->check_shares >= 0 && !check_shares(&vmm, &sh, o->check_shares))
+		status = 1;
 	if (stop_sig)
 		status = 128 + stop_sig;
+	if (o->json && write_json(&vmm, &sh, o->json, t1, status) && !status)
+		status = 1;
 
 out_vmm:
-	vmm_destroy(&vmm);
+	vmm__destroy(&vmm);
 out_sigfd:
 	close(sigfd);
 out_opts:

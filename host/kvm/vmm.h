@@ -24,6 +24,16 @@
  * every struct dom; a struct dom owns its VM, vCPU, RAM, devices and
  * framework domain until dom__teardown(), and its record (name, final
  * statistics, exit status) until dom__free().
+ *
+ * The busy window: guests mark where their workload is (board.h,
+ * BOARD_MARK_BUSY / BOARD_MARK_DONE).  The window opens when every domain
+ * with a vcoproc has marked BUSY and closes at the first DONE mark, or
+ * when one of them ends first; the framework's statistics of every domain
+ * are taken at both ends, so shares over the window are measured while
+ * every domain had work queued - start-up and draining left out.
+ *
+ * vmm.c builds and tears down the host (used by vcoprocd and by
+ * bench-kvm); main.c is the daemon's command line and main loop.
  */
 #ifndef VMM_VMM_H
 #define VMM_VMM_H
@@ -71,7 +81,10 @@ enum dom_state {
 
 /** A vCPU's exit counters; written by its thread, read with atomics. */
 struct dom_exits {
-	_Atomic uint64_t mmio, pio, intr, irqs_raised;
+	_Atomic uint64_t mmio, pio, intr;
+	_Atomic uint64_t irqs_raised;      /* irqfd signals (any thread) */
+	/* Doorbell writes, by where the framework sent them. */
+	_Atomic uint64_t doorbells_emulated, doorbells_forwarded;
 };
 
 /** One domain of the host. */
@@ -104,6 +117,9 @@ struct dom {
 	atomic_bool stop_req;             /* set by the main thread, then a kick */
 	atomic_bool finished;             /* the thread has left its loop */
 
+	/* Host clock of the first write of each BOARD_MARK_*; 0: not yet (vCPU thread). */
+	_Atomic uint64_t mark_ns[BOARD_MARK_MAX + 1];
+
 	/* Outcome; written by the vCPU thread before `finished`, then read-only. */
 	enum dom_state state;
 	char fail[VMM_ERR_MAX];
@@ -115,7 +131,36 @@ struct dom {
 	uint64_t started_ns, ended_ns;    /* host clock */
 	struct vc_vcoproc_stats last;     /* last snapshot (final after teardown) */
 	struct vc_vcoproc_stats prev;     /* at the previous table */
+	struct vc_vcoproc_stats win0;     /* when the busy window opened */
+	struct vc_vcoproc_stats win1;     /* when it closed */
+	double expected;                  /* share the algorithm promises; < 0: none */
 	char result[SERIAL_LINE_MAX];     /* the guest's "result:" line */
+};
+
+enum vmm_win_state {
+	VMM_WIN_WAITING,  /* not every domain has marked BUSY yet */
+	VMM_WIN_OPEN,
+	VMM_WIN_CLOSED,
+	VMM_WIN_NONE,     /* a domain ended before all were busy: no window */
+};
+
+/** The common busy window (main thread). */
+struct vmm_window {
+	enum vmm_win_state state;
+	uint64_t t0, t1;                  /* host clock at opening and closing */
+	char why[96];                     /* what closed it (or prevented it) */
+};
+
+/** How to build the host, its domains apart. */
+struct vmm_cfg {
+	const char *algo;                 /* NULL: the build's default */
+	const struct vc_param *params;    /* algorithm parameters */
+	unsigned int nr_params;
+	uint64_t run_ns;                  /* board_info.run_ns of every guest */
+	uint64_t max_np_ns;               /* longest non-preemptible command */
+	const char *log_dir;              /* NULL: no log files */
+	bool echo;                        /* consoles on stdout */
+	bool normal_prio;                 /* no SCHED_FIFO for the device's threads */
 };
 
 /** The host. */
@@ -126,10 +171,15 @@ struct vmm {
 	struct vc_coproc *coproc;         /* simcp0 */
 	struct dom *doms[VMM_MAX_DOMAINS];
 	unsigned int nr_doms;
-	int notify_fd;                    /* eventfd: a vCPU thread finished */
+	int notify_fd;                    /* eventfd: a vCPU thread finished or marked */
 	const char *log_dir;              /* NULL: no log files */
 	bool echo;
 	uint64_t run_ns;                  /* workloads' duration (board_info.run_ns) */
+	uint32_t doorbell_off;            /* the doorbell register in the window */
+	unsigned int unhandled_log;       /* unhandled accesses logged per domain (8) */
+	bool rt_device;                   /* the device's threads run SCHED_FIFO */
+	uint64_t t0;                      /* host clock when the vCPUs started */
+	struct vmm_window win;
 };
 
 /* ---- domains (dom.c) --------------------------------------------------- */
@@ -180,7 +230,67 @@ int dom__kick_init(void);
  */
 void dom__irq_raise(void *host_dom, uint32_t irq);
 
-/* ---- the daemon (main.c) ------------------------------------------------ */
+/* ---- the host (vmm.c) --------------------------------------------------- */
+
+/**
+ * vmm__create() - open /dev/kvm, create the framework and simcp0 (THREAD
+ * mode) under @cfg->algo with @cfg->params.  No domain yet.  Returns 0, or
+ * -errno / a negative VC_E* code after logging why, with nothing left.
+ */
+int vmm__create(struct vmm *vmm, const struct vmm_cfg *cfg);
+
+/**
+ * vmm__add_domain() - build a domain from @cfg (dom__create()) with the
+ * next domain id.  Returns 0, or a negative code after logging why.
+ */
+int vmm__add_domain(struct vmm *vmm, const struct dom_cfg *cfg);
+
+/**
+ * vmm__start() - note the expected shares, then start every domain's vCPU
+ * (vmm->t0 is the start).  On failure the vCPUs already started are
+ * stopped.  Returns 0 or -errno.
+ */
+int vmm__start(struct vmm *vmm);
+
+/**
+ * vmm__reap() - tear domain @d down (dom__teardown()), closing the busy
+ * window first if @d was one of its domains (@why says what happened to
+ * it: "ended", "destroyed", "stopped").  Idempotent.
+ */
+void vmm__reap(struct vmm *vmm, struct dom *d, const char *why);
+
+/** vmm__destroy() - free every domain, the coprocessor, the framework, KVM. */
+void vmm__destroy(struct vmm *vmm);
+
+/**
+ * vmm__window_update() - open the busy window once every domain with a
+ * vcoproc has marked BUSY, close it at the first DONE mark or ended
+ * domain; takes the statistics snapshots.  Main thread, often (the vCPU
+ * threads signal notify_fd on every mark).
+ */
+void vmm__window_update(struct vmm *vmm, uint64_t now);
+
+/** vmm__window_ns() - the window's length so far (0 before it opens). */
+uint64_t vmm__window_ns(const struct vmm *vmm, uint64_t now);
+
+/**
+ * vmm__window_delta() - @d's statistics over the window: win1 - win0 for
+ * the counters (state and loaded from win1).  Zero before it opened; up
+ * to now (a fresh snapshot) while it is open.
+ */
+void vmm__window_delta(struct vmm *vmm, struct dom *d, struct vc_vcoproc_stats *out);
+
+/**
+ * vmm__probe() - can this process run a VM with an irqchip here?  Returns
+ * 0, or -errno with the reason in @err.
+ */
+int vmm__probe(char *err, size_t errlen);
+
+/**
+ * vmm__parse_dur() - a duration: a decimal number with ns, us, ms or s
+ * (bare: seconds).  Returns 0 or -EINVAL / -ERANGE.
+ */
+int vmm__parse_dur(const char *s, uint64_t *out);
 
 /** vmm__now() - CLOCK_MONOTONIC in ns. */
 uint64_t vmm__now(void);
