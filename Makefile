@@ -5,7 +5,8 @@
 
 BUILD      ?= build
 MESON_OPTS ?=
-DEB_PKGS   := meson ninja-build gcc pkg-config python3 libcmocka-dev linux-libc-dev
+DEB_PKGS   := meson ninja-build gcc pkg-config python3 libcmocka-dev linux-libc-dev \
+              libfdt-dev device-tree-compiler libjson-c-dev clang libclang-rt-dev
 
 .PHONY: all deps build demo check bench clean distclean
 

@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: domain configuration files - meaning of the settings
+ *
+ * Reads the generic tree of xlcfg.c and checks every setting against the
+ * table in domcfg.h.  Checks run in file order of the settings that count
+ * (the last of each key), so the first message is about the first bad
+ * value.  See domcfg.h for the policy on unknown and repeated keys.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vcoproc/errno.h>
+
+#include "domcfg.h"
+
+int domcfg_errorf(const struct domcfg *cfg, struct xlcfg_pos pos, char *err, size_t errlen,
+		  const char *fmt, ...)
+{
+	char msg[DOMCFG_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return xlcfg_errorf(cfg->fname, pos, err, errlen, "%s", msg);
+}
+
+static void warn(struct domcfg *cfg, struct xlcfg_pos pos, const char *fmt, ...) VC_PRINTF(3, 4);
+
+static void warn(struct domcfg *cfg, struct xlcfg_pos pos, const char *fmt, ...)
+{
+	char msg[DOMCFG_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (cfg->nr_warnings < DOMCFG_MAX_WARNINGS)
+		xlcfg_errorf(cfg->fname, pos, cfg->warnings[cfg->nr_warnings],
+			     sizeof(cfg->warnings[0]), "warning: %s", msg);
+	cfg->nr_warnings++;
+}
+
+/* "expected @what, found <value>" at @v. */
+static int bad_value(const struct domcfg *cfg, const struct xlcfg_value *v, char *err,
+		     size_t errlen, const char *what)
+{
+	char found[160];
+
+	xlcfg_describe(v, found, sizeof(found));
+	return domcfg_errorf(cfg, v->pos, err, errlen, "expected %s, found %s", what, found);
+}
+
+static bool is_alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* A domain name or coprocessor instance id: a letter, then [A-Za-z0-9_.-]. */
+static bool valid_name(const char *s, size_t len)
+{
+	if (!len || len >= VC_NAME_MAX || !is_alpha(s[0]))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!is_alpha(s[i]) && !is_digit(s[i]) && !strchr("_.-", s[i]))
+			return false;
+	return true;
+}
+
+/* A parameter key: [a-z0-9_], as every algorithm spells them. */
+static bool valid_key(const char *s, size_t len)
+{
+	if (!len || len >= VC_PARAM_KEY_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') && !is_digit(s[i]) && s[i] != '_')
+			return false;
+	return true;
+}
+
+struct xlcfg_pos domcfg_entry_pos(const struct domcfg *cfg, unsigned int i, size_t off)
+{
+	return cfg->vcoproc[i].pos.line ? (struct xlcfg_pos){ cfg->vcoproc[i].pos.line,
+			cfg->vcoproc[i].pos.col + (unsigned int)off } : cfg->pos.vcoproc;
+}
+
+/* The place of byte @off of string @v: exact when written verbatim. */
+static struct xlcfg_pos str_pos(const struct xlcfg_value *v, size_t off)
+{
+	struct xlcfg_pos p = v->pos;
+
+	if (v->verbatim)
+		p.col += 1 + (unsigned int)off;
+	return p;
+}
+
+/* [@s, @e) without blanks at either end. */
+static void trim(const char **s, const char **e)
+{
+	while (*s < *e && (**s == ' ' || **s == '\t'))
+		(*s)++;
+	while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
+		(*e)--;
+}
+
+static int parse_entry(struct domcfg *cfg, const struct xlcfg_value *v, char *err,
+		       size_t errlen)
+{
+	struct domcfg_vcoproc *vc = &cfg->vcoproc[cfg->nr_vcoprocs];
+	const char *text, *end, *s, *e, *eq;
+	char shown[VC_PARAM_VAL_MAX + 64];
+
+	if (v->type != XLCFG_STRING)
+		return bad_value(cfg, v, err, errlen,
+				 "a vcoproc entry (a string \"INSTANCE[,key=value...]\")");
+	text = v->str;
+	end = v->str + v->len;
+	memset(vc, 0, sizeof(*vc));
+
+	/* The instance id, up to the first comma. */
+	s = text;
+	e = memchr(s, ',', (size_t)(end - s));
+	if (!e)
+		e = end;
+	trim(&s, &e);
+	if (!valid_name(s, (size_t)(e - s)))
+		return domcfg_errorf(cfg, str_pos(v, (size_t)(s - text)), err, errlen,
+				     "expected a coprocessor instance id (a letter, then letters, digits, '_', '-', '.'; at most %u), found \"%.*s\"",
+				     VC_NAME_MAX - 1, (int)(e - s > 40 ? 40 : e - s), s);
+	memcpy(vc->instance, s, (size_t)(e - s));
+	vc->instance[e - s] = '\0';
+	vc->pos = str_pos(v, (size_t)(s - text));
+	for (unsigned int i = 0; i < cfg->nr_vcoprocs; i++)
+		if (!strcmp(cfg->vcoproc[i].instance, vc->instance))
+			return domcfg_errorf(cfg, vc->pos, err, errlen,
+					     "expected each coprocessor at most once, found \"%s\" again (first at %u:%u)",
+					     vc->instance, cfg->vcoproc[i].pos.line,
+					     cfg->vcoproc[i].pos.col);
+
+	/* Then key=value parameters. */
+	s = memchr(text, ',', (size_t)(end - text));
+	while (s) {
+		const char *item = s + 1;
+		size_t klen, vlen;
+
+		e = memchr(item, ',', (size_t)(end - item));
+		s = e;
+		if (!e)
+			e = end;
+		trim(&item, &e);
+		if (item == e)
+			return domcfg_errorf(cfg, str_pos(v, (size_t)(item - text)), err, errlen,
+					     "expected a parameter key=value, found nothing");
+		eq = memchr(item, '=', (size_t)(e - item));
+		snprintf(shown, sizeof(shown), "%.*s", (int)(e - item > 60 ? 60 : e - item), item);
+		if (!eq)
+			return domcfg_errorf(cfg, str_pos(v, (size_t)(item - text)), err, errlen,
+					     "expected a parameter key=value, found \"%s\"", shown);
+		{
+			const char *ke = eq, *vs = eq + 1;
+
+			trim(&item, &ke);
+			trim(&vs, &e);
+			klen = (size_t)(ke - item);
+			vlen = (size_t)(e - vs);
+			if (!valid_key(item, klen))
+				return domcfg_errorf(cfg, str_pos(v, (size_t)(item - text)), err, errlen,
+						     "expected a parameter name (a-z, 0-9, '_'; at most %u), found \"%.*s\"",
+						     VC_PARAM_KEY_MAX - 1, (int)(klen > 40 ? 40 : klen), item);
+			if (!vlen || vlen >= VC_PARAM_VAL_MAX)
+				return domcfg_errorf(cfg, str_pos(v, (size_t)(vs - text)), err, errlen,
+						     "expected a value for \"%.*s\" (1 to %u characters), found %s%.*s%s",
+						     (int)klen, item, VC_PARAM_VAL_MAX - 1,
+						     vlen ? "\"" : "nothing", (int)(vlen > 40 ? 40 : vlen), vs,
+						     vlen ? (vlen > 40 ? "...\"" : "\"") : "");
+			for (unsigned int i = 0; i < vc->nr_params; i++)
+				if (strlen(vc->params[i].key) == klen &&
+				    !memcmp(vc->params[i].key, item, klen))
+					return domcfg_errorf(cfg, str_pos(v, (size_t)(item - text)), err, errlen,
+							     "expected each parameter at most once, found \"%s\" again",
+							     vc->params[i].key);
+			if (vc->nr_params == VC_VCOPROC_MAX_PARAMS)
+				return domcfg_errorf(cfg, str_pos(v, (size_t)(item - text)), err, errlen,
+						     "expected at most %u parameters, found more",
+						     VC_VCOPROC_MAX_PARAMS);
+			memcpy(vc->params[vc->nr_params].key, item, klen);
+			vc->params[vc->nr_params].key[klen] = '\0';
+			memcpy(vc->params[vc->nr_params].val, vs, vlen);
+			vc->params[vc->nr_params].val[vlen] = '\0';
+			vc->param_pos[vc->nr_params] = str_pos(v, (size_t)(item - text));
+			vc->val_pos[vc->nr_params] = str_pos(v, (size_t)(vs - text));
+			vc->nr_params++;
+		}
+	}
+	cfg->nr_vcoprocs++;
+	return 0;
+}
+
+static int get_string(struct domcfg *cfg, const struct xlcfg_value *v, char *dst, size_t size,
+		      bool nonempty, const char *what, char *err, size_t errlen)
+{
+	char msg[96];
+
+	if (v->type != XLCFG_STRING || (nonempty && !v->len) || v->len >= size) {
+		snprintf(msg, sizeof(msg), "%s (a%s string of at most %zu bytes)", what,
+			 nonempty ? " non-empty" : "", size - 1);
+		return bad_value(cfg, v, err, errlen, msg);
+	}
+	memcpy(dst, v->str, v->len + 1);
+	return 0;
+}
+
+static int get_number(struct domcfg *cfg, const struct xlcfg_value *v, uint64_t min,
+		      uint64_t max, uint64_t *out, const char *what, char *err, size_t errlen)
+{
+	char msg[96];
+
+	if (v->type != XLCFG_NUMBER || v->num < min || v->num > max) {
+		snprintf(msg, sizeof(msg), "%s (a number from %llu to %llu)", what,
+			 (unsigned long long)min, (unsigned long long)max);
+		return bad_value(cfg, v, err, errlen, msg);
+	}
+	*out = v->num;
+	return 0;
+}
+
+static const char *const known_keys[] = {
+	"name", "memory", "kernel", "vcpus", "extra", "vcoproc",
+};
+
+static int apply(struct domcfg *cfg, const struct xlcfg_setting *s, char *err, size_t errlen)
+{
+	const struct xlcfg_value *v = s->value;
+	uint64_t n = 0;
+	int r;
+
+	if (!strcmp(s->key, "name")) {
+		if (v->type != XLCFG_STRING || !valid_name(v->str, v->len))
+			return bad_value(cfg, v, err, errlen,
+					 "a domain name (a letter, then letters, digits, '_', '-', '.'; at most 31)");
+		memcpy(cfg->name, v->str, v->len + 1);
+		cfg->pos.name = v->pos;
+	} else if (!strcmp(s->key, "memory")) {
+		r = get_number(cfg, v, 1, DOMCFG_MAX_MEMORY_MIB, &cfg->memory_mib, "memory in MiB",
+			       err, errlen);
+		if (r)
+			return r;
+		cfg->pos.memory = v->pos;
+	} else if (!strcmp(s->key, "kernel")) {
+		r = get_string(cfg, v, cfg->kernel, sizeof(cfg->kernel), true, "a kernel path",
+			       err, errlen);
+		if (r)
+			return r;
+		cfg->pos.kernel = v->pos;
+	} else if (!strcmp(s->key, "vcpus")) {
+		r = get_number(cfg, v, 1, DOMCFG_MAX_VCPUS, &n, "a vCPU count", err, errlen);
+		if (r)
+			return r;
+		cfg->vcpus = (unsigned int)n;
+		cfg->pos.vcpus = v->pos;
+	} else if (!strcmp(s->key, "extra")) {
+		r = get_string(cfg, v, cfg->extra, sizeof(cfg->extra), false, "guest arguments",
+			       err, errlen);
+		if (r)
+			return r;
+		cfg->pos.extra = v->pos;
+	} else if (!strcmp(s->key, "vcoproc")) {
+		if (v->type != XLCFG_LIST)
+			return bad_value(cfg, v, err, errlen,
+					 "a list of vcoproc entries ([ \"gpu0\", \"gpu1,weight=512\" ])");
+		cfg->nr_vcoprocs = 0;
+		for (unsigned int i = 0; i < v->nr_items; i++) {
+			if (i == DOMCFG_MAX_VCOPROCS)
+				return domcfg_errorf(cfg, v->items[i]->pos, err, errlen,
+						     "expected at most %u vcoproc entries, found %u",
+						     DOMCFG_MAX_VCOPROCS, v->nr_items);
+			r = parse_entry(cfg, v->items[i], err, errlen);
+			if (r)
+				return r;
+		}
+		cfg->pos.vcoproc = v->pos;
+	}
+	return 0;
+}
+
+static bool is_known(const char *key)
+{
+	for (size_t i = 0; i < VC_ARRAY_SIZE(known_keys); i++)
+		if (!strcmp(known_keys[i], key))
+			return true;
+	return false;
+}
+
+int domcfg_parse(const char *text, size_t len, const char *fname, struct domcfg *cfg,
+		 char *err, size_t errlen)
+{
+	struct xlcfg *xc;
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->fname, sizeof(cfg->fname), "%s", fname ? fname : "<input>");
+	r = xlcfg_parse(text, len, cfg->fname, &xc, err, errlen);
+	if (r)
+		return r;
+	cfg->memory_mib = DOMCFG_DEF_MEMORY_MIB;
+	cfg->vcpus = 1;
+	cfg->pos.end = xc->end;
+	cfg->pos.name = cfg->pos.memory = cfg->pos.kernel = cfg->pos.vcpus = xc->end;
+	cfg->pos.extra = cfg->pos.vcoproc = xc->end;
+
+	for (unsigned int i = 0; i < xc->nr_settings; i++) {
+		const struct xlcfg_setting *s = &xc->settings[i];
+		const struct xlcfg_setting *last = xlcfg_find(xc, s->key);
+
+		if (!is_known(s->key)) {
+			if (last == s)
+				warn(cfg, s->pos, "unknown setting \"%s\" ignored", s->key);
+			continue;
+		}
+		if (last != s) {
+			/* "+=" builds on the earlier one: no surprise there. */
+			if (!last->append)
+				warn(cfg, s->pos, "\"%s\" is set again at %u:%u; the later value counts",
+				     s->key, last->pos.line, last->pos.col);
+			continue;
+		}
+		r = apply(cfg, s, err, errlen);
+		if (r)
+			goto out_free;
+	}
+	if (!cfg->name[0])
+		r = domcfg_errorf(cfg, xc->end, err, errlen, "expected a \"name\" setting, found end of file");
+	else if (!cfg->kernel[0])
+		r = domcfg_errorf(cfg, xc->end, err, errlen, "expected a \"kernel\" setting, found end of file");
+out_free:
+	xlcfg_free(xc);
+	return r;
+}
+
+int domcfg_load(const char *path, struct domcfg *cfg, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		goto out_err;
+	}
+	if (fstat(fd, &st)) {
+		r = -errno;
+		goto out_err_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto out_close;
+	}
+	if (st.st_size > XLCFG_MAX_TEXT) {
+		r = -VC_E2BIG;
+		snprintf(err, errlen, "%s:1:1: expected at most %u bytes, found %lld", path,
+			 XLCFG_MAX_TEXT, (long long)st.st_size);
+		goto out_close;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out_err_close;
+	}
+	while (got < (size_t)st.st_size) {
+		n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			goto out_err_free;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	r = domcfg_parse(buf, got, path, cfg, err, errlen);
+	free(buf);
+	return r;
+
+out_err_free:
+	free(buf);
+out_err_close:
+	close(fd);
+out_err:
+	snprintf(err, errlen, "%s: %s", path, strerror(-r));
+	return r;
+out_close:
+	close(fd);
+	return r;
+}
+
+int domcfg_resolve_path(const struct domcfg *cfg, const char *path, char *out, size_t len)
+{
+	const char *slash = strrchr(cfg->fname, '/');
+	int n;
+
+	if (path[0] == '/' || !slash)
+		n = snprintf(out, len, "%s", path);
+	else
+		n = snprintf(out, len, "%.*s/%s", (int)(slash - cfg->fname), cfg->fname, path);
+	return n < 0 || (size_t)n >= len ? -VC_E2BIG : 0;
+}

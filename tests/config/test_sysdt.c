@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: MIT
+/*
+ * System device tree: fixtures compiled by dtc at build time (tests/config/
+ * dts/), good and bad, each bad one with its exact message; corrupted
+ * blobs; and sysdt_register() with a simcp platform on virtual time, all
+ * or nothing.  argv[1] is the directory holding the compiled fixtures.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <libfdt.h>
+
+#include <vcoproc/errno.h>
+#include <vcoproc/sched.h>
+#include <vcoproc/vtime.h>
+
+#include "simcp.h"
+#include "sysdt.h"
+
+static const char *fixtures;
+static struct vc_sysconfig cfg;
+
+static const char *fixture(const char *name)
+{
+	static char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s.dtb", fixtures, name);
+	return path;
+}
+
+/* The bytes of a compiled fixture; free() them. */
+static void *read_blob(const char *name, size_t *size)
+{
+	FILE *f = fopen(fixture(name), "rb");
+	char *buf;
+	long n;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 64);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*size = (size_t)n;
+	return buf;
+}
+
+static void test_good(void **state)
+{
+	char err[SYSDT_ERR_MAX] = "";
+	const struct vc_sysconfig_coproc *g0, *g1;
+	int r = sysdt_load(fixture("good"), &cfg, err, sizeof(err));
+
+	if (r)
+		print_error("%s\n", err);
+	assert_int_equal(r, 0);
+	assert_int_equal(cfg.nr_coprocs, 2); /* "spare" is disabled */
+	g0 = &cfg.coproc[0];
+	assert_string_equal(g0->name, "gpu0");
+	assert_string_equal(g0->compatible, "vcoproc,simcp");
+	assert_string_equal(g0->node, "/soc/coprocessor@fe000000");
+	assert_string_equal(g0->shared_node, "/chosen/vcoproc/gpu0");
+	assert_int_equal(g0->nr_mmio, 1);
+	assert_int_equal(g0->mmio[0].base, 0xfe000000ull);
+	assert_int_equal(g0->mmio[0].size, 0x1000);
+	assert_int_equal(g0->nr_irqs, 1);
+	assert_int_equal(g0->irqs[0], 16);
+	assert_string_equal(g0->sched, "credit");
+	assert_int_equal(g0->nr_params, 2);
+	assert_string_equal(g0->params[0].key, "slice");
+	assert_string_equal(g0->params[0].val, "5ms");
+	assert_string_equal(g0->params[1].key, "ratelimit");
+	assert_string_equal(g0->params[1].val, "500us");
+	assert_int_equal(g0->hang_timeout, VC_MSEC(2000));
+	assert_int_equal(g0->stop_timeout, VC_MSEC(50));
+
+	g1 = &cfg.coproc[1];
+	assert_string_equal(g1->name, "gpu1");
+	assert_string_equal(g1->compatible, "acme,gpu-v2");
+	assert_true(sysdt_is_compatible(g1, "vcoproc,simcp"));
+	assert_true(sysdt_is_compatible(g1, "acme,gpu-v2"));
+	assert_false(sysdt_is_compatible(g1, "vcoproc"));
+	assert_int_equal(g1->irqs[0], 17);
+	assert_string_equal(g1->sched, "rr");
+	assert_int_equal(g1->nr_params, 0);
+	assert_int_equal(g1->hang_timeout, 0);
+}
+
+static void test_cells32(void **state)
+{
+	char err[SYSDT_ERR_MAX] = "";
+	const struct vc_sysconfig_coproc *c = &cfg.coproc[0];
+
+	assert_int_equal(sysdt_load(fixture("cells32"), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.nr_coprocs, 1);
+	assert_string_equal(c->name, "npu");
+	assert_int_equal(c->nr_mmio, 2);
+	assert_int_equal(c->mmio[1].base, 0x40010000);
+	assert_int_equal(c->mmio[1].size, 0x2000);
+	/* Two cells per interrupt: the first of each is the number. */
+	assert_int_equal(c->nr_irqs, 2);
+	assert_int_equal(c->irqs[0], 40);
+	assert_int_equal(c->irqs[1], 41);
+	assert_string_equal(c->sched, "");
+}
+
+struct bad_case {
+	const char *fixture;
+	const char *msg;
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "bad-no-container", "/chosen/vcoproc: expected a node listing the shared coprocessors, found none" },
+	{ "bad-empty", "/chosen/vcoproc: expected at least one enabled shared coprocessor, found none" },
+	{ "bad-phandle", "/chosen/vcoproc/gpu0: property \"coproc\": expected the phandle of a node, found 0x99" },
+	{ "bad-coproc-size", "/chosen/vcoproc/gpu0: property \"coproc\": expected a phandle (4 bytes), found 8 bytes" },
+	{ "bad-no-coproc", "/chosen/vcoproc/gpu0: property \"coproc\": expected a phandle (4 bytes), found none" },
+	{ "bad-compatible", "/chosen/vcoproc/gpu0: property \"compatible\": expected \"vcoproc,shared\", found \"acme,shared\"" },
+	{ "bad-instance-type", "/chosen/vcoproc/gpu0: property \"instance-id\": expected a string, found 4 bytes without a terminating NUL" },
+	{ "bad-instance-chars", "/chosen/vcoproc/gpu0: property \"instance-id\": expected an id (a letter, then letters, digits, '_', '-', '.'; at most 31), found \"gpu 0\"" },
+	{ "bad-instance-dup", "/chosen/vcoproc/b: property \"instance-id\": expected a unique id, found \"gpu\" (also /chosen/vcoproc/a)" },
+	{ "bad-coproc-dup", "/chosen/vcoproc/b: property \"coproc\": expected a coprocessor shared once, found /soc/coprocessor@fe000000 (also /chosen/vcoproc/a)" },
+	{ "bad-params", "/chosen/vcoproc/gpu0: property \"sched-params\": expected \"key=value\" (key a-z, 0-9, '_', at most 23; value 1 to 95 characters), found \"ratelimit\"" },
+	{ "bad-sched-list", "/chosen/vcoproc/gpu0: property \"sched\": expected an algorithm name, found a list of strings" },
+	{ "bad-timeout", "/chosen/vcoproc/gpu0: property \"hang-timeout-ms\": expected milliseconds, 1 to 3600000 (one cell), found 0" },
+	{ "bad-disabled", "/soc/coprocessor@fe000000: property \"status\": expected \"okay\" (the node is shared), found \"disabled\"" },
+	{ "bad-reg", "/soc/coprocessor@fe000000: property \"reg\": expected 1 to 4 ranges of 4 cells (<address size>), found 12 bytes" },
+	{ "bad-reg-size", "/soc/coprocessor@fe000000: property \"reg\": expected a range of nonzero size within 64 bits, found 0xfe000000+0x0" },
+	{ "bad-overlap", "/soc/coprocessor@fe001000: property \"reg\": expected a window of its own, found one overlapping /soc/coprocessor@fe000000" },
+	{ "bad-no-interrupts", "/soc/coprocessor@fe000000: property \"interrupts\": expected 1 to 4 interrupts of 1 cell, found none" },
+	{ "bad-interrupt-cells", "/interrupt-controller@fec00000: property \"#interrupt-cells\": expected 1 to 4, found none" },
+	{ "bad-address-cells", "/soc: property \"#address-cells\": expected 1 or 2, found 3" },
+};
+
+static void test_bad(void **state)
+{
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		char err[SYSDT_ERR_MAX + 4096] = "", want[SYSDT_ERR_MAX + 4096];
+		int r = sysdt_load(fixture(c->fixture), &cfg, err, sizeof(err));
+
+		snprintf(want, sizeof(want), "%s: %s", fixture(c->fixture), c->msg);
+		if (r != -VC_EINVAL || strcmp(err, want))
+			print_error("%s: r=%d\n  got:  %s\n  want: %s\n", c->fixture, r, err, want);
+		assert_int_equal(r, -VC_EINVAL);
+		assert_string_equal(err, want);
+	}
+}
+
+static void test_corrupt(void **state)
+{
+	char err[SYSDT_ERR_MAX], want[SYSDT_ERR_MAX];
+	size_t size;
+	char *blob = read_blob("good", &size);
+	struct fdt_header *h = (struct fdt_header *)(void *)blob;
+	uint32_t saved;
+
+	assert_int_equal(sysdt_parse(blob, 10, &cfg, err, sizeof(err)), -VC_EINVAL);
+	assert_string_equal(err, "expected a flattened device tree (at least 28 bytes), found 10 bytes");
+
+	/* Truncated: the header promises more than there is. */
+	assert_int_equal(sysdt_parse(blob, size - 1, &cfg, err, sizeof(err)), -VC_EINVAL);
+	snprintf(want, sizeof(want), "expected %zu bytes (the header's totalsize), found %zu", size,
+		 size - 1);
+	assert_string_equal(err, want);
+
+	saved = h->magic;
+	h->magic = 0x12345678;
+	assert_int_equal(sysdt_parse(blob, size, &cfg, err, sizeof(err)), -VC_EINVAL);
+	assert_string_equal(err, "expected a flattened device tree, found a bad header (FDT_ERR_BADMAGIC)");
+	h->magic = saved;
+
+	/* A string offset past the strings block breaks the structure. */
+	saved = h->size_dt_strings;
+	h->size_dt_strings = cpu_to_fdt32(4);
+	assert_int_equal(sysdt_parse(blob, size, &cfg, err, sizeof(err)), -VC_EINVAL);
+	assert_non_null(strstr(err, "expected a well-formed flattened device tree"));
+	h->size_dt_strings = saved;
+
+	/*
+	 * A property length that would wrap libfdt's offset arithmetic
+	 * (libfdt 1.6's fdt_check_full() loops for ever on it): refused first.
+	 */
+	for (uint32_t off = fdt32_to_cpu(h->off_dt_struct);; off += 4) {
+		uint32_t *tag = (uint32_t *)(void *)(blob + off);
+
+		if (fdt32_to_cpu(*tag) == FDT_PROP) {
+			saved = tag[1];
+			tag[1] = cpu_to_fdt32(0xfffffff0u);
+			assert_int_equal(sysdt_parse(blob, size, &cfg, err, sizeof(err)), -VC_EINVAL);
+			assert_non_null(strstr(err, "found a broken structure block"));
+			tag[1] = saved;
+			break;
+		}
+	}
+	/* Version 16 and older layouts are refused. */
+	saved = h->version;
+	h->version = cpu_to_fdt32(16);
+	assert_int_equal(sysdt_parse(blob, size, &cfg, err, sizeof(err)), -VC_EINVAL);
+	assert_string_equal(err, "expected a flattened device tree of version 17 (dtc's output), found version 16");
+	h->version = saved;
+
+	/* Unaligned input is fine: the reader copies it. */
+	memmove(blob + 3, blob, size);
+	assert_int_equal(sysdt_parse(blob + 3, size, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.nr_coprocs, 2);
+	free(blob);
+
+	assert_true(sysdt_load("/nonexistent.dtb", &cfg, err, sizeof(err)) < 0);
+	assert_string_equal(err, "/nonexistent.dtb: No such file or directory");
+}
+
+/* Every byte flipped in turn: an error or a result, never a crash. */
+static void test_bitflips(void **state)
+{
+	char err[SYSDT_ERR_MAX];
+	size_t size;
+	unsigned char *blob = read_blob("good", &size);
+
+	for (size_t i = 0; i < size; i++) {
+		for (unsigned int bit = 0; bit < 8; bit += 3) {
+			blob[i] ^= (unsigned char)(1u << bit);
+			int r = sysdt_parse(blob, size, &cfg, err, sizeof(err));
+
+			assert_true(r == 0 || r == -VC_EINVAL);
+			blob[i] ^= (unsigned char)(1u << bit);
+		}
+	}
+	free(blob);
+}
+
+/* ---- sysdt_register() ------------------------------------------------------------- */
+
+static struct {
+	unsigned int made, destroyed, attached, detached;
+	int fail_make_of; /* index of the make() call to fail, -1 none */
+} P;
+
+static int simcp_make(void *opaque, const struct vc_sysconfig_coproc *cp,
+		      struct vc_coproc_desc *desc, void **dev, char *err, size_t errlen)
+{
+	struct simcp_config sc = { .mode = SIMCP_MODE_VTIME };
+	struct simcp *s;
+	int r;
+
+	if ((int)P.made == P.fail_make_of) {
+		snprintf(err, errlen, "no such device");
+		return -VC_ENODEV;
+	}
+	r = simcp_create(&sc, &s);
+	if (r)
+		return r;
+	simcp_coproc_desc(s, cp->name, cp->mmio[0].base, cp->irqs[0], desc);
+	*dev = s;
+	P.made++;
+	return 0;
+}
+
+static void simcp_attach_cb(void *dev, struct vc_coproc *c)
+{
+	simcp_attach(dev, c);
+	if (c)
+		P.attached++;
+	else
+		P.detached++;
+}
+
+static void simcp_destroy_cb(void *dev)
+{
+	simcp_destroy(dev);
+	P.destroyed++;
+}
+
+static const struct sysdt_platform plats[] = {
+	{ .compatible = "vcoproc,simcp", .make = simcp_make, .attach = simcp_attach_cb,
+	  .destroy = simcp_destroy_cb },
+};
+
+static struct vc_fw *fw;
+
+static void no_irq(void *host_dom, uint32_t irq)
+{
+}
+
+static const struct vc_host_ops hops = { .irq_raise = no_irq };
+
+static int reg_setup(void **state)
+{
+	memset(&P, 0, sizeof(P));
+	P.fail_make_of = -1;
+	vc_vtime_reset();
+	return vc_fw_create(&hops, &fw);
+}
+
+static int reg_teardown(void **state)
+{
+	vc_fw_destroy(fw);
+	assert_int_equal(P.made, P.destroyed);
+	assert_int_equal(P.attached, P.detached);
+	return 0;
+}
+
+static unsigned int nr_coprocs(void)
+{
+	struct vc_coproc *arr[SYSDT_MAX_COPROCS];
+
+	return vc_fw_coprocs(fw, arr, SYSDT_MAX_COPROCS);
+}
+
+static void test_register(void **state)
+{
+	char err[SYSDT_ERR_MAX];
+	struct vc_param p[8];
+	struct sysdt_fw *sf;
+	struct vc_coproc *c;
+	unsigned int n;
+	bool seen = false;
+
+	assert_int_equal(sysdt_load(fixture("good"), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(sysdt_register(fw, &cfg, plats, 1, NULL, &sf, err, sizeof(err)), 0);
+	assert_int_equal(nr_coprocs(), 2);
+	c = vc_coproc_find(fw, "gpu0");
+	assert_ptr_equal(c, sysdt_coproc(sf, 0));
+	assert_non_null(sysdt_device(sf, 0));
+	assert_null(sysdt_coproc(sf, 2));
+	assert_string_equal(vc_coproc_sched_name(c), "credit");
+	assert_string_equal(vc_coproc_compatible(c), "vcoproc,simcp");
+	assert_int_equal(vc_coproc_desc(c)->hang_timeout, VC_SEC(2));
+	assert_int_equal(vc_coproc_desc(c)->mmio[0].base, 0xfe000000ull);
+	n = vc_coproc_params(c, p, 8);
+	for (unsigned int i = 0; i < n && i < 8; i++)
+		if (!strcmp(p[i].key, "slice")) {
+			assert_string_equal(p[i].val, "5ms");
+			seen = true;
+		}
+	assert_true(seen);
+	c = vc_coproc_find(fw, "gpu1");
+	assert_string_equal(vc_coproc_sched_name(c), "rr");
+	assert_string_equal(vc_coproc_compatible(c), "acme,gpu-v2");
+	assert_int_equal(vc_coproc_desc(c)->irqs[0], 17);
+	sysdt_unregister(sf);
+	assert_int_equal(nr_coprocs(), 0);
+}
+
+static void test_register_unknown_algo(void **state)
+{
+	char err[SYSDT_ERR_MAX], want[SYSDT_ERR_MAX], names[128] = "";
+	const char *const *a = vc_sched_algos();
+	struct sysdt_fw *sf = (struct sysdt_fw *)1;
+
+	for (unsigned int i = 0; a[i]; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "",
+			 a[i]);
+	snprintf(want, sizeof(want), "/chosen/vcoproc/gpu1: property \"sched\": expected an algorithm (%s), found \"fifo\"",
+		 names);
+
+	assert_int_equal(sysdt_load(fixture("bad-sched-unknown"), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(sysdt_register(fw, &cfg, plats, 1, NULL, &sf, err, sizeof(err)),
+			 -VC_ENOENT);
+	assert_null(sf);
+	assert_string_equal(err, want);
+	/* gpu0 was registered first: it is gone again. */
+	assert_int_equal(nr_coprocs(), 0);
+	assert_int_equal(P.made, 1);
+}
+
+static void test_register_bad_param(void **state)
+{
+	char err[SYSDT_ERR_MAX];
+	struct sysdt_fw *sf;
+
+	assert_int_equal(sysdt_load(fixture("bad-param-value"), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(sysdt_register(fw, &cfg, plats, 1, NULL, &sf, err, sizeof(err)),
+			 -VC_EINVAL);
+	assert_string_equal(err, "/chosen/vcoproc/gpu0: property \"sched-params\": credit refuses \"slice=0\": invalid value");
+	assert_int_equal(nr_coprocs(), 0);
+}
+
+static void test_register_no_platform(void **state)
+{
+	static const struct sysdt_platform other[] = {
+		{ .compatible = "acme,npu", .make = simcp_make, .destroy = simcp_destroy_cb },
+	};
+	char err[SYSDT_ERR_MAX];
+	struct sysdt_fw *sf;
+
+	assert_int_equal(sysdt_load(fixture("good"), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(sysdt_register(fw, &cfg, other, 1, NULL, &sf, err, sizeof(err)),
+			 -VC_ENODEV);
+	assert_string_equal(err, "/soc/coprocessor@fe000000: property \"compatible\": no platform for \"vcoproc,simcp\" in this host");
+	assert_int_equal(nr_coprocs(), 0);
+}
+
+static void test_register_make_fails(void **state)
+{
+	char err[SYSDT_ERR_MAX];
+	struct sysdt_fw *sf;
+
+	P.fail_make_of = 1;
+	assert_int_equal(sysdt_load(fixture("good"), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(sysdt_register(fw, &cfg, plats, 1, NULL, &sf, err, sizeof(err)),
+			 -VC_ENODEV);
+	assert_string_equal(err, "/soc/coprocessor@fe001000: no such device");
+	assert_int_equal(nr_coprocs(), 0);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_cells32),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_corrupt),
+		cmocka_unit_test(test_bitflips),
+		cmocka_unit_test_setup_teardown(test_register, reg_setup, reg_teardown),
+		cmocka_unit_test_setup_teardown(test_register_unknown_algo, reg_setup, reg_teardown),
+		cmocka_unit_test_setup_teardown(test_register_bad_param, reg_setup, reg_teardown),
+		cmocka_unit_test_setup_teardown(test_register_no_platform, reg_setup, reg_teardown),
+		cmocka_unit_test_setup_teardown(test_register_make_fails, reg_setup, reg_teardown),
+	};
+
+	size_t n = sizeof(tests) / sizeof(tests[0]);
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s FIXTURE-DIR\n", argv[0]);
+		return 2;
+	}
+	fixtures = argv[1];
+	/* The register cases (the last five) need the fixtures' credit and rr. */
+	if (!vc_sched_lookup("credit") || !vc_sched_lookup("rr")) {
+		fprintf(stderr, "built without credit or rr: sysdt_register() cases left out\n");
+		n -= 5;
+	}
+	return _cmocka_run_group_tests("sysdt", tests, n, NULL, NULL);
+}
