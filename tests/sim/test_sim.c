@@ -778,7 +778,7 @@ int main(void)
 		{ cmocka_unit_test(test_destroy_domain), "credit" },
 		{ cmocka_unit_test(test_periodic_misses_counted), "credit" },
 		{ cmocka_unit_test(test_determinism), "credit rr" },
-		{ cmocka_unit_test(test_scenario_parse), "" },
+		{ cmocka_unit_test(test_scenario_parse), "rtds" }, /* parses an rtds scenario */
 		{ cmocka_unit_test(test_scenario_errors), "" },
 		{ cmocka_unit_test(test_setup_errors), "credit" },
 	};
