@@ -30,7 +30,8 @@
  *                    for information.
  *
  * Usage: bench-kvm [--guest-dir DIR] [--n ACCESSES] [--seconds DUR]
- *                  [--normal-priority]   (as vcoprocd's: no SCHED_FIFO device threads)
+ *                  [--realtime]   (as vcoprocd's: SCHED_FIFO device threads)
+ *                  [--only mem|exits|tput]   (one measurement)
  * Skips (exit 0, with the reason) when KVM is not usable here.
  */
 #include <errno.h>
@@ -57,7 +58,7 @@
 #define CMDS_PER_JOB   6       /* HASH, 4 COMPUTE of 2.5 ms, FENCE */
 
 static const char *guest_dir = BENCH_GUEST_DIR;
-static bool normal_prio;   /* --normal-priority: no SCHED_FIFO device threads */
+static bool realtime;      /* --realtime: SCHED_FIFO device threads */
 
 /* ---- running a host ------------------------------------------------------------ */
 
@@ -75,7 +76,7 @@ static void dom_cfg_init(struct dom_cfg *c, const char *name, const char *image,
 static int host_create(struct vmm *vmm, uint64_t run_ns)
 {
 	struct vmm_cfg cfg = { .run_ns = run_ns, .max_np_ns = VC_MSEC(1),
-			       .normal_prio = normal_prio };
+			       .realtime = realtime };
 	int r = vmm__create(vmm, &cfg);
 
 	if (!r)
@@ -349,7 +350,8 @@ static void bench_tput(uint64_t run_ns)
 	double ratio;
 
 	printf("Hash throughput over the busy window: jobs of %s, checked by the guests;\n"
-	       "credit, default slice (10 ms)\n", HASH_JOB);
+	       "credit, default slice (10 ms); device threads at %s priority\n", HASH_JOB,
+	       realtime ? "real-time (--realtime)" : "normal");
 	run_tput(1, run_ns, &one);
 	run_tput(4, run_ns, &four);
 	if (!one.ok || !four.ok || one.jobs_per_s <= 0) {
@@ -507,18 +509,28 @@ int main(int argc, char **argv)
 		{ "guest-dir", required_argument, NULL, 'g' },
 		{ "n", required_argument, NULL, 'n' },
 		{ "seconds", required_argument, NULL, 's' },
-		{ "normal-priority", no_argument, NULL, 'p' },
+		{ "realtime", no_argument, NULL, 'r' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t n = 20000, run_ns = VC_SEC(3);
+	const char *only = NULL;
 	char err[VMM_ERR_MAX], path[PATH_MAX];
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'g': guest_dir = optarg; break;
-		case 'p': normal_prio = true; break;
+		case 'r': realtime = true; break;
+		case 'o':
+			if (strcmp(optarg, "mem") && strcmp(optarg, "exits") &&
+			    strcmp(optarg, "tput")) {
+				fprintf(stderr, "bench-kvm: --only mem, exits or tput\n");
+				return 2;
+			}
+			only = optarg;
+			break;
 		case 'n': n = strtoull(optarg, NULL, 10); break;
 		case 's':
 			if (vmm__parse_dur(optarg, &run_ns) || run_ns < VC_SEC(1)) {
@@ -528,7 +540,7 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: bench-kvm [--guest-dir DIR] [--n ACCESSES] "
-				"[--seconds DUR] [--normal-priority]\n");
+				"[--seconds DUR] [--realtime] [--only mem|exits|tput]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -552,8 +564,11 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("bench-kvm: vcoprocd's host on /dev/kvm, one run of each measurement\n\n");
 	/* Memory first: later hosts reuse freed heap and cached thread stacks. */
-	bench_mem();
-	bench_exits(n);
-	bench_tput(run_ns);
+	if (!only || !strcmp(only, "mem"))
+		bench_mem();
+	if (!only || !strcmp(only, "exits"))
+		bench_exits(n);
+	if (!only || !strcmp(only, "tput"))
+		bench_tput(run_ns);
 	return 0;
 }

@@ -2,9 +2,12 @@
 /*
  * DOC: guest entry and interrupt stubs
  *
- * _start is where the host starts the vCPU: 64-bit long mode, interrupts
- * off, identity paging, RDI = the boot information page.  It sets up the
- * boot stack, clears the bss and calls rt_start(), which never returns.
+ * _start is where the host starts every vCPU: 64-bit long mode, interrupts
+ * off, identity paging, RDI = the boot information page, RSI = the CPU's
+ * index (guest/board.h).  On the BSP (0) it sets up the boot stack, clears
+ * the bss and calls rt_start(); an AP enters only once the BSP's runtime
+ * is up and asked for it, on the stack the host gave it, and calls
+ * rt_ap_start(bi, cpu).  Neither returns.
  *
  * isr_stubs holds one 16-byte stub per vector (0..255).  Each pushes a
  * zero error code where the CPU pushes none, then its vector number, and
@@ -22,8 +25,10 @@
 _start:
 	cli
 	cld
-	lea	boot_stack_top(%rip), %rsp
 	xor	%ebp, %ebp
+	test	%esi, %esi
+	jnz	ap_start
+	lea	boot_stack_top(%rip), %rsp
 	mov	%rdi, %r12		/* callee-saved: the boot info */
 	lea	__bss_start(%rip), %rdi
 	lea	__bss_end(%rip), %rcx
@@ -34,6 +39,9 @@ _start:
 	call	rt_start
 1:	cli
 	hlt
+	jmp	1b
+ap_start:				/* RSP: the host's 16-byte aligned stack top */
+	call	rt_ap_start
 	jmp	1b
 	.size _start, . - _start
 

@@ -4,17 +4,27 @@
  *
  * rt_start() is called by _start (boot.S) with the boot information page.
  * It checks the page, brings the runtime up (see rt.h for the order),
- * runs guest_main() with interrupts enabled and leaves through the exit
- * device with its status.  A bad boot page cannot be reported in any other
- * way than a panic exit: the console works without it.
+ * brings the other CPUs up, runs guest_main() with interrupts enabled and
+ * leaves through the exit device with its status.  A bad boot page cannot
+ * be reported in any other way than a panic exit: the console works
+ * without it.
+ *
+ * An AP starts in rt_ap_start() once the BSP asked the board for it
+ * (BOARD_CPU_START), so everything it uses is ready: it only sets up its
+ * own local APIC, reports its APIC ID in cpu_apic[] (each CPU writes its
+ * own slot, then its flag; x86 keeps the two stores in order) and idles.
  */
 #include "rt.h"
 
 extern char __image_end[];
 void rt_start(const struct board_info *bi);
+void rt_ap_start(const struct board_info *bi, uint64_t cpu);
 
 const struct board_info *rt_board;
 static volatile uint64_t ticks;
+static volatile uint32_t cpu_apic[BOARD_MAX_CPUS];
+static volatile bool cpu_up[BOARD_MAX_CPUS];
+static unsigned int nr_cpus_up;
 
 static void rt_tick(struct trap_frame *f, void *arg)
 {
@@ -42,6 +52,61 @@ bool rt_wait(bool (*done)(void *arg), void *arg, uint64_t deadline_ns)
 		}
 		irq_wait();
 	}
+}
+
+unsigned int rt_cpus(void)
+{
+	return nr_cpus_up;
+}
+
+uint32_t rt_cpu_apic_id(unsigned int cpu)
+{
+	return cpu < nr_cpus_up ? cpu_apic[cpu] : 0;
+}
+
+void rt_ap_start(const struct board_info *bi, uint64_t cpu)
+{
+	(void)bi;
+	if (!cpu || cpu >= BOARD_MAX_CPUS)
+		board__exit(BOARD_EXIT_PANIC);
+	trap__load();
+	apic__init();
+	cpu_apic[cpu] = apic__id();
+	cpu_up[cpu] = true;
+	/* Idle: halt with interrupts enabled; nothing is routed here. */
+	irq_enable();
+	for (;;)
+		__asm__ volatile("hlt");
+}
+
+static bool aps_up(void *arg)
+{
+	const unsigned int *n = arg;
+
+	for (unsigned int i = 1; i < *n; i++)
+		if (!cpu_up[i])
+			return false;
+	return true;
+}
+
+/* Start the APs and wait until each has said it is up (interrupts enabled). */
+static void cpus__start(const struct board_info *bi)
+{
+	unsigned int n = bi->nr_cpus;
+
+	if (n < 1 || n > BOARD_MAX_CPUS)
+		panic("the board has %u CPUs", n);
+	cpu_apic[0] = apic__id();
+	cpu_up[0] = true;
+	if (n > 1) {
+		outl(BOARD_CPU_PORT, BOARD_CPU_START);
+		if (!rt_wait(aps_up, &n, clock__ns() + RT_CPU_TIMEOUT_NS)) {
+			for (unsigned int i = 1; i < n; i++)
+				if (!cpu_up[i])
+					panic("CPU %u did not come up", i);
+		}
+	}
+	nr_cpus_up = n;
 }
 
 void board__exit(uint32_t status)
@@ -90,6 +155,13 @@ void rt_start(const struct board_info *bi)
 	       (unsigned long long)(bi->ram_size >> 20), (unsigned long long)bi->tsc_khz,
 	       BOARD_CMDLINE_MAX, bi->cmdline);
 	irq_enable();
+	cpus__start(bi);
+	if (nr_cpus_up > 1) {
+		printf("guest: %u CPUs up, APIC IDs", nr_cpus_up);
+		for (unsigned int i = 0; i < nr_cpus_up; i++)
+			printf(" %u", cpu_apic[i]);
+		printf("\n");
+	}
 	status = guest_main(bi);
 	board__exit((uint32_t)status);
 }

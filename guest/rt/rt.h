@@ -15,8 +15,15 @@
  * (int $n, int3), cmpxchg16b, xrstor, SSE4.2 crc32, and any FPU/SSE
  * instruction (the runtime is built with -mgeneral-regs-only anyway).
  *
- * Concurrency: one vCPU.  Interrupt handlers run with interrupts off;
- * mainline code that shares state with a handler brackets it with
+ * CPUs: everything runs on the boot CPU (the BSP).  When the board has
+ * more (board_info.nr_cpus), rt_start() brings the others (APs) up before
+ * guest_main(): each loads the IDT, enables its local APIC (LINT0/LINT1
+ * masked, no timer), says it is up, and idles in hlt with interrupts
+ * enabled - nothing is routed to it, so it takes none.  rt_cpus() and
+ * rt_cpu_apic_id() tell which came up.
+ *
+ * Concurrency: one CPU runs code.  Interrupt handlers run with interrupts
+ * off; mainline code that shares state with a handler brackets it with
  * irq_save()/irq_restore().  Nothing here may be called from a handler
  * except the MMIO/port accessors, apic__eoi() and the console (which may
  * interleave a line printed by mainline).
@@ -145,8 +152,11 @@ typedef void (*trap_handler_fn)(struct trap_frame *f, void *arg);
 #define TRAP_IRQ_BASE     0x30
 #define TRAP_SPURIOUS     0xff
 
-/** trap__init() - load an IDT with every vector; exceptions panic. */
+/** trap__init() - build and load an IDT with every vector; exceptions panic. */
 void trap__init(void);
+
+/** trap__load() - load the IDT trap__init() built (on an AP). */
+void trap__load(void);
 
 /**
  * trap__alloc_vector() - a free vector >= TRAP_IRQ_BASE now calling
@@ -204,6 +214,15 @@ void clock__delay_us(uint64_t us);
 
 /** rt_ticks() - ticks taken since start-up. */
 uint64_t rt_ticks(void);
+
+/* How long rt_start() waits for the APs to come up. */
+#define RT_CPU_TIMEOUT_NS 2000000000ull
+
+/** rt_cpus() - CPUs up (the BSP included): CPUs 0 .. rt_cpus() - 1. */
+unsigned int rt_cpus(void);
+
+/** rt_cpu_apic_id() - the local APIC ID CPU @cpu reported (< rt_cpus()). */
+uint32_t rt_cpu_apic_id(unsigned int cpu);
 
 /**
  * rt_wait() - halt until @done(@arg) is true or the clock passes

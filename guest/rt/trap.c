@@ -9,7 +9,9 @@
  * its EOI.  The APIC's spurious vector needs neither.
  *
  * Locking: handlers are registered before their interrupt source is
- * unmasked, and never removed; dispatch runs with interrupts off.
+ * unmasked, and never removed; dispatch runs with interrupts off.  The
+ * APs share the IDT (trap__load()); interrupts reach them only if
+ * something is routed to them, which nothing is by default.
  */
 #include "rt.h"
 
@@ -51,10 +53,15 @@ static const char *const exc_names[32] = {
 	"virtualization", "control protection",
 };
 
-void trap__init(void)
+void trap__load(void)
 {
 	struct idt_ptr p = { .limit = sizeof(idt) - 1, .base = (uint64_t)(uintptr_t)idt };
 
+	__asm__ volatile("lidt %0" : : "m"(p));
+}
+
+void trap__init(void)
+{
 	for (unsigned int v = 0; v < 256; v++) {
 		uint64_t a = (uint64_t)(uintptr_t)(isr_stubs + 16 * v);
 
@@ -66,7 +73,7 @@ void trap__init(void)
 			.off_hi = (uint32_t)(a >> 32),
 		};
 	}
-	__asm__ volatile("lidt %0" : : "m"(p));
+	trap__load();
 }
 
 int trap__alloc_vector(trap_handler_fn fn, void *arg)

@@ -3,9 +3,10 @@
  * DOC: hello - the smallest workload
  *
  * Proves the boot path: prints a greeting with what the runtime found,
- * exercises the heap and the clock, and leaves with the status given on
- * the command line (status=N, default 0 = pass), so a test can check that
- * a failure status reaches the host.
+ * exercises the heap and the clock, reports the CPUs that came up (cpus=
+ * and their local APIC IDs, apic=, in its result line), and leaves with
+ * the status given on the command line (status=N, default 0 = pass), so a
+ * test can check that a failure status reaches the host.
  *
  * Command line: status=N, spin=DURATION (busy-wait before leaving, e.g.
  * to be destroyed while running; default 0), exits=N (measure the cost of
@@ -62,6 +63,8 @@ int guest_main(const struct board_info *bi)
 	size_t before = mem__free_bytes();
 	void *a = mem__alloc(1000, 16), *b = mem__alloc(4096, 4096), *c = mem__alloc(64, 64);
 	uint64_t t0 = clock__ns();
+	char apic[4 * BOARD_MAX_CPUS] = "";
+	size_t len = 0;
 
 	if (!a || !b || !c || (uintptr_t)b % 4096 || (uintptr_t)c % 64)
 		panic("allocator: %p %p %p", a, b, c);
@@ -85,6 +88,10 @@ int guest_main(const struct board_info *bi)
 		while (clock__ns() < end)
 			cpu_relax();
 	}
-	printf("result: hello status=%llu\n", (unsigned long long)status);
+	for (unsigned int i = 0; i < rt_cpus() && len < sizeof(apic); i++)
+		len += (size_t)snprintf(apic + len, sizeof(apic) - len, "%s%u", i ? "," : "",
+					rt_cpu_apic_id(i));
+	printf("result: hello status=%llu cpus=%u apic=%s\n", (unsigned long long)status,
+	       rt_cpus(), apic);
 	return (int)status;
 }

@@ -202,12 +202,14 @@ static void seg_flat(struct kvm_segment *s, uint16_t sel, uint8_t type, bool cod
 }
 
 int boot__vcpu_long_mode(struct kvm_vcpu *vcpu, uint64_t entry, uint64_t arg,
-			 char *err, size_t errlen)
+			 unsigned int cpu, uint64_t rsp, char *err, size_t errlen)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = {
 		.rip = entry,
 		.rdi = arg,
+		.rsi = cpu,
+		.rsp = rsp,
 		.rflags = 0x2, /* reserved bit 1; IF clear */
 	};
 

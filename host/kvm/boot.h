@@ -30,11 +30,12 @@ int boot__load_elf(const char *path, void *ram, uint64_t ram_size, uint64_t *ent
 void boot__page_tables(void *ram);
 
 /**
- * boot__vcpu_long_mode() - registers of a vCPU entering @entry in 64-bit
- * mode with RDI = @arg, paging on the tables of boot__page_tables().
- * Returns 0 or -errno with the reason in @err.
+ * boot__vcpu_long_mode() - registers of CPU @cpu entering @entry in 64-bit
+ * mode with RDI = @arg, RSI = @cpu and RSP = @rsp, interrupts off, paging
+ * on the tables of boot__page_tables() (guest/board.h: the BSP gets RSP 0,
+ * an AP its stack).  Returns 0 or -errno with the reason in @err.
  */
 int boot__vcpu_long_mode(struct kvm_vcpu *vcpu, uint64_t entry, uint64_t arg,
-			 char *err, size_t errlen);
+			 unsigned int cpu, uint64_t rsp, char *err, size_t errlen);
 
 #endif /* VMM_BOOT_H */

@@ -5,29 +5,43 @@
  * Building a domain (dom__create()), in order: its RAM (anonymous memory,
  * one KVM memory slot at guest-physical 0, and the IOMMU context the
  * coprocessor's DMA goes through: the same RAM, nothing else), the VM with
- * its in-kernel irqchip, the guest image and the boot page, the vCPU in
- * long mode, the console and the exit device on its port bus, the
- * framework domain, and - when it has a vcoproc - the coprocessor's
- * windows on its MMIO bus and an eventfd bound to the coprocessor's GSI
- * with KVM_IRQFD.
+ * its in-kernel irqchip, the guest image and the boot page, the vCPUs in
+ * long mode (vCPU n has local APIC ID n; the APs are made runnable with
+ * their own entry registers, guest/board.h), the console, the exit device
+ * and the CPU port on its port bus, the framework domain, and - when it
+ * has a vcoproc - the coprocessor's windows on its MMIO bus and an eventfd
+ * bound to the coprocessor's GSI with KVM_IRQFD.
  *
- * The vCPU thread loops on KVM_RUN and dispatches port I/O and MMIO exits
+ * Each vCPU thread loops on KVM_RUN and dispatches port I/O and MMIO exits
  * to the domain's buses; MMIO in a coprocessor window goes to
  * vc_domain_mmio(), which forwards it to the device or emulates it on the
- * domain's saved context.  The mark port (BOARD_MARK_PORT) records when the
- * guest's workload begins and ends keeping the device busy.  It stops when the guest writes the exit device,
- * on any exit it cannot handle (triple fault, emulation failure: the
- * domain fails alone) or when the main thread asks.
+ * domain's saved context.  The mark port (BOARD_MARK_PORT) records when
+ * the guest's workload begins and ends keeping the device busy.  An AP's
+ * thread first waits for the guest's BOARD_CPU_START (written by the BSP
+ * once its runtime is up).
  *
- * Stopping a vCPU: the main thread sets stop_req and sends SIGUSR1 to the
- * thread; the handler sets the vCPU's kvm_run.immediate_exit, so a
- * KVM_RUN in progress or about to start returns -EINTR and the loop sees
+ * Ending: the domain ends, once, when a vCPU writes the exit device, on
+ * any exit a vCPU cannot handle (triple fault, emulation failure: the
+ * domain fails alone), or when the main thread asks (stop_req).  The vCPU
+ * thread that ends it records the outcome under end_lock, sets `finished`
+ * and wakes the main thread, which reaps the domain (dom__teardown()):
+ * that stops the other vCPUs.  Only the main thread signals vCPU threads,
+ * so no thread is signalled after it was joined.
+ *
+ * Stopping the vCPUs: the main thread sets stop_req, wakes the APs still
+ * waiting to start, and sends SIGUSR1 to every thread; the handler sets
+ * its vCPU's kvm_run.immediate_exit, so a KVM_RUN in progress (a halted
+ * vCPU included) or about to start returns -EINTR and the loop sees
  * stop_req (KVM_CAP_IMMEDIATE_EXIT: no race with the check).
  *
- * Teardown order (dom__teardown()): vCPU thread joined, so the guest
+ * Teardown order (dom__teardown()): vCPU threads joined, so the guest
  * touches nothing more; framework domain destroyed, so its context leaves
  * the device and no interrupt is raised for it any more; irqfd unbound;
- * vCPU and VM closed; RAM unmapped - no DMA can reach it by then.
+ * vCPUs and VM closed; RAM unmapped - no DMA can reach it by then.
+ *
+ * Locking: the buses' handlers run on any vCPU thread of the domain; the
+ * devices they reach are safe for that (the UART and the exit device
+ * lock, the mark port and counters are atomic, vc_domain_mmio() locks).
  */
 #include <errno.h>
 #include <signal.h>
@@ -171,21 +185,70 @@ static const struct io_ops dom_mark_ops = {
 	.write = dom_mark_write,
 };
 
-/* ---- the vCPU thread ---------------------------------------------------------- */
+/* ---- the CPU port ------------------------------------------------------------------ */
 
-static void __attribute__((format(printf, 2, 3))) dom_fail(struct dom *d, const char *fmt, ...)
+/* BOARD_CPU_START: let the APs run (their threads wait for it); later ones are ignored. */
+static enum io_result dom_cpu_write(void *priv, uint64_t off, const void *data,
+				    unsigned int len)
+{
+	struct dom *d = priv;
+	uint32_t v = 0;
+
+	if (off || len != 4)
+		return IO_DONE;
+	memcpy(&v, data, sizeof(v));
+	if (v != BOARD_CPU_START)
+		return IO_DONE;
+	pthread_mutex_lock(&d->ap_lock);
+	d->ap_go = true;
+	pthread_cond_broadcast(&d->ap_cond);
+	pthread_mutex_unlock(&d->ap_lock);
+	return IO_DONE;
+}
+
+static const struct io_ops dom_cpu_ops = {
+	.read = dom_mark_read, /* reads 0 */
+	.write = dom_cpu_write,
+};
+
+/* ---- the vCPU threads ---------------------------------------------------------- */
+
+/*
+ * End the domain with @st unless it has ended already; then the main
+ * thread is told, and it stops the other vCPUs.  @why (printf-style, NULL
+ * for none) becomes d->fail, with @vc's instruction pointer.  Any vCPU
+ * thread; returns whether this call ended it.
+ */
+static bool __attribute__((format(printf, 4, 5)))
+dom_end(struct dom *d, struct dom_vcpu *vc, enum dom_state st, const char *why, ...)
 {
 	struct kvm_regs regs;
+	uint64_t one = 1;
+	bool ended = false;
 	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(d->fail, sizeof(d->fail), fmt, ap);
-	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof(d->fail) && !ioctl(d->vcpu.fd, KVM_GET_REGS, &regs))
-		snprintf(d->fail + n, sizeof(d->fail) - (size_t)n, " (rip %#llx)",
-			 (unsigned long long)regs.rip);
-	d->state = DOM_FAILED;
+	pthread_mutex_lock(&d->end_lock);
+	if (d->state == DOM_RUNNING) {
+		d->state = st;
+		if (why) {
+			va_start(ap, why);
+			n = vsnprintf(d->fail, sizeof(d->fail), why, ap);
+			va_end(ap);
+			if (n >= 0 && (size_t)n < sizeof(d->fail) &&
+			    !ioctl(vc->kv.fd, KVM_GET_REGS, &regs))
+				snprintf(d->fail + n, sizeof(d->fail) - (size_t)n, " (CPU %u, rip %#llx)",
+					 vc->id, (unsigned long long)regs.rip);
+		}
+		ended = true;
+	}
+	pthread_mutex_unlock(&d->end_lock);
+	if (!ended)
+		return false;
+	atomic_store(&d->finished, true);
+	if (write(d->vmm->notify_fd, &one, sizeof(one)) != sizeof(one))
+		vmm__log("%s: notify: %s", d->cfg.name, strerror(errno));
+	return true;
 }
 
 static void dom_unhandled(struct dom *d, unsigned int *count, const char *bus,
@@ -196,10 +259,11 @@ static void dom_unhandled(struct dom *d, unsigned int *count, const char *bus,
 			 write ? "write" : "read", len, (unsigned long long)addr);
 }
 
-/* Handle the exit in vcpu.run; false when the vCPU must stop. */
-static bool dom_handle_exit(struct dom *d, unsigned int *unhandled)
+/* Handle the exit in @vc's kvm_run; false when the vCPU must stop. */
+static bool dom_handle_exit(struct dom_vcpu *vc, unsigned int *unhandled)
 {
-	struct kvm_run *run = d->vcpu.run;
+	struct dom *d = vc->d;
+	struct kvm_run *run = vc->kv.run;
 	enum io_result r = IO_DONE;
 
 	switch (run->exit_reason) {
@@ -228,81 +292,117 @@ static bool dom_handle_exit(struct dom *d, unsigned int *unhandled)
 		atomic_fetch_add_explicit(&d->exits.intr, 1, memory_order_relaxed);
 		break;
 	case KVM_EXIT_SHUTDOWN:
-		dom_fail(d, "triple fault (KVM_EXIT_SHUTDOWN)");
+		dom_end(d, vc, DOM_FAILED, "triple fault (KVM_EXIT_SHUTDOWN)");
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
-		dom_fail(d, "KVM internal error, suberror %u", run->internal.suberror);
+		dom_end(d, vc, DOM_FAILED, "KVM internal error, suberror %u",
+			run->internal.suberror);
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
-		dom_fail(d, "VM entry failed, reason %#llx",
-			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		dom_end(d, vc, DOM_FAILED, "VM entry failed, reason %#llx",
+			(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		return false;
 	default:
-		dom_fail(d, "unexpected exit %u (%s)", run->exit_reason,
-			 kvm_exit__name(run->exit_reason));
+		dom_end(d, vc, DOM_FAILED, "unexpected exit %u (%s)", run->exit_reason,
+			kvm_exit__name(run->exit_reason));
 		return false;
 	}
 	if (r == IO_STOP) {
-		d->state = DOM_EXITED;
+		dom_end(d, vc, DOM_EXITED, NULL);
 		return false;
 	}
 	return true;
 }
 
+/* An AP: wait for the guest's BOARD_CPU_START; false when stopped first. */
+static bool dom_ap_wait(struct dom *d)
+{
+	bool go;
+
+	pthread_mutex_lock(&d->ap_lock);
+	while (!d->ap_go && !atomic_load(&d->stop_req))
+		pthread_cond_wait(&d->ap_cond, &d->ap_lock);
+	go = d->ap_go && !atomic_load(&d->stop_req);
+	pthread_mutex_unlock(&d->ap_lock);
+	return go;
+}
+
 static void *dom_vcpu_thread(void *arg)
 {
-	struct dom *d = arg;
+	struct dom_vcpu *vc = arg;
+	struct dom *d = vc->d;
 	unsigned int unhandled = 0;
-	uint64_t one = 1;
 
-	tls_run = d->vcpu.run;
+	tls_run = vc->kv.run;
+	if (vc->id && !dom_ap_wait(d)) {
+		dom_end(d, vc, DOM_STOPPED, NULL);
+		goto out;
+	}
 	for (;;) {
 		if (atomic_load(&d->stop_req)) {
-			d->state = DOM_STOPPED;
+			dom_end(d, vc, DOM_STOPPED, NULL);
 			break;
 		}
-		if (ioctl(d->vcpu.fd, KVM_RUN, 0) < 0) {
+		if (ioctl(vc->kv.fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
-				d->vcpu.run->immediate_exit = 0;
+				vc->kv.run->immediate_exit = 0;
 				continue;
 			}
-			dom_fail(d, "KVM_RUN: %s", strerror(errno));
+			dom_end(d, vc, DOM_FAILED, "KVM_RUN: %s", strerror(errno));
 			break;
 		}
-		if (!dom_handle_exit(d, &unhandled))
+		if (!dom_handle_exit(vc, &unhandled))
 			break;
 	}
+out:
 	tls_run = NULL;
-	atomic_store(&d->finished, true);
-	if (write(d->vmm->notify_fd, &one, sizeof(one)) != sizeof(one))
-		vmm__log("%s: notify: %s", d->cfg.name, strerror(errno));
 	return NULL;
 }
 
 int dom__start(struct dom *d)
 {
-	int r;
+	int r = 0;
 
 	d->state = DOM_RUNNING;
 	d->started_ns = vmm__now();
-	r = pthread_create(&d->thread, NULL, dom_vcpu_thread, d);
-	if (r) {
-		d->state = DOM_NEW;
-		return -r;
+	for (unsigned int i = 0; i < d->nr_vcpus && !r; i++) {
+		struct dom_vcpu *vc = &d->vcpu[i];
+
+		r = -pthread_create(&vc->thread, NULL, dom_vcpu_thread, vc);
+		if (!r)
+			vc->thread_started = true;
 	}
-	d->thread_started = true;
-	return 0;
+	if (r) {
+		dom__stop(d);
+		d->state = DOM_NEW;
+		atomic_store(&d->finished, false);
+		atomic_store(&d->stop_req, false);
+		d->ended_ns = 0;
+	}
+	return r;
 }
 
 void dom__stop(struct dom *d)
 {
-	if (!d->thread_started)
-		return;
+	bool any = false;
+
 	atomic_store(&d->stop_req, true);
-	pthread_kill(d->thread, DOM_KICK_SIGNAL);
-	pthread_join(d->thread, NULL);
-	d->thread_started = false;
-	if (!d->ended_ns)
+	pthread_mutex_lock(&d->ap_lock);
+	pthread_cond_broadcast(&d->ap_cond);
+	pthread_mutex_unlock(&d->ap_lock);
+	for (unsigned int i = 0; i < d->nr_vcpus; i++)
+		if (d->vcpu[i].thread_started)
+			pthread_kill(d->vcpu[i].thread, DOM_KICK_SIGNAL);
+	for (unsigned int i = 0; i < d->nr_vcpus; i++) {
+		struct dom_vcpu *vc = &d->vcpu[i];
+
+		if (!vc->thread_started)
+			continue;
+		pthread_join(vc->thread, NULL);
+		vc->thread_started = false;
+		any = true;
+	}
+	if (any && !d->ended_ns)
 		d->ended_ns = vmm__now();
 }
 
@@ -328,11 +428,12 @@ static void dom_board_info(struct dom *d)
 	bi->magic = BOARD_INFO_MAGIC;
 	bi->version = BOARD_INFO_VERSION;
 	bi->ram_size = d->cfg.ram_size;
-	bi->tsc_khz = kvm_vcpu__tsc_khz(&d->vcpu);
+	bi->tsc_khz = kvm_vcpu__tsc_khz(&d->vcpu[0].kv);
 	bi->run_ns = d->vmm->run_ns;
 	bi->domid = d->domid;
 	snprintf(bi->name, sizeof(bi->name), "%s", d->cfg.name);
 	snprintf(bi->cmdline, sizeof(bi->cmdline), "%s", d->cfg.cmdline);
+	bi->nr_cpus = d->nr_vcpus;
 	if (d->vv) {
 		const struct vc_coproc_desc *desc = vc_coproc_desc(d->vmm->coproc);
 		struct board_dev *dev = &bi->devs[bi->nr_devs++];
@@ -342,6 +443,36 @@ static void dom_board_info(struct dom *d)
 		dev->size = desc->mmio[0].size;
 		dev->gsi = desc->irqs[0];
 	}
+}
+
+/*
+ * vCPU @id of @d in long mode at @entry: the BSP (0) runs first, an AP is
+ * made runnable with its own stack and waits in its thread for the guest.
+ */
+static int dom_vcpu_create(struct dom *d, unsigned int id, uint64_t entry,
+			   char *err, size_t errlen)
+{
+	struct dom_vcpu *vc = &d->vcpu[id];
+	int r;
+
+	vc->d = d;
+	vc->id = id;
+	r = kvm_vcpu__create(&d->vmm->kvm, &d->vm, id, &vc->kv, err, errlen);
+	if (r)
+		return r;
+	r = boot__vcpu_long_mode(&vc->kv, entry, BOARD_INFO_GPA, id,
+				 id ? BOARD_AP_STACK_TOP(id) : 0, err, errlen);
+	if (!r && id)
+		r = kvm_vcpu__runnable(&vc->kv, err, errlen);
+	if (r)
+		kvm_vcpu__close(&vc->kv);
+	return r;
+}
+
+static void dom_vcpus_close(struct dom *d)
+{
+	for (unsigned int i = 0; i < d->nr_vcpus; i++)
+		kvm_vcpu__close(&d->vcpu[i].kv);
 }
 
 /* Give @d its vcoproc on simcp0: the windows, the irqfd, the vcoproc. */
@@ -387,6 +518,7 @@ int dom__create(struct vmm *vmm, const struct dom_cfg *cfg, uint32_t domid,
 		struct dom **out, char *err, size_t errlen)
 {
 	char log_path[PATH_MAX] = "";
+	unsigned int nr_vcpus = cfg->vcpus ? cfg->vcpus : 1;
 	uint64_t entry;
 	struct dom *d;
 	int r;
@@ -396,6 +528,9 @@ int dom__create(struct vmm *vmm, const struct dom_cfg *cfg, uint32_t domid,
 		return dom_err(err, errlen, EINVAL,
 			       "%s: memory must be a multiple of 2 MiB from %llu to %llu MiB",
 			       cfg->name, BOARD_RAM_MIN >> 20, BOARD_RAM_MAX >> 20);
+	if (nr_vcpus > BOARD_MAX_CPUS)
+		return dom_err(err, errlen, EINVAL, "%s: vcpus must be 1 to %d", cfg->name,
+			       BOARD_MAX_CPUS);
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return dom_err(err, errlen, ENOMEM, "out of memory");
@@ -403,7 +538,11 @@ int dom__create(struct vmm *vmm, const struct dom_cfg *cfg, uint32_t domid,
 	d->cfg = *cfg;
 	d->domid = domid;
 	d->irq_fd = -1;
-	d->vm.fd = d->vcpu.fd = -1;
+	d->vm.fd = -1;
+	pthread_mutex_init(&d->end_lock, NULL);
+	pthread_mutex_init(&d->ap_lock, NULL);
+	pthread_cond_init(&d->ap_cond, NULL);
+	exitdev__init(&d->exitdev);
 	iobus__init(&d->pio, "port");
 	iobus__init(&d->mmio, "mmio");
 
@@ -429,12 +568,11 @@ int dom__create(struct vmm *vmm, const struct dom_cfg *cfg, uint32_t domid,
 	if (r)
 		goto out_vm;
 	boot__page_tables(d->ram);
-	r = kvm_vcpu__create(&vmm->kvm, &d->vm, 0, &d->vcpu, err, errlen);
-	if (r)
-		goto out_vm;
-	r = boot__vcpu_long_mode(&d->vcpu, entry, BOARD_INFO_GPA, err, errlen);
-	if (r)
-		goto out_vcpu;
+	for (; d->nr_vcpus < nr_vcpus; d->nr_vcpus++) {
+		r = dom_vcpu_create(d, d->nr_vcpus, entry, err, errlen);
+		if (r)
+			goto out_vcpu;
+	}
 
 	if (vmm->log_dir)
 		snprintf(log_path, sizeof(log_path), "%s/%s.log", vmm->log_dir, cfg->name);
@@ -448,6 +586,8 @@ int dom__create(struct vmm *vmm, const struct dom_cfg *cfg, uint32_t domid,
 		r = exitdev__register(&d->exitdev, &d->pio);
 	if (!r)
 		r = iobus__register(&d->pio, BOARD_MARK_PORT, 4, &dom_mark_ops, d);
+	if (!r)
+		r = iobus__register(&d->pio, BOARD_CPU_PORT, 4, &dom_cpu_ops, d);
 	if (r) {
 		dom_err(err, errlen, r, "%s: ports: %s", cfg->name, strerror(-r));
 		goto out_serial;
@@ -475,7 +615,7 @@ out_domain:
 out_serial:
 	serial__exit(&d->serial);
 out_vcpu:
-	kvm_vcpu__close(&d->vcpu);
+	dom_vcpus_close(d);
 out_vm:
 	kvm_vm__close(&d->vm);
 out_ram:
@@ -483,6 +623,10 @@ out_ram:
 out_free:
 	iobus__exit(&d->pio);
 	iobus__exit(&d->mmio);
+	exitdev__exit(&d->exitdev);
+	pthread_cond_destroy(&d->ap_cond);
+	pthread_mutex_destroy(&d->ap_lock);
+	pthread_mutex_destroy(&d->end_lock);
 	free(d);
 	return r;
 }
@@ -508,7 +652,7 @@ void dom__teardown(struct dom *d)
 		close(d->irq_fd);
 		d->irq_fd = -1;
 	}
-	kvm_vcpu__close(&d->vcpu);
+	dom_vcpus_close(d);
 	kvm_vm__close(&d->vm);
 	munmap(d->ram, d->cfg.ram_size);
 	d->ram = NULL;
@@ -523,5 +667,9 @@ void dom__free(struct dom *d)
 	if (!d)
 		return;
 	dom__teardown(d);
+	exitdev__exit(&d->exitdev);
+	pthread_cond_destroy(&d->ap_cond);
+	pthread_mutex_destroy(&d->ap_lock);
+	pthread_mutex_destroy(&d->end_lock);
 	free(d);
 }

@@ -3,7 +3,8 @@
  * DOC: exit device - implementation
  *
  * A narrower write than 32 bits still ends the guest; its status is the
- * bytes written, zero-extended.
+ * bytes written, zero-extended.  A second write (another vCPU ending the
+ * guest at the same time) stops its vCPU too but changes nothing.
  */
 #include <string.h>
 
@@ -18,8 +19,12 @@ static enum io_result exitdev_write(void *priv, uint64_t off, const void *data,
 
 	(void)off;
 	memcpy(&v, data, len < sizeof(v) ? len : sizeof(v));
-	x->status = v;
-	x->written = true;
+	pthread_mutex_lock(&x->lock);
+	if (!x->written) {
+		x->status = v;
+		x->written = true;
+	}
+	pthread_mutex_unlock(&x->lock);
 	return IO_STOP;
 }
 
@@ -36,8 +41,18 @@ static const struct io_ops exitdev_ops = {
 	.write = exitdev_write,
 };
 
-int exitdev__register(struct exitdev *x, struct iobus *pio)
+void exitdev__init(struct exitdev *x)
 {
 	memset(x, 0, sizeof(*x));
+	pthread_mutex_init(&x->lock, NULL);
+}
+
+void exitdev__exit(struct exitdev *x)
+{
+	pthread_mutex_destroy(&x->lock);
+}
+
+int exitdev__register(struct exitdev *x, struct iobus *pio)
+{
 	return iobus__register(pio, BOARD_EXIT_PORT, 4, &exitdev_ops, x);
 }

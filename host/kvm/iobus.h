@@ -7,9 +7,10 @@
  * binary search.  Each domain has two: its port I/O space and its MMIO
  * space (what has no memory slot: the coprocessor windows).
  *
- * Locking: handlers are registered while the domain's vCPU is not running
- * and stay until it is stopped for good, so dispatch (on the vCPU thread)
- * takes no lock.  A handler runs on the vCPU thread of its domain.
+ * Locking: handlers are registered while the domain's vCPUs are not
+ * running and stay until they are stopped for good, so dispatch (on a vCPU
+ * thread) takes no lock.  A handler runs on any vCPU thread of its domain,
+ * possibly on several at once: it locks what it shares.
  */
 #ifndef VMM_IOBUS_H
 #define VMM_IOBUS_H

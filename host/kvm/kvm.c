@@ -166,9 +166,34 @@ int kvm_vm__irqfd(struct kvm_vm *vm, int fd, uint32_t gsi, bool assign,
 	return 0;
 }
 
+/*
+ * A copy of the supported CPUID with @id as the initial APIC ID (leaf 1
+ * EBX[31:24]) and x2APIC ID (leaves 0xb and 0x1f EDX), as a CPU reports
+ * its own.  Freed by the caller; NULL when out of memory.
+ */
+static struct kvm_cpuid2 *kvm_cpuid_for(const struct kvm_sys *sys, unsigned int id)
+{
+	size_t size = sizeof(*sys->cpuid) + sys->cpuid->nent * sizeof(sys->cpuid->entries[0]);
+	struct kvm_cpuid2 *c = malloc(size);
+
+	if (!c)
+		return NULL;
+	memcpy(c, sys->cpuid, size);
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function == 1)
+			e->ebx = (e->ebx & 0x00ffffffu) | (uint32_t)id << 24;
+		else if (e->function == 0xb || e->function == 0x1f)
+			e->edx = id;
+	}
+	return c;
+}
+
 int kvm_vcpu__create(struct kvm_sys *sys, struct kvm_vm *vm, unsigned int id,
 		     struct kvm_vcpu *vcpu, char *err, size_t errlen)
 {
+	struct kvm_cpuid2 *cpuid;
 	void *run;
 	int e;
 
@@ -184,11 +209,19 @@ int kvm_vcpu__create(struct kvm_sys *sys, struct kvm_vm *vm, unsigned int id,
 	}
 	vcpu->run = run;
 	vcpu->run_size = sys->run_size;
-	if (ioctl(vcpu->fd, KVM_SET_CPUID2, sys->cpuid) < 0) {
+	cpuid = kvm_cpuid_for(sys, id);
+	if (!cpuid) {
+		e = ENOMEM;
+		kvm__fail(err, errlen, e, "CPUID of vCPU %u", id);
+		goto out_run;
+	}
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0) {
 		e = errno;
+		free(cpuid);
 		kvm__fail(err, errlen, e, "KVM_SET_CPUID2");
 		goto out_run;
 	}
+	free(cpuid);
 	return 0;
 
 out_run:
@@ -198,6 +231,15 @@ out_vcpu:
 	close(vcpu->fd);
 	vcpu->fd = -1;
 	return -e;
+}
+
+int kvm_vcpu__runnable(struct kvm_vcpu *vcpu, char *err, size_t errlen)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+	if (ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp) < 0)
+		return kvm__fail(err, errlen, errno, "KVM_SET_MP_STATE");
+	return 0;
 }
 
 void kvm_vcpu__close(struct kvm_vcpu *vcpu)

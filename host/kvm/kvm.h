@@ -66,12 +66,20 @@ int kvm_vm__irqfd(struct kvm_vm *vm, int fd, uint32_t gsi, bool assign,
 		  char *err, size_t errlen);
 
 /**
- * kvm_vcpu__create() - vCPU @id of @vm with the supported CPUID, its
+ * kvm_vcpu__create() - vCPU @id of @vm (its local APIC ID is @id; vCPU 0
+ * is the boot CPU) with the supported CPUID, the APIC ID in it, and its
  * kvm_run page mapped.  Closed with kvm_vcpu__close().
  */
 int kvm_vcpu__create(struct kvm_sys *sys, struct kvm_vm *vm, unsigned int id,
 		     struct kvm_vcpu *vcpu, char *err, size_t errlen);
 void kvm_vcpu__close(struct kvm_vcpu *vcpu);
+
+/**
+ * kvm_vcpu__runnable() - let a vCPU other than the boot CPU run from the
+ * registers the host set, without the INIT/SIPI it waits for otherwise.
+ * Returns 0 or -errno (the reason in @err).
+ */
+int kvm_vcpu__runnable(struct kvm_vcpu *vcpu, char *err, size_t errlen);
 
 /** kvm_vcpu__tsc_khz() - the guest TSC frequency, or 0 when KVM does not say. */
 uint64_t kvm_vcpu__tsc_khz(struct kvm_vcpu *vcpu);

@@ -8,7 +8,7 @@
  *
  * The main thread builds the host (vmm.c: simcp0, registered with the
  * framework under --algo, and every domain), starts the vCPUs, then waits
- * in poll() for a vCPU thread to finish or mark (an eventfd the threads
+ * in poll() for a domain to end or a guest to mark (an eventfd the threads
  * signal), SIGINT/SIGTERM (a signalfd; the signals are blocked in every
  * thread), the next statistics table, a scheduled destroy or the time
  * limit.  A finished domain is torn down at once - the others go on.  At
@@ -62,7 +62,7 @@ struct opts {
 	const char *log_dir;
 	const char *json;           /* write the summary as JSON there */
 	double check_shares;        /* relative tolerance; < 0: no check */
-	bool echo, quiet, probe, normal_prio;
+	bool echo, quiet, probe, realtime;
 };
 
 /* ---- command line ----------------------------------------------------------- */
@@ -80,6 +80,7 @@ static void usage(FILE *f)
 "                        memory=N        RAM in MiB, or with a K/M/G suffix (default 64)\n"
 "                        cmdline=ARGS    the guest's command line (no commas)\n"
 "                        vcoproc=yes|no  a vcoproc on simcp0 (default yes)\n"
+"                        vcpus=N         vCPUs, 1 to 8 (default 1)\n"
 "                        destroy=DUR     destroy the domain this long after start\n"
 "                        KEY=VAL         any other key: a scheduling parameter of\n"
 "                                        its vcoproc, e.g. weight=256\n"
@@ -95,7 +96,7 @@ static void usage(FILE *f)
 "  --json FILE         also write the summary to FILE as JSON (- = stdout)\n"
 "  --check-shares TOL  fail unless every busy-window share is within TOL\n"
 "                      (relative: 0.03 or 3%%) of what the algorithm promises\n"
-"  --normal-priority   do not run the coprocessor's threads SCHED_FIFO\n"
+"  --realtime          run the coprocessor's threads SCHED_FIFO (root or CAP_SYS_NICE)\n"
 "  --probe             check that KVM is usable here, print why not, and exit\n"
 "  --help\n");
 }
@@ -148,6 +149,7 @@ static int parse_domain(struct opts *o, const char *spec)
 	snprintf(c->name, sizeof(c->name), "d%u", o->nr_dom + 1);
 	c->ram_size = DEF_RAM;
 	c->vcoproc = true;
+	c->vcpus = 1;
 	copy = strdup(spec);
 	if (!copy)
 		return -ENOMEM;
@@ -183,6 +185,16 @@ static int parse_domain(struct opts *o, const char *spec)
 				c->vcoproc = false;
 			else
 				r = -EINVAL;
+		} else if (!strcmp(item, "vcpus")) {
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(val, &end, 10);
+			if (end == val || *end || errno || n < 1 || n > BOARD_MAX_CPUS)
+				r = -EINVAL;
+			else
+				c->vcpus = (unsigned int)n;
 		} else if (!strcmp(item, "destroy")) {
 			r = vmm__parse_dur(val, &c->destroy_at_ns);
 			if (!r && !c->destroy_at_ns)
@@ -216,7 +228,7 @@ static int parse_domain(struct opts *o, const char *spec)
 enum {
 	OPT_DOMAIN = 256, OPT_ALGO, OPT_PARAM, OPT_SECONDS, OPT_TIMEOUT, OPT_INTERVAL,
 	OPT_MAX_NP, OPT_LOG_DIR, OPT_NO_ECHO, OPT_QUIET, OPT_PROBE, OPT_HELP, OPT_JSON,
-	OPT_CHECK_SHARES, OPT_NORMAL_PRIO,
+	OPT_CHECK_SHARES, OPT_REALTIME,
 };
 
 /* A relative tolerance: 0.03 or 3%. */
@@ -257,7 +269,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "json", required_argument, NULL, OPT_JSON },
 		{ "check-shares", required_argument, NULL, OPT_CHECK_SHARES },
-		{ "normal-priority", no_argument, NULL, OPT_NORMAL_PRIO },
+		{ "realtime", no_argument, NULL, OPT_REALTIME },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -291,7 +303,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		case OPT_NO_ECHO: o->echo = false; break;
 		case OPT_QUIET: o->quiet = true; break;
 		case OPT_PROBE: o->probe = true; break;
-		case OPT_NORMAL_PRIO: o->normal_prio = true; break;
+		case OPT_REALTIME: o->realtime = true; break;
 		case OPT_JSON: o->json = optarg; break;
 		case OPT_CHECK_SHARES: r = parse_tol(optarg, &o->check_shares); break;
 		case OPT_HELP: usage(stdout); return 1;
@@ -607,9 +619,9 @@ static int write_json(struct vmm *vmm, const struct shares *sh, const char *path
 		json_str(f, d->cfg.name);
 		fprintf(f, ", \"domid\": %u, \"verdict\": ", d->domid);
 		json_str(f, dom_verdict(d));
-		fprintf(f, ", \"status\": %d, \"vcoproc\": %s, \"result\": ",
+		fprintf(f, ", \"status\": %d, \"vcoproc\": %s, \"vcpus\": %u, \"result\": ",
 			d->state == DOM_EXITED ? (int)d->exitdev.status : -1,
-			d->cfg.vcoproc ? "true" : "false");
+			d->cfg.vcoproc ? "true" : "false", d->nr_vcpus);
 		json_str(f, d->result);
 		fprintf(f, ", \"fail\": ");
 		json_str(f, d->fail);
@@ -770,7 +782,7 @@ int main(int argc, char **argv)
 	cfg = (struct vmm_cfg){
 		.algo = o->algo, .params = o->params, .nr_params = o->nr_params,
 		.run_ns = o->run_ns, .max_np_ns = o->max_np_ns, .log_dir = o->log_dir,
-		.echo = o->echo, .normal_prio = o->normal_prio,
+		.echo = o->echo, .realtime = o->realtime,
 	};
 	if (vmm__create(&vmm, &cfg))
 		goto out_sigfd;

@@ -33,6 +33,7 @@ int serial__init(struct serial *s, const char *name, const char *log_path, bool 
 		if (!s->log)
 			return -errno;
 	}
+	pthread_mutex_init(&s->lock, NULL);
 	return 0;
 }
 
@@ -70,8 +71,10 @@ static enum io_result serial_read(void *priv, uint64_t off, void *data, unsigned
 {
 	struct serial *s = priv;
 	uint8_t v = 0;
-	bool dlab = s->lcr & UART_LCR_DLAB;
+	bool dlab;
 
+	pthread_mutex_lock(&s->lock);
+	dlab = s->lcr & UART_LCR_DLAB;
 	switch (off) {
 	case 0: v = dlab ? s->dll : 0; break;
 	case 1: v = dlab ? s->dlm : s->ier; break;
@@ -82,6 +85,7 @@ static enum io_result serial_read(void *priv, uint64_t off, void *data, unsigned
 	case 6: v = UART_MSR_IDLE; break;
 	case 7: v = s->scr; break;
 	}
+	pthread_mutex_unlock(&s->lock);
 	memset(data, 0, len);
 	*(uint8_t *)data = v;
 	return IO_DONE;
@@ -92,9 +96,11 @@ static enum io_result serial_write(void *priv, uint64_t off, const void *data,
 {
 	struct serial *s = priv;
 	uint8_t v = *(const uint8_t *)data;
-	bool dlab = s->lcr & UART_LCR_DLAB;
+	bool dlab;
 
 	(void)len;
+	pthread_mutex_lock(&s->lock);
+	dlab = s->lcr & UART_LCR_DLAB;
 	switch (off) {
 	case 0:
 		if (dlab)
@@ -113,6 +119,7 @@ static enum io_result serial_write(void *priv, uint64_t off, const void *data,
 	case 4: s->mcr = v & 0x1f; break;
 	case 7: s->scr = v; break;
 	}
+	pthread_mutex_unlock(&s->lock);
 	return IO_DONE;
 }
 
@@ -133,4 +140,5 @@ void serial__exit(struct serial *s)
 	if (s->log)
 		fclose(s->log);
 	s->log = NULL;
+	pthread_mutex_destroy(&s->lock);
 }

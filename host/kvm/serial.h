@@ -11,13 +11,16 @@
  * echo is on, to stdout as "[name] line".  The last line starting with
  * "result:" is kept for the host's summary.
  *
- * Locking: accessed by the domain's vCPU thread only while it runs; the
- * owner reads it after that thread is joined.  An echoed line is written
- * with one stdio call, so lines of different domains do not interleave.
+ * Locking: the registers and the line under the UART's lock, so that the
+ * domain's vCPU threads may write at once (their bytes interleave as on
+ * a real UART); the owner reads result after the threads are joined.  An
+ * echoed line is written with one stdio call, so lines of different
+ * domains do not interleave.
  */
 #ifndef VMM_SERIAL_H
 #define VMM_SERIAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +31,7 @@
 #define SERIAL_LINE_MAX 256
 
 struct serial {
+	pthread_mutex_t lock;      /* everything below but prefix, log and echo */
 	char prefix[48];           /* "[name] " */
 	FILE *log;                 /* owned; NULL: no log file */
 	bool echo;
@@ -48,7 +52,7 @@ int serial__init(struct serial *s, const char *name, const char *log_path, bool 
 /** serial__register() - claim the UART's 8 ports on @pio. */
 int serial__register(struct serial *s, struct iobus *pio);
 
-/** serial__exit() - flush a partial line and close the log. */
+/** serial__exit() - flush a partial line and close the log (after serial__init() succeeded). */
 void serial__exit(struct serial *s);
 
 #endif /* VMM_SERIAL_H */

@@ -4,7 +4,8 @@
  *
  * The ELF loader (its input is an untrusted file: every malformed image
  * must be refused without touching memory outside RAM), the page tables it
- * sets up, and the I/O bus (ordering, overlap, lookup, straddling).
+ * sets up, the I/O bus (ordering, overlap, lookup, straddling), and the
+ * exit device (the first status written wins, whichever vCPU wrote it).
  */
 #include <elf.h>
 #include <errno.h>
@@ -21,6 +22,7 @@
 
 #include "board.h"
 #include "boot.h"
+#include "exitdev.h"
 #include "iobus.h"
 
 #define RAM (4u << 20)
@@ -227,6 +229,42 @@ static void test_iobus(void **state)
 	iobus__exit(&bus);
 }
 
+/* ---- exit device ------------------------------------------------------------------ */
+
+static void test_exitdev(void **state)
+{
+	struct exitdev x;
+	struct iobus bus;
+	uint32_t v = 7;
+	uint8_t b = 9;
+
+	(void)state;
+	exitdev__init(&x);
+	iobus__init(&bus, "port");
+	assert_int_equal(exitdev__register(&x, &bus), 0);
+	assert_false(x.written);
+	assert_int_equal(iobus__access(&bus, BOARD_EXIT_PORT, &v, 4, false), IO_DONE);
+	assert_int_equal(v, 0);
+	v = 7;
+	/* Every write stops its vCPU; the first one's status stays. */
+	assert_int_equal(iobus__access(&bus, BOARD_EXIT_PORT, &v, 4, true), IO_STOP);
+	v = 0;
+	assert_int_equal(iobus__access(&bus, BOARD_EXIT_PORT, &v, 4, true), IO_STOP);
+	assert_true(x.written);
+	assert_int_equal(x.status, 7);
+	iobus__exit(&bus);
+	exitdev__exit(&x);
+
+	/* A narrower write is zero-extended. */
+	exitdev__init(&x);
+	iobus__init(&bus, "port");
+	assert_int_equal(exitdev__register(&x, &bus), 0);
+	assert_int_equal(iobus__access(&bus, BOARD_EXIT_PORT, &b, 1, true), IO_STOP);
+	assert_int_equal(x.status, 9);
+	iobus__exit(&bus);
+	exitdev__exit(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_elf_bad),
 		cmocka_unit_test(test_page_tables),
 		cmocka_unit_test(test_iobus),
+		cmocka_unit_test(test_exitdev),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -92,17 +92,20 @@ static const struct vc_host_ops vmm_hops = {
 };
 
 /*
- * The coprocessor's threads - simcp's device thread and os/posix.c's timer
- * thread - stand for hardware: a command must end when its modeled time is
- * up, not when a CPU comes free.  vCPU threads can keep every CPU busy (on
- * a software KVM they emulate the guests' instructions), and a device
- * thread that waits for a CPU at each context switch leaves the device
- * idle meanwhile - measured here: 4-5% of the device at 100 switches/s on
- * two cores.  So, where the process may (root or CAP_SYS_NICE), they are
- * created with SCHED_FIFO priority 1: the creating thread takes that
- * policy for the time it creates them, and threads inherit it.  They sleep
- * between commands; the kernel's RT throttling bounds them if they did
- * not.  Returns whether the policy was taken (vmm_rt_leave() undoes it).
+ * Real-time priority for the coprocessor's threads - simcp's device thread
+ * and os/posix.c's timer thread - is opt-in (vmm_cfg.realtime, vcoprocd
+ * --realtime).  It is not needed for the device's throughput: simcp keeps
+ * its modeled timeline across context switches, so a device thread that
+ * waits for a CPU (vCPU threads can keep every CPU busy; on a software KVM
+ * they emulate the guests' instructions) loses no device time, within a
+ * context or at a switch.  What priority still buys is promptness in real
+ * time: completions and interrupts when their modeled time is up, slices
+ * ended when the timer says.  Where the process may (root or
+ * CAP_SYS_NICE), the threads are then created with SCHED_FIFO priority 1:
+ * the creating thread takes that policy for the time it creates them, and
+ * threads inherit it.  They sleep between commands; the kernel's RT
+ * throttling bounds them if they did not.  Returns whether the policy was
+ * taken (vmm_rt_leave() undoes it).
  */
 static bool vmm_rt_enter(int *policy, struct sched_param *param)
 {
@@ -127,8 +130,12 @@ static int vmm_coproc_create(struct vmm *vmm, const struct vmm_cfg *cfg)
 	int r, policy = SCHED_OTHER;
 	bool rt = false;
 
-	if (!cfg->normal_prio)
+	if (cfg->realtime) {
 		rt = vmm_rt_enter(&policy, &param);
+		if (!rt)
+			vmm__log("--realtime: SCHED_FIFO is not permitted here (root or "
+				 "CAP_SYS_NICE); the coprocessor's threads run at normal priority");
+	}
 	vmm->rt_device = rt;
 	r = simcp_create(&scfg, &vmm->dev);
 	if (r) {

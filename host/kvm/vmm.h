@@ -3,8 +3,9 @@
  * DOC: vcoprocd - the reference host on Linux KVM
  *
  * One process hosts several domains.  Each domain is a KVM VM with its own
- * RAM (one memory slot from guest-physical 0), one vCPU thread, a 16550
- * console and the exit device (guest/board.h is the machine).  The
+ * RAM (one memory slot from guest-physical 0), one thread per vCPU (one
+ * by default, up to BOARD_MAX_CPUS), a 16550 console and the exit device
+ * (guest/board.h is the machine).  The
  * coprocessor - simcp in THREAD mode, a device thread doing real work on
  * guest memory - is registered once with the framework (core/), and every
  * domain with a vcoproc on it sees the coprocessor's register window at
@@ -21,7 +22,7 @@
  * thread; os/posix.c's timer thread.
  *
  * Ownership: struct vmm owns the coprocessor, the framework instance and
- * every struct dom; a struct dom owns its VM, vCPU, RAM, devices and
+ * every struct dom; a struct dom owns its VM, vCPUs, RAM, devices and
  * framework domain until dom__teardown(), and its record (name, final
  * statistics, exit status) until dom__free().
  *
@@ -69,22 +70,32 @@ struct dom_cfg {
 	struct vc_param params[VC_VCOPROC_MAX_PARAMS]; /* scheduling parameters */
 	unsigned int nr_params;
 	uint64_t destroy_at_ns;                   /* 0: never; else destroy then */
+	unsigned int vcpus;                       /* 1 .. BOARD_MAX_CPUS (0: 1) */
 };
 
 enum dom_state {
-	DOM_NEW,      /* built, vCPU not started */
-	DOM_RUNNING,  /* vCPU thread running */
+	DOM_NEW,      /* built, vCPUs not started */
+	DOM_RUNNING,  /* vCPU threads running */
 	DOM_EXITED,   /* the guest wrote the exit device */
-	DOM_FAILED,   /* the vCPU stopped on an error (see fail) */
+	DOM_FAILED,   /* a vCPU stopped on an error (see fail) */
 	DOM_STOPPED,  /* stopped by the host: shutdown, timeout, destroy */
 };
 
-/** A vCPU's exit counters; written by its thread, read with atomics. */
+/** A domain's exit counters, all its vCPUs together; updated and read with atomics. */
 struct dom_exits {
 	_Atomic uint64_t mmio, pio, intr;
 	_Atomic uint64_t irqs_raised;      /* irqfd signals (any thread) */
 	/* Doorbell writes, by where the framework sent them. */
 	_Atomic uint64_t doorbells_emulated, doorbells_forwarded;
+};
+
+/** One vCPU of a domain and its thread. */
+struct dom_vcpu {
+	struct dom *d;
+	unsigned int id;                  /* CPU and local APIC ID; 0: the BSP */
+	struct kvm_vcpu kv;
+	pthread_t thread;
+	bool thread_started;              /* main thread only */
 };
 
 /** One domain of the host. */
@@ -98,7 +109,8 @@ struct dom {
 	struct vc_iommu_region region;    /* all of RAM, writable */
 	struct vc_iommu iommu;
 	struct kvm_vm vm;
-	struct kvm_vcpu vcpu;
+	struct dom_vcpu vcpu[BOARD_MAX_CPUS];
+	unsigned int nr_vcpus;
 	struct iobus pio, mmio;
 	struct serial serial;
 	struct exitdev exitdev;
@@ -111,16 +123,22 @@ struct dom {
 		uint64_t base;
 	} win[VC_COPROC_MAX_MMIO];
 
-	/* The vCPU thread. */
-	pthread_t thread;
-	bool thread_started;              /* main thread only */
-	atomic_bool stop_req;             /* set by the main thread, then a kick */
-	atomic_bool finished;             /* the thread has left its loop */
+	/* The vCPU threads. */
+	atomic_bool stop_req;             /* set by the main thread, then kicks */
+	atomic_bool finished;             /* the domain has ended (state is final) */
+	pthread_mutex_t end_lock;         /* ends the domain once: state, fail */
+	pthread_mutex_t ap_lock;          /* APs wait for the BSP's BOARD_CPU_START */
+	pthread_cond_t ap_cond;
+	bool ap_go;                       /* protected by ap_lock */
 
-	/* Host clock of the first write of each BOARD_MARK_*; 0: not yet (vCPU thread). */
+	/* Host clock of the first write of each BOARD_MARK_*; 0: not yet (vCPU threads). */
 	_Atomic uint64_t mark_ns[BOARD_MARK_MAX + 1];
 
-	/* Outcome; written by the vCPU thread before `finished`, then read-only. */
+	/*
+	 * Outcome: written once, under end_lock, by the vCPU thread that ends
+	 * the domain (the exit device, an error, or the first to see
+	 * stop_req), before `finished`; read-only after that.
+	 */
 	enum dom_state state;
 	char fail[VMM_ERR_MAX];
 	struct dom_exits exits;
@@ -160,7 +178,7 @@ struct vmm_cfg {
 	uint64_t max_np_ns;               /* longest non-preemptible command */
 	const char *log_dir;              /* NULL: no log files */
 	bool echo;                        /* consoles on stdout */
-	bool normal_prio;                 /* no SCHED_FIFO for the device's threads */
+	bool realtime;                    /* SCHED_FIFO for the device's threads (opt-in) */
 };
 
 /** The host. */
@@ -171,13 +189,13 @@ struct vmm {
 	struct vc_coproc *coproc;         /* simcp0 */
 	struct dom *doms[VMM_MAX_DOMAINS];
 	unsigned int nr_doms;
-	int notify_fd;                    /* eventfd: a vCPU thread finished or marked */
+	int notify_fd;                    /* eventfd: a domain ended or a guest marked */
 	const char *log_dir;              /* NULL: no log files */
 	bool echo;
 	uint64_t run_ns;                  /* workloads' duration (board_info.run_ns) */
 	uint32_t doorbell_off;            /* the doorbell register in the window */
 	unsigned int unhandled_log;       /* unhandled accesses logged per domain (8) */
-	bool rt_device;                   /* the device's threads run SCHED_FIFO */
+	bool rt_device;                   /* the device's threads run SCHED_FIFO (realtime) */
 	uint64_t t0;                      /* host clock when the vCPUs started */
 	struct vmm_window win;
 };
@@ -186,7 +204,7 @@ struct vmm {
 
 /**
  * dom__create() - build domain @domid from @cfg: RAM, VM, guest image,
- * boot page, vCPU in long mode, console, exit device, framework domain,
+ * boot page, vCPUs in long mode, console, exit device, framework domain,
  * and (cfg->vcoproc) a vcoproc on vmm->coproc with its window and irqfd.
  * Main thread.  Returns 0 and *@out, or -errno with the reason in @err
  * and nothing left behind.
@@ -194,17 +212,21 @@ struct vmm {
 int dom__create(struct vmm *vmm, const struct dom_cfg *cfg, uint32_t domid,
 		struct dom **out, char *err, size_t errlen);
 
-/** dom__start() - start the vCPU thread.  Returns 0 or -errno. */
+/**
+ * dom__start() - start a thread per vCPU: the BSP runs, the APs wait for
+ * the guest's BOARD_CPU_START.  Returns 0, or -errno with none left
+ * running.
+ */
 int dom__start(struct dom *d);
 
 /**
- * dom__stop() - ask the vCPU to stop and wait for its thread.
+ * dom__stop() - ask every vCPU to stop and wait for their threads.
  * Idempotent; main thread.
  */
 void dom__stop(struct dom *d);
 
 /**
- * dom__teardown() - stop the vCPU, take a last statistics snapshot,
+ * dom__teardown() - stop the vCPUs, take a last statistics snapshot,
  * destroy the framework domain (its vcoprocs are stopped and freed; the
  * others go on), unbind the irqfd, close the VM and free the RAM.  The
  * record stays for the summary.  Idempotent; main thread.
@@ -246,7 +268,7 @@ int vmm__create(struct vmm *vmm, const struct vmm_cfg *cfg);
 int vmm__add_domain(struct vmm *vmm, const struct dom_cfg *cfg);
 
 /**
- * vmm__start() - note the expected shares, then start every domain's vCPU
+ * vmm__start() - note the expected shares, then start every domain's vCPUs
  * (vmm->t0 is the start).  On failure the vCPUs already started are
  * stopped.  Returns 0 or -errno.
  */

@@ -32,6 +32,22 @@
  * scratch at ctx_bw): the first command after a switch starts only when
  * the save and load are done, so a switch costs modeled time.
  *
+ * The timeline also runs on across a switch.  Each switch step (save,
+ * load, start) is placed on the device's timeline by simcp_clock(), and
+ * the first command after the start begins when the save and load are
+ * done (busy_until) and not before the start (resume_at) - not when the
+ * device thread gets around to it.  In THREAD mode the framework switches
+ * either from its own thread (a slice timer, a doorbell: the steps are at
+ * the real time of the call, so a context never runs before it was put on
+ * the device or before its work arrived) or from inside the device's
+ * VC_EV_STOPPED / VC_EV_IDLE delivery.  There the device thread itself
+ * may have reached the boundary late (it sleeps until each command's
+ * modeled end and needs a CPU to wake), so the steps are placed at the
+ * boundary's modeled time plus the time the receiver took: the thread's
+ * lateness is not device time lost.  With no wake-up latency, which is
+ * VTIME's case (the timer fires at the modeled time), both rules are the
+ * plain clock, as before.
+ *
  * Events are queued under the lock and delivered by the engine's own
  * context, the thread or the timer callback, after dropping the lock: the
  * receiver may call back into the device (the framework does).
@@ -102,6 +118,25 @@ static vc_time_t later(vc_time_t a, vc_time_t b)
 	return a > b ? a : b;
 }
 
+/* THREAD: the device whose events this thread is delivering, or NULL. */
+static __thread const struct simcp *tls_delivering;
+
+/*
+ * The time of a switch step (save, load, start) on the device's timeline:
+ * simcp_now(), less the device thread's lateness in reaching the boundary
+ * whose events it is delivering when the step is called from inside that
+ * delivery.  s->lock held.
+ */
+static vc_time_t simcp_clock(const struct simcp *s)
+{
+	vc_time_t now = simcp_now(s);
+
+	/* s->lag is stable while its events are out: only the thread sets it. */
+	if (tls_delivering == s && now > s->lag)
+		return now - s->lag;
+	return now;
+}
+
 /* ---- the engine (s->lock held) --------------------------------------- */
 
 void simcp_kick(struct simcp *s)
@@ -141,6 +176,8 @@ static vc_time_t simcp_step(struct simcp *s, vc_time_t now)
 {
 	struct simcp_inflight *f = &s->cur;
 
+	/* Events queued from here on left the device at a boundary @now. */
+	s->lag = 0;
 	for (;;) {
 		vc_time_t t;
 
@@ -159,6 +196,7 @@ static vc_time_t simcp_step(struct simcp *s, vc_time_t now)
 			}
 			s->chain = true;
 			s->chain_end = f->end;
+			s->lag = now - f->end;
 			simcp_retire(s);
 			if (s->stop_pending) {
 				/* The boundary a stop was waiting for. */
@@ -172,10 +210,14 @@ static vc_time_t simcp_step(struct simcp *s, vc_time_t now)
 
 		if (!s->started || !s->loaded) {
 			s->chain = false;
+			s->resume = false;
 			return VC_TIME_INF;
 		}
 		if (!simcp_state_has_work(&s->live)) {
+			/* Idle since the last command's end, if it ran up to now. */
+			s->lag = s->chain ? now - s->chain_end : 0;
 			s->chain = false;
+			s->resume = false;
 			if (!s->idle_reported) {
 				s->idle_reported = true;
 				simcp_queue_event(s, s->owner->tag, VC_EV_IDLE);
@@ -186,14 +228,16 @@ static vc_time_t simcp_step(struct simcp *s, vc_time_t now)
 		if (s->nr_ev)
 			return now;
 		/*
-		 * Back to back with the previous command, after any save/load,
-		 * and not while holding for the retry of a refused stop.
+		 * Back to back with the previous command (or, first after a
+		 * start, from the start), after any save/load, and not while
+		 * holding for the retry of a refused stop.
 		 */
-		t = later(later(s->chain ? s->chain_end : now, s->busy_until),
-			  s->hold_until);
+		t = s->chain ? s->chain_end : s->resume ? s->resume_at : now;
+		t = later(later(t, s->busy_until), s->hold_until);
 		if (t > now)
 			return t;
 		s->chain = false;
+		s->resume = false;
 		s->idle_reported = false;
 		simcp_begin(s, t);
 	}
@@ -225,10 +269,13 @@ static void simcp_deliver(struct simcp *s)
 	}
 	s->stats.events += n;
 	s->delivering++;
+	if (s->mode == SIMCP_MODE_THREAD)
+		tls_delivering = s;
 	pthread_mutex_unlock(&s->lock);
 	for (unsigned int i = 0; i < n; i++)
 		sink(opaque, ev[i].tag, ev[i].ev);
 	pthread_mutex_lock(&s->lock);
+	tls_delivering = NULL;
 	s->delivering--;
 	pthread_cond_broadcast(&s->cond);
 }
@@ -435,7 +482,7 @@ int simcp_save(struct simcp_ctx *x)
 	} else {
 		memcpy(&x->st, &s->live, sizeof(x->st));
 		s->loaded = false;
-		s->busy_until = later(s->busy_until, simcp_now(s)) + s->ctx_ns;
+		s->busy_until = later(s->busy_until, simcp_clock(s)) + s->ctx_ns;
 		s->stats.saves++;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -473,7 +520,7 @@ int simcp_load(struct simcp_ctx *x)
 	s->started = false;
 	s->stop_pending = false;
 	s->idle_reported = false;
-	s->busy_until = later(s->busy_until, simcp_now(s)) + s->ctx_ns;
+	s->busy_until = later(s->busy_until, simcp_clock(s)) + s->ctx_ns;
 	s->stats.loads++;
 out:
 	pthread_mutex_unlock(&s->lock);
@@ -493,6 +540,13 @@ int simcp_start(struct simcp_ctx *x)
 		s->idle_reported = false;
 		s->chain = false;
 		s->hold_until = 0;
+		/*
+		 * Work it has now runs from the start on the device's timeline,
+		 * never before the work arrived; work that arrives later runs
+		 * from its doorbell.
+		 */
+		s->resume = simcp_state_has_work(&s->live);
+		s->resume_at = later(simcp_clock(s), x->work_at);
 		simcp_kick(s);
 	}
 	pthread_mutex_unlock(&s->lock);

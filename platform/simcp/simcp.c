@@ -363,7 +363,7 @@ enum vc_io simcp_mmio(struct simcp_ctx *x, uint64_t off, unsigned int size,
 	struct simcp_state *st;
 	unsigned int nr_ev;
 	enum vc_io ret = VC_IO_OK;
-	bool live, work = false;
+	bool live, had, work = false;
 
 	if (!access_ok(off, size)) {
 		if (!write)
@@ -382,11 +382,15 @@ enum vc_io simcp_mmio(struct simcp_ctx *x, uint64_t off, unsigned int size,
 		if (size == 8)
 			*val |= (uint64_t)reg_read(s, st, live, off + 4) << 32;
 	} else {
+		had = simcp_state_has_work(st);
 		work = reg_write(s, x, st, live, off, (uint32_t)*val);
 		if (size == 8)
 			work |= reg_write(s, x, st, live, off + 4, (uint32_t)(*val >> 32));
 		if (work || off == SIMCP_REG_RING_TAIL)
 			ret = VC_IO_WORK;
+		/* No context is started with work from before it arrived (exec.c). */
+		if (!had && simcp_state_has_work(st))
+			x->work_at = simcp_now(s);
 	}
 	/* Let the engine run new work, or deliver an interrupt edge. */
 	if ((live && write) || s->nr_ev != nr_ev)

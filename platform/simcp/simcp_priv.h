@@ -49,6 +49,7 @@ struct simcp_state {
 struct simcp_ctx {
 	struct simcp *dev;
 	uint32_t tag;
+	vc_time_t work_at;     /* simcp_now() when a register write last gave it work (lock) */
 	struct simcp_state st; /* saved state; stale while the ctx is loaded */
 };
 
@@ -107,6 +108,10 @@ struct simcp {
 	bool idle_reported;
 	bool chain;                 /* busy without a gap since chain_end */
 	vc_time_t chain_end;
+	bool resume;                /* started with work: the first command */
+	vc_time_t resume_at;        /*   begins at resume_at, not at a wake-up */
+	vc_time_t lag;              /* THREAD: how late the thread reached the
+				     * boundary whose events it delivers next */
 	vc_time_t busy_until;       /* save/load/scrub occupy the device till */
 	vc_time_t hold_until;       /* after a refused stop: begin nothing till */
 	struct simcp_inflight cur;

@@ -22,9 +22,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 SKIP = 77
 
@@ -148,7 +150,8 @@ def case_hello(ctx):
     con = r.console("h1")
     check(any(l.startswith("hello from domain 1 (h1)") for l in con),
           "no greeting on the console: %r" % con, r)
-    check("[h1] result: hello status=0" in r.out.splitlines(), "console not echoed", r)
+    check("[h1] result: hello status=0 cpus=1 apic=0" in r.out.splitlines(),
+          "console not echoed", r)
     s = r.summary()
     check(s.get("h1", {}).get("verdict") == "pass", "summary: %r" % s, r)
     check(re.search(r"^\s+h1\s+pass\s+0\s", r.err, re.M), "no summary table on stderr", r)
@@ -425,6 +428,73 @@ def case_mixed(ctx):
     refused = sum(s[n]["refusals"] for n in ("m1", "m2"))
     check(refused == r.json["coproc"]["refusals"],
           "refusals outside the non-preemptible domains", r)
+
+
+def case_vcpus(ctx):
+    """Domains with several vCPUs: the host starts the APs in long mode when the
+    guest asks, each with its own local APIC ID; the guest brings them up into
+    an idle loop while its BSP runs the workload.  'smp' (hello, 4 vCPUs)
+    reports every CPU up with APIC IDs 0..3; 'work' (hash, 2 vCPUs) passes with
+    its interrupts all delivered to its BSP; 'victim' (3 vCPUs, spinning) is
+    destroyed mid-run, all its vCPUs stopped.  Then SIGTERM stops a run of
+    multi-vCPU domains cleanly and at once."""
+    r = vcoprocd(ctx, ["--seconds", "1.5", "--interval", "0", "--no-echo",
+                       "--domain", "kernel=%s,name=smp,memory=16,vcpus=4" % image(ctx, "hello"),
+                       "--domain", "kernel=%s,name=work,memory=16,vcpus=2,cmdline=size=4K "
+                       "compute=1ms" % image(ctx, "hash"),
+                       "--domain", "kernel=%s,name=victim,memory=16,vcpus=3,destroy=1s,"
+                       "cmdline=spin=20s" % image(ctx, "hello")], 60)
+    check(r.rc == 0, "vcoprocd exit status %d, not 0" % r.rc, r)
+    s = all_pass(r, ["smp", "work"])
+    f = result_fields(s["smp"]["result"])
+    print(s["smp"]["result"])
+    check(f.get("cpus") == 4 and f.get("apic") == "0,1,2,3", "smp: %r" % f, r)
+    check("guest: 4 CPUs up, APIC IDs 0 1 2 3" in r.console("smp"), "smp console", r)
+    check(s["smp"]["vcpus"] == 4 and s["work"]["vcpus"] == 2, "vcpus in the summary", r)
+    w = result_fields(s["work"]["result"])
+    print(s["work"]["result"])
+    check(w.get("jobs", 0) >= 20 and w.get("foreign") == 0 and w.get("unknown") == 0,
+          "work: %r" % w, r)
+    check(0 < w["irqs"] <= s["work"]["host"]["irqs_raised"] == s["work"]["irqs"],
+          "work: interrupts %r raised %r" % (w["irqs"], s["work"]["host"]), r)
+    check(s.get("victim", {}).get("verdict") == "destroyed", "victim: %r" % s.get("victim"), r)
+
+    log_dir = tempfile.mkdtemp(prefix="vcoprocd-e2e-")
+    atexit.register(shutil.rmtree, log_dir, True)
+    cmd = [ctx["vcoprocd"], "--log-dir", log_dir, "--json", os.path.join(log_dir, "s.json"),
+           "--seconds", "30", "--interval", "0", "--no-echo",
+           "--domain", "kernel=%s,name=spin,memory=16,vcpus=4,cmdline=spin=30s"
+           % image(ctx, "hello"),
+           "--domain", "kernel=%s,name=hash,memory=16,vcpus=2,cmdline=size=4K compute=1ms"
+           % image(ctx, "hash")]
+    print("$ " + " ".join(cmd))
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t = time.monotonic()
+    up = False
+    while not up and time.monotonic() - t < 20 and p.poll() is None:
+        time.sleep(0.1)
+        try:
+            with open(os.path.join(log_dir, "spin.log")) as f:
+                up = "guest: 4 CPUs up, APIC IDs 0 1 2 3" in f.read()
+        except OSError:
+            pass
+    time.sleep(1)
+    t = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    try:
+        out, err = p.communicate(timeout=10)
+    except subprocess.TimeoutExpired as e:
+        p.kill()
+        raise Failed("vcoprocd did not stop within 10 s of SIGTERM") from e
+    r = Run(p.returncode, out, err, log_dir)
+    r.json = json.load(open(os.path.join(log_dir, "s.json")))
+    print("stopped %.2f s after SIGTERM" % (time.monotonic() - t))
+    check(up, "spin's APs never came up", r)
+    check(r.rc == 128 + signal.SIGTERM, "exit status %d after SIGTERM" % r.rc, r)
+    s = r.summary()
+    check(all(s.get(n, {}).get("verdict") == "stopped" for n in ("spin", "hash")),
+          "verdicts after SIGTERM: %r" % {n: s.get(n, {}).get("verdict")
+                                          for n in ("spin", "hash")}, r)
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()

@@ -2,9 +2,11 @@
 /*
  * simcp in SIMCP_MODE_THREAD on real time (os/posix.c): the device thread
  * executes a ring, takes at least the modeled time, raises its events
- * from its own thread, and honours the stop protocol.
+ * from its own thread, honours the stop protocol, and keeps its modeled
+ * timeline across a context switch however late the thread itself runs.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,7 +16,10 @@
 #include "simcp_test.h"
 
 #define TAG 0x7001u
+#define TAG_B 0x7002u    /* the context switched to */
+#define TAG_HOLD 0x7003u /* its interrupt holds the device thread */
 #define BASE 0x100000000ull
+#define BASE_B 0x200000000ull
 #define GUEST_SIZE (4u << 20)
 #define DATA(off) (BASE + GUEST_DATA_OFF + (off))
 
@@ -25,20 +30,53 @@ static struct {
 	struct ev_log log;
 	pthread_t test_thread;
 	bool wrong_thread;
+	/*
+	 * Set before the events that use them: an interrupt of TAG_HOLD keeps
+	 * the device thread in the sink for hold_ns (a thread that does not
+	 * get a CPU); VC_EV_STOPPED of switch_from (tagged TAG) switches to
+	 * switch_to from the sink, once, as the framework does.
+	 */
+	vc_time_t hold_ns;
+	struct simcp_ctx *switch_from, *switch_to;
+	const struct vc_iommu *switch_io;
+	int switch_err;
+	bool switched;
 } E = { .m = PTHREAD_MUTEX_INITIALIZER, .c = PTHREAD_COND_INITIALIZER };
+
+static void sleep_ns(vc_time_t ns);
+static int switch_to(struct simcp_ctx *from, struct simcp_ctx *to, const struct vc_iommu *io);
 
 static void tsink(void *opaque, uint32_t tag, enum vc_event ev)
 {
+	struct simcp_ctx *from = NULL, *to = NULL;
+	const struct vc_iommu *io = NULL;
+	int err;
+
 	pthread_mutex_lock(&E.m);
 	if (pthread_equal(pthread_self(), E.test_thread))
 		E.wrong_thread = true;
 	ev_sink(&E.log, tag, ev);
+	if (E.switch_from && tag == TAG && ev == VC_EV_STOPPED) {
+		from = E.switch_from;
+		to = E.switch_to;
+		io = E.switch_io;
+		E.switch_from = NULL;
+	}
 	pthread_cond_broadcast(&E.c);
 	pthread_mutex_unlock(&E.m);
+	if (tag == TAG_HOLD && ev == VC_EV_IRQ)
+		sleep_ns(E.hold_ns);
+	if (from) {
+		err = switch_to(from, to, io);
+		pthread_mutex_lock(&E.m);
+		E.switch_err = err;
+		E.switched = true;
+		pthread_mutex_unlock(&E.m);
+	}
 }
 
-/* Wait up to @ms for event (TAG, @ev) at index @from or later; its index or -1. */
-static int wait_event(unsigned int from, enum vc_event ev, int ms)
+/* Wait up to @ms for event (@tag, @ev) at index @from or later; its index or -1. */
+static int wait_tag_event(uint32_t tag, unsigned int from, enum vc_event ev, int ms)
 {
 	struct timespec dl;
 	int i;
@@ -51,17 +89,36 @@ static int wait_event(unsigned int from, enum vc_event ev, int ms)
 		dl.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&E.m);
-	while ((i = ev_find(&E.log, from, TAG, ev)) < 0)
+	while ((i = ev_find(&E.log, from, tag, ev)) < 0)
 		if (pthread_cond_timedwait(&E.c, &E.m, &dl))
 			break;
 	pthread_mutex_unlock(&E.m);
 	return i;
 }
 
+static int wait_event(unsigned int from, enum vc_event ev, int ms)
+{
+	return wait_tag_event(TAG, from, ev, ms);
+}
+
 static struct {
 	struct simcp *s;
 	struct guest g;
 } F;
+
+/* The rest of a switch once @from has stopped, as the framework does it. */
+static int switch_to(struct simcp_ctx *from, struct simcp_ctx *to, const struct vc_iommu *io)
+{
+	int r = simcp_save(from);
+
+	if (!r)
+		r = simcp_set_iommu(F.s, io);
+	if (!r)
+		r = simcp_load(to);
+	if (!r)
+		r = simcp_start(to);
+	return r;
+}
 
 static int setup(void **state)
 {
@@ -72,6 +129,11 @@ static int setup(void **state)
 	E.log.n = 0;
 	E.test_thread = pthread_self(); /* never delivered from a simcp call */
 	E.wrong_thread = false;
+	E.hold_ns = 0;
+	E.switch_from = E.switch_to = NULL;
+	E.switch_io = NULL;
+	E.switch_err = 0;
+	E.switched = false;
 	pthread_mutex_unlock(&E.m);
 	assert_int_equal(simcp_create(&cfg, &F.s), 0);
 	guest_init(&F.g, BASE, GUEST_SIZE);
@@ -230,12 +292,227 @@ static void test_thread_stop(void **state)
 	assert_int_equal(simcp_save(g->x), 0);
 }
 
+/*
+ * Context switches and a device thread that runs late.  The second context
+ * has 60 ms of commands queued; the device thread is held for tens of ms
+ * by an interrupt delivery (as when it waits for a CPU).  Over the window
+ * from the switch to the second context's last completion, the device
+ * must have been busy nearly all the time: its timeline goes on from the
+ * switch, and the held thread catches up, instead of starting the second
+ * context's commands when it comes back.  Without that the window would
+ * be a hold longer and the device busy about 2/3 of it.
+ */
+#define RUN_CMDS 6
+#define RUN_NS   VC_MSEC(10)    /* each; 60 ms in all */
+#define HOLD_NS  VC_MSEC(40)
+
+struct second {
+	struct guest g;
+	struct simcp_ctx *hold;     /* TAG_HOLD: interrupts on demand */
+	vc_time_t modeled;          /* its run's modeled duration */
+};
+
+/* Context B with RUN_CMDS x RUN_NS of COMPUTE and an interrupting fence; @ring: rung. */
+static void second_init(struct second *b, bool ring)
+{
+	struct guest *g = &b->g;
+
+	guest_init(g, BASE_B, GUEST_SIZE);
+	assert_int_equal(simcp_ctx_alloc(F.s, TAG_B, &g->x), 0);
+	guest_ring_init(g, SIMCP_IRQ_FENCE);
+	b->modeled = 0;
+	for (int k = 0; k < RUN_CMDS; k++) {
+		struct simcp_cmd c = cmd_compute(RUN_NS, 0, 0);
+
+		guest_push(g, c);
+		b->modeled += simcp_cmd_cost(F.s, &c);
+	}
+	guest_push(g, cmd_fence(7, 0, SIMCP_F_IRQ));
+	b->modeled += SIMCP_DEF_CMD_OVERHEAD_NS;
+	if (ring)
+		guest_doorbell(g); /* latched on its saved context */
+	/* A pending, masked ERROR: unmasking it raises an interrupt on demand. */
+	assert_int_equal(simcp_ctx_alloc(F.s, TAG_HOLD, &b->hold), 0);
+	assert_int_equal(simcp_reset(b->hold), 0);
+	E.hold_ns = HOLD_NS;
+}
+
+/* Hold the device thread: it delivers TAG_HOLD's interrupt, then sleeps. */
+static void hold_thread(struct second *b)
+{
+	unsigned int from;
+
+	pthread_mutex_lock(&E.m);
+	from = E.log.n;
+	pthread_mutex_unlock(&E.m);
+	wr(b->hold, SIMCP_REG_IRQ_MASK, SIMCP_IRQ_ERROR);
+	assert_true(wait_tag_event(TAG_HOLD, from, VC_EV_IRQ, 5000) >= 0);
+}
+
+static void second_fini(struct second *b)
+{
+	pthread_mutex_lock(&E.m);
+	E.switch_from = NULL;
+	pthread_mutex_unlock(&E.m);
+	simcp_ctx_free(b->g.x);
+	simcp_ctx_free(b->hold);
+	guest_fini(&b->g);
+}
+
+/* The device's busy time from @busy0 to now over the window since @t0, ended at @t1. */
+static double busy_fraction(vc_time_t busy0, vc_time_t t0, vc_time_t t1)
+{
+	struct simcp_stats st;
+
+	simcp_stats(F.s, &st);
+	return (double)(st.busy_ns - busy0) / (double)(t1 - t0);
+}
+
+/*
+ * The framework switches promptly from its own thread (a slice timer)
+ * while the device thread is held: B's commands run from the load.
+ */
+static void test_thread_switch_from_another_thread(void **state)
+{
+	struct second b;
+	struct simcp_stats st;
+	vc_time_t ra = 0, t0, t1;
+	double busy;
+	int i;
+
+	second_init(&b, true);
+	hold_thread(&b);
+	simcp_stats(F.s, &st);
+	t0 = mono_now();
+	assert_int_equal(simcp_stop(F.g.x, &ra), 0); /* idle: stopped now */
+	assert_int_equal(switch_to(F.g.x, b.g.x, &b.g.io), 0);
+	i = wait_tag_event(TAG_B, 0, VC_EV_IRQ, 5000);
+	assert_true(i >= 0);
+	t1 = E.log.e[i].at;
+	busy = busy_fraction(st.busy_ns, t0, t1);
+	printf("# switch from another thread, device thread held %llu ms: B done %.1f ms "
+	       "after the switch (modeled %.1f ms), device busy %.3f of it\n",
+	       (unsigned long long)(HOLD_NS / 1000000), (double)(t1 - t0) / 1e6,
+	       (double)b.modeled / 1e6, busy);
+	/* Never before the switch in real time: save, load, then the run. */
+	assert_true(t1 - t0 >= simcp_switch_cost(F.s) + b.modeled);
+	assert_true(busy >= 0.8);
+	assert_int_equal(rd(b.g.x, SIMCP_REG_CMDS_DONE), RUN_CMDS + 1);
+	second_fini(&b);
+}
+
+/*
+ * The switch is made from inside the device's own VC_EV_STOPPED delivery
+ * (as the framework does), which comes late because the device thread was
+ * held while A's command ran out: B's commands run from A's command's
+ * modeled end plus the switch, not from when the thread got there.  A is
+ * switched out in the middle of its run of commands.
+ */
+/*
+ * A runs c1 (and has more queued), and its stop has been accepted: switch
+ * to B from inside the VC_EV_STOPPED delivery.  Returns when c1 has begun
+ * (its start time in *@t0), the thread is being held, and B is set up.
+ */
+static void late_boundary(struct second *b, bool ring, vc_time_t *t0, struct simcp_cmd c1)
+{
+	struct guest *a = &F.g;
+	vc_time_t ra = 0;
+	int r;
+
+	second_init(b, ring);
+	pthread_mutex_lock(&E.m);
+	E.switch_from = a->x;
+	E.switch_to = b->g.x;
+	E.switch_io = &b->g.io;
+	pthread_mutex_unlock(&E.m);
+	*t0 = mono_now();
+	guest_submit(a, c1);
+	guest_submit(a, cmd_compute(VC_MSEC(20), 0, 0));
+	guest_submit(a, cmd_fence(1, 0, SIMCP_F_IRQ));
+	for (;;) {
+		sleep_ns(VC_MSEC(1));
+		r = simcp_stop(a->x, &ra);
+		if (r)
+			break;
+		/* Stopped before the device thread began c1: run again. */
+		assert_int_equal(rd(a->x, SIMCP_REG_CMDS_DONE), 0);
+		assert_int_equal(simcp_start(a->x), 0);
+		*t0 = mono_now();
+	}
+	assert_int_equal(r, -VC_EINPROGRESS);
+	hold_thread(b); /* c1 runs out while the thread is held */
+}
+
+static void test_thread_switch_late_boundary(void **state)
+{
+	struct guest *a = &F.g;
+	struct second b;
+	struct simcp_stats st;
+	struct simcp_cmd c1 = cmd_compute(VC_MSEC(5), 0, 0);
+	vc_time_t t0, t1;
+	double busy;
+	int i;
+
+	simcp_stats(F.s, &st);
+	late_boundary(&b, true, &t0, c1);
+	i = wait_tag_event(TAG_B, 0, VC_EV_IRQ, 5000);
+	assert_true(i >= 0);
+	t1 = E.log.e[i].at;
+	assert_true(E.switched);
+	assert_int_equal(E.switch_err, 0);
+	busy = busy_fraction(st.busy_ns, t0, t1);
+	printf("# switch at a boundary the device thread reached late (held %llu ms): B done "
+	       "%.1f ms after A began (modeled %.1f ms), device busy %.3f of it\n",
+	       (unsigned long long)(HOLD_NS / 1000000), (double)(t1 - t0) / 1e6,
+	       (double)(simcp_cmd_cost(F.s, &c1) + b.modeled) / 1e6, busy);
+	assert_true(t1 - t0 >= simcp_cmd_cost(F.s, &c1) + simcp_switch_cost(F.s) + b.modeled);
+	assert_true(busy >= 0.8);
+	/* A stopped after c1 (or, on a slow host, c2), the rest of its run queued. */
+	assert_true(rd(a->x, SIMCP_REG_CMDS_DONE) >= 1 && rd(a->x, SIMCP_REG_CMDS_DONE) <= 2);
+	assert_true(simcp_has_work(a->x));
+	assert_int_equal(rd(b.g.x, SIMCP_REG_CMDS_DONE), RUN_CMDS + 1);
+	second_fini(&b);
+}
+
+/*
+ * As above, but B's doorbell rings only while the device thread is held,
+ * after c1's modeled end: B's commands must not run from before they
+ * arrived - the timeline goes on from c1's end only as far as causality
+ * allows.
+ */
+static void test_thread_switch_not_before_work(void **state)
+{
+	struct second b;
+	vc_time_t t0, t1, rung;
+	int i;
+
+	late_boundary(&b, false, &t0, cmd_compute(VC_MSEC(5), 0, 0));
+	sleep_ns(VC_MSEC(15));
+	rung = mono_now();
+	guest_doorbell(&b.g);
+	i = wait_tag_event(TAG_B, 0, VC_EV_IRQ, 5000);
+	assert_true(i >= 0);
+	t1 = E.log.e[i].at;
+	assert_true(E.switched);
+	assert_int_equal(E.switch_err, 0);
+	printf("# B rung %.1f ms after A began, during the hold: done %.1f ms after its "
+	       "doorbell (modeled %.1f ms)\n", (double)(rung - t0) / 1e6,
+	       (double)(t1 - rung) / 1e6, (double)b.modeled / 1e6);
+	assert_true(t1 - rung >= b.modeled);
+	assert_int_equal(rd(b.g.x, SIMCP_REG_CMDS_DONE), RUN_CMDS + 1);
+	second_fini(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_thread_executes_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_keeps_pace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thread_switch_from_another_thread, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_thread_switch_late_boundary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thread_switch_not_before_work, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("simcp-thread", tests, NULL, NULL);
