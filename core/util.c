@@ -131,18 +131,17 @@ int vc_parse_time(const char *s, vc_time_t default_unit, vc_time_t *out)
 	return 0;
 }
 
-/* ---- vsnprintf --------------------------------------------------------- */
+/* ---- formatting --------------------------------------------------------- */
 
 struct fmt_out {
-	char *buf;
-	size_t size;
+	void (*put)(void *opaque, char c);
+	void *opaque;
 	size_t len;
 };
 
 static void out_c(struct fmt_out *o, char c)
 {
-	if (o->len + 1 < o->size)
-		o->buf[o->len] = c;
+	o->put(o->opaque, c);
 	o->len++;
 }
 
@@ -167,7 +166,7 @@ static void out_str(struct fmt_out *o, const char *s, int width, int prec, bool 
 }
 
 static void out_num(struct fmt_out *o, uint64_t v, bool neg, unsigned int base,
-		    bool upper, int width, bool zero, bool left)
+		    bool upper, const char *prefix, int width, bool zero, bool left)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	char tmp[24];
@@ -177,11 +176,15 @@ static void out_num(struct fmt_out *o, uint64_t v, bool neg, unsigned int base,
 		tmp[n++] = digits[v % base];
 		v /= base;
 	} while (v);
-	len = n + (neg ? 1 : 0);
+	len = n + (neg ? 1 : 0) + (prefix ? 2 : 0);
 	if (!left && !zero)
 		out_pad(o, ' ', width - len);
 	if (neg)
 		out_c(o, '-');
+	if (prefix) {
+		out_c(o, prefix[0]);
+		out_c(o, prefix[1]);
+	}
 	if (!left && zero)
 		out_pad(o, '0', width - len);
 	while (n)
@@ -190,14 +193,16 @@ static void out_num(struct fmt_out *o, uint64_t v, bool neg, unsigned int base,
 		out_pad(o, ' ', width - len);
 }
 
-int vc_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+int vc_vformat(void (*put)(void *opaque, char c), void *opaque, const char *fmt,
+	       va_list ap)
 {
-	struct fmt_out o = { buf, size, 0 };
+	struct fmt_out o = { put, opaque, 0 };
 
 	for (; *fmt; fmt++) {
-		bool left = false, zero = false, is_signed = false;
+		bool left = false, zero = false, alt = false, is_signed = false;
 		int width = 0, prec = -1, lng = 0;
 		unsigned int base = 10;
+		const char *prefix = NULL;
 		uint64_t uv = 0;
 		int64_t sv = 0;
 
@@ -211,6 +216,8 @@ int vc_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				left = true;
 			else if (*fmt == '0')
 				zero = true;
+			else if (*fmt == '#')
+				alt = true;
 			else
 				break;
 		}
@@ -241,7 +248,7 @@ int vc_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				lng++;
 			else if (*fmt == 'z')
 				lng = 3;
-			else
+			else if (*fmt != 'h') /* h, hh: promoted to int anyway */
 				break;
 		}
 		switch (*fmt) {
@@ -249,7 +256,9 @@ int vc_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			out_c(&o, '%');
 			continue;
 		case 'c':
+			out_pad(&o, ' ', left ? 0 : width - 1);
 			out_c(&o, (char)va_arg(ap, int));
+			out_pad(&o, ' ', left ? width - 1 : 0);
 			continue;
 		case 's': {
 			const char *s = va_arg(ap, const char *);
@@ -258,10 +267,8 @@ int vc_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			continue;
 		}
 		case 'p':
-			out_c(&o, '0');
-			out_c(&o, 'x');
 			out_num(&o, (uint64_t)(uintptr_t)va_arg(ap, void *), false, 16,
-				false, 0, false, false);
+				false, "0x", width, zero, left);
 			continue;
 		case 'd':
 		case 'i':
@@ -301,11 +308,37 @@ int vc_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			else
 				uv = va_arg(ap, size_t);
 		}
-		out_num(&o, uv, is_signed && sv < 0, base, *fmt == 'X', width, zero, left);
+		if (alt && base == 16 && uv)
+			prefix = *fmt == 'X' ? "0X" : "0x";
+		out_num(&o, uv, is_signed && sv < 0, base, *fmt == 'X', prefix, width, zero,
+			left);
 	}
-	if (size)
-		buf[o.len < size ? o.len : size - 1] = '\0';
 	return (int)o.len;
+}
+
+struct buf_sink {
+	char *buf;
+	size_t size;
+	size_t len;
+};
+
+static void buf_put(void *opaque, char c)
+{
+	struct buf_sink *b = opaque;
+
+	if (b->len + 1 < b->size)
+		b->buf[b->len] = c;
+	b->len++;
+}
+
+int vc_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	struct buf_sink b = { buf, size, 0 };
+	int n = vc_vformat(buf_put, &b, fmt, ap);
+
+	if (size)
+		buf[b.len < size ? b.len : size - 1] = '\0';
+	return n;
 }
 
 int vc_snprintf(char *buf, size_t size, const char *fmt, ...)

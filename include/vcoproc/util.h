@@ -50,10 +50,17 @@ int vc_parse_time(const char *s, vc_time_t default_unit, vc_time_t *out);
 /* ---- formatting ----------------------------------------------------- */
 
 /**
- * vc_vsnprintf() - C99 subset: %d %i %u %x %X %s %c %p %%, length
- * modifiers l ll z, flags '-' '0', field width and precision ('.N' on
- * strings, '*' for both).  Always NUL-terminates when @size > 0.  Returns
- * the length the full output would have had.
+ * vc_vformat() - the formatter: C99 subset %d %i %u %x %X %s %c %p %%,
+ * length modifiers h hh l ll z, flags '-' '0' '#', field width and
+ * precision ('.N' on strings, '*' for both).  Hands each character to
+ * @put(@opaque, c); returns how many there were.
+ */
+int vc_vformat(void (*put)(void *opaque, char c), void *opaque, const char *fmt,
+	       va_list ap);
+
+/**
+ * vc_vsnprintf() - vc_vformat() into @buf.  Always NUL-terminates when
+ * @size > 0.  Returns the length the full output would have had.
  */
 int vc_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int vc_snprintf(char *buf, size_t size, const char *fmt, ...) VC_PRINTF(3, 4);

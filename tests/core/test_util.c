@@ -19,6 +19,8 @@ static void test_vsnprintf_matches_libc(void **state)
 	} cases[] = {
 		{ "%d", -42 }, { "%5d|", 42 }, { "%-5d|", 42 }, { "%05d", -42 },
 		{ "%x", 0xbeef }, { "%X", 0xbeef }, { "%08x", 0x1f }, { "%u", 0 },
+		{ "%#x", 0xbeef }, { "%#X", 0xbeef }, { "%#x", 0 }, { "%#010x", 0x1f },
+		{ "%-#8x|", 0x1f }, { "%hu", 7 }, { "%3c|", 'a' }, { "%-3c|", 'a' },
 	};
 	char a[64], b[64];
 
