@@ -435,7 +435,7 @@ static void dom_board_info(struct dom *d)
 	snprintf(bi->cmdline, sizeof(bi->cmdline), "%s", d->cfg.cmdline);
 	bi->nr_cpus = d->nr_vcpus;
 	if (d->vv) {
-		const struct vc_coproc_desc *desc = vc_coproc_desc(d->vmm->coproc);
+		const struct vc_coproc_desc *desc = vc_coproc_desc(vc_vcoproc_coproc(d->vv));
 		struct board_dev *dev = &bi->devs[bi->nr_devs++];
 
 		snprintf(dev->compatible, sizeof(dev->compatible), "%s", desc->compatible);
@@ -475,11 +475,19 @@ static void dom_vcpus_close(struct dom *d)
 		kvm_vcpu__close(&d->vcpu[i].kv);
 }
 
-/* Give @d its vcoproc on simcp0: the windows, the irqfd, the vcoproc. */
-static int dom_attach_coproc(struct dom *d, char *err, size_t errlen)
+/*
+ * Give @d its vcoproc on @coproc: the windows, the irqfd, and (@create)
+ * the vcoproc itself (else d->vv is already there).
+ */
+static int dom_attach_coproc(struct dom *d, struct vc_coproc *coproc, bool create,
+			     char *err, size_t errlen)
 {
-	const struct vc_coproc_desc *desc = vc_coproc_desc(d->vmm->coproc);
+	const struct vc_coproc_desc *desc = vc_coproc_desc(coproc);
 	int r;
+
+	if (!desc->nr_mmio || !desc->nr_irqs)
+		return dom_err(err, errlen, EINVAL, "%s: %s has no window or no interrupt",
+			       d->cfg.name, vc_coproc_name(coproc));
 
 	for (unsigned int i = 0; i < desc->nr_mmio; i++) {
 		d->win[i] = (struct dom_window){ .d = d, .base = desc->mmio[i].base };
@@ -497,7 +505,7 @@ static int dom_attach_coproc(struct dom *d, char *err, size_t errlen)
 	r = kvm_vm__irqfd(&d->vm, d->irq_fd, d->irq_gsi, true, err, errlen);
 	if (r)
 		goto out_eventfd;
-	r = vc_vcoproc_create(d->vd, d->vmm->coproc, d->cfg.params, d->cfg.nr_params, &d->vv);
+	r = create ? vc_vcoproc_create(d->vd, coproc, d->cfg.params, d->cfg.nr_params, &d->vv) : 0;
 	if (r) {
 		dom_err(err, errlen, r, "%s: vcoproc on %s: %s", d->cfg.name,
 			vc_coproc_name(d->vmm->coproc),
@@ -593,13 +601,29 @@ int dom__create(struct vmm *vmm, const struct dom_cfg *cfg, uint32_t domid,
 		goto out_serial;
 	}
 
-	r = vc_domain_create(vmm->fw, domid, cfg->name, &d->iommu, d, &d->vd);
-	if (r) {
-		dom_err(err, errlen, r, "%s: framework domain: %s", cfg->name, vc_strerror(r));
-		goto out_serial;
+	d->serial.tee = cfg->console;
+	d->serial.tee_opaque = cfg->console_opaque;
+
+	if (cfg->build) {
+		r = cfg->build(d, cfg->build_arg, err, errlen);
+		if (r) {
+			d->vd = NULL;
+			goto out_serial;
+		}
+	} else {
+		r = vc_domain_create(vmm->fw, domid, cfg->name, &d->iommu, d, &d->vd);
+		if (r) {
+			dom_err(err, errlen, r, "%s: framework domain: %s", cfg->name,
+				vc_strerror(r));
+			goto out_serial;
+		}
 	}
-	if (cfg->vcoproc && vmm->coproc) {
-		r = dom_attach_coproc(d, err, errlen);
+	if (cfg->build && d->vv) {
+		r = dom_attach_coproc(d, vc_vcoproc_coproc(d->vv), false, err, errlen);
+		if (r)
+			goto out_domain;
+	} else if (!cfg->build && cfg->vcoproc && vmm->coproc) {
+		r = dom_attach_coproc(d, vmm->coproc, true, err, errlen);
 		if (r)
 			goto out_domain;
 	}

@@ -5,6 +5,9 @@
  *   vcoprocd --domain kernel=build/guest/hash.elf,memory=64,weight=256 \
  *            --domain kernel=build/guest/hash.elf,weight=512 \
  *            --algo credit --seconds 10
+ *   vcoprocd --dtb build/examples/system.dtb --socket /tmp/vcoprocd.sock
+ *
+ * (The second form is the daemon: daemon.c; docs/kvm-host.md.)
  *
  * The main thread builds the host (vmm.c: simcp0, registered with the
  * framework under --algo, and every domain), starts the vCPUs, then waits
@@ -42,6 +45,7 @@
 
 #include <vcoproc/posix.h>
 
+#include "daemon.h"
 #include "vmm.h"
 
 #define DEF_SECONDS   10.0
@@ -61,6 +65,8 @@ struct opts {
 	uint64_t max_np_ns;
 	const char *log_dir;
 	const char *json;           /* write the summary as JSON there */
+	const char *dtb;            /* --dtb: coprocessors from the system device tree */
+	const char *socket;         /* --socket: the control server, daemon mode */
 	double check_shares;        /* relative tolerance; < 0: no check */
 	bool echo, quiet, probe, realtime;
 };
@@ -71,9 +77,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: vcoprocd [options] --domain SPEC [--domain SPEC ...]\n"
+"       vcoprocd --dtb FILE --socket PATH [options]\n"
 "\n"
 "Boots each domain as a KVM VM sharing the simcp coprocessor simcp0.\n"
 "\n"
+"  --dtb FILE          the coprocessors (simcp) from a system device tree\n"
+"                      (docs/dt-binding.md); --domain domains use the first\n"
+"  --socket PATH       daemon mode: serve the control socket at PATH (the vcoproc\n"
+"                      CLI) until SIGINT/SIGTERM; domains come with create\n"
 "  --domain SPEC       comma-separated key=value:\n"
 "                        kernel=FILE     guest ELF image (required)\n"
 "                        name=NAME       (default d1, d2, ...)\n"
@@ -228,7 +239,7 @@ static int parse_domain(struct opts *o, const char *spec)
 enum {
 	OPT_DOMAIN = 256, OPT_ALGO, OPT_PARAM, OPT_SECONDS, OPT_TIMEOUT, OPT_INTERVAL,
 	OPT_MAX_NP, OPT_LOG_DIR, OPT_NO_ECHO, OPT_QUIET, OPT_PROBE, OPT_HELP, OPT_JSON,
-	OPT_CHECK_SHARES, OPT_REALTIME,
+	OPT_CHECK_SHARES, OPT_REALTIME, OPT_DTB, OPT_SOCKET,
 };
 
 /* A relative tolerance: 0.03 or 3%. */
@@ -270,6 +281,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		{ "json", required_argument, NULL, OPT_JSON },
 		{ "check-shares", required_argument, NULL, OPT_CHECK_SHARES },
 		{ "realtime", no_argument, NULL, OPT_REALTIME },
+		{ "dtb", required_argument, NULL, OPT_DTB },
+		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -304,6 +317,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		case OPT_QUIET: o->quiet = true; break;
 		case OPT_PROBE: o->probe = true; break;
 		case OPT_REALTIME: o->realtime = true; break;
+		case OPT_DTB: o->dtb = optarg; break;
+		case OPT_SOCKET: o->socket = optarg; break;
 		case OPT_JSON: o->json = optarg; break;
 		case OPT_CHECK_SHARES: r = parse_tol(optarg, &o->check_shares); break;
 		case OPT_HELP: usage(stdout); return 1;
@@ -319,7 +334,17 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		fprintf(stderr, "vcoprocd: unexpected argument: %s\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (!o->probe && !o->nr_dom) {
+	if (o->socket && (!o->dtb || o->nr_dom)) {
+		fprintf(stderr, "vcoprocd: --socket needs --dtb, and takes no --domain "
+			"(domains come with vcoproc create)\n");
+		return -EINVAL;
+	}
+	if (o->dtb && (o->algo || o->nr_params)) {
+		fprintf(stderr, "vcoprocd: with --dtb the device tree gives the algorithms "
+			"(no --algo, --param)\n");
+		return -EINVAL;
+	}
+	if (!o->probe && !o->nr_dom && !o->socket) {
 		fprintf(stderr, "vcoprocd: no --domain given\n");
 		usage(stderr);
 		return -EINVAL;
@@ -743,6 +768,7 @@ int main(int argc, char **argv)
 	struct vmm_cfg cfg;
 	struct shares sh;
 	struct vmm vmm;
+	struct sysdt_fw *sf = NULL;
 	sigset_t stop_set;
 	char err[VMM_ERR_MAX];
 	uint64_t t1;
@@ -782,10 +808,17 @@ int main(int argc, char **argv)
 	cfg = (struct vmm_cfg){
 		.algo = o->algo, .params = o->params, .nr_params = o->nr_params,
 		.run_ns = o->run_ns, .max_np_ns = o->max_np_ns, .log_dir = o->log_dir,
-		.echo = o->echo, .realtime = o->realtime,
+		.echo = o->echo, .realtime = o->realtime, .no_coproc = o->dtb != NULL,
 	};
 	if (vmm__create(&vmm, &cfg))
 		goto out_sigfd;
+	if (o->dtb && vcd_dtb_setup(&vmm, o->dtb, o->max_np_ns, &sf))
+		goto out_vmm;
+	if (o->socket) {
+		stop_sig = vcd_serve(&vmm, o->socket, sigfd);
+		status = stop_sig < 0 ? 1 : 0;
+		goto out_vmm;
+	}
 	for (unsigned int i = 0; i < o->nr_dom; i++)
 		if (vmm__add_domain(&vmm, &o->dom[i]))
 			goto out_vmm;
@@ -809,6 +842,8 @@ int main(int argc, char **argv)
 		status = 1;
 
 out_vmm:
+	if (sf)
+		vcd_dtb_teardown(&vmm, sf);
 	vmm__destroy(&vmm);
 out_sigfd:
 	close(sigfd);

@@ -52,6 +52,11 @@ static void serial_line_out(struct serial *s)
 		fprintf(stdout, "%s%s\n", s->prefix, s->line);
 	if (!strncmp(s->line, "result:", 7))
 		memcpy(s->result, s->line, s->n + 1);
+	if (s->tee) {
+		s->line[s->n] = '\n';
+		s->tee(s->tee_opaque, s->line, s->n + 1);
+		s->line[s->n] = '\0';
+	}
 	s->n = 0;
 }
 

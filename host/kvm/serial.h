@@ -40,6 +40,9 @@ struct serial {
 	size_t n;
 	char result[SERIAL_LINE_MAX]; /* last "result:" line, "" if none */
 	uint64_t bytes;            /* bytes transmitted */
+	/* Each complete line (with its "\n") is also handed to tee (under lock). */
+	void (*tee)(void *opaque, const char *buf, size_t len);
+	void *tee_opaque;
 };
 
 /**

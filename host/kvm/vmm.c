@@ -216,7 +216,9 @@ int vmm__create(struct vmm *vmm, const struct vmm_cfg *cfg)
 		vmm__log("framework: %s", vc_strerror(r));
 		goto out_destroy;
 	}
-	r = vmm_coproc_create(vmm, cfg);
+	vmm->doorbell_off = SIMCP_REG_RING_TAIL;
+	vmm->no_coproc = cfg->no_coproc;
+	r = cfg->no_coproc ? 0 : vmm_coproc_create(vmm, cfg);
 	if (r)
 		goto out_destroy;
 	if (cfg->log_dir && mkdir(cfg->log_dir, 0777) && errno != EEXIST) {

@@ -59,6 +59,7 @@
 #define VMM_COPROC_GSI    16             /* first IOAPIC input no 8259 shares */
 
 struct simcp;
+struct dom;
 
 /** What the command line says about one domain. */
 struct dom_cfg {
@@ -71,6 +72,17 @@ struct dom_cfg {
 	unsigned int nr_params;
 	uint64_t destroy_at_ns;                   /* 0: never; else destroy then */
 	unsigned int vcpus;                       /* 1 .. BOARD_MAX_CPUS (0: 1) */
+	/*
+	 * Instead of vcoproc: build the framework domain (d->vd, with
+	 * &d->iommu and d as host_dom) and its vcoprocs; at most one vcoproc,
+	 * whose window and interrupt the domain then gets (vcoprocd --dtb).
+	 * Returns 0, or < 0 with the reason in @err and nothing left.
+	 */
+	int (*build)(struct dom *d, void *arg, char *err, size_t errlen);
+	void *build_arg;
+	/* Each console line is also handed to console() (any vCPU thread). */
+	void (*console)(void *opaque, const char *buf, size_t len);
+	void *console_opaque;
 };
 
 enum dom_state {
@@ -179,6 +191,8 @@ struct vmm_cfg {
 	const char *log_dir;              /* NULL: no log files */
 	bool echo;                        /* consoles on stdout */
 	bool realtime;                    /* SCHED_FIFO for the device's threads (opt-in) */
+	bool no_coproc;                   /* no simcp0: the caller registers coprocessors
+					   * (vcoprocd --dtb) */
 };
 
 /** The host. */
@@ -198,6 +212,7 @@ struct vmm {
 	bool rt_device;                   /* the device's threads run SCHED_FIFO (realtime) */
 	uint64_t t0;                      /* host clock when the vCPUs started */
 	struct vmm_window win;
+	bool no_coproc;                   /* vmm_cfg.no_coproc: coproc stays NULL */
 };
 
 /* ---- domains (dom.c) --------------------------------------------------- */
