@@ -290,14 +290,28 @@ static int no_more_args(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * For commands with only the common options: parse them and require
+ * exactly @n operands (@what names them in the usage error).  Returns 0,
+ * or the usage exit status after saying what was wrong.
+ */
+static int plain_args(int argc, char **argv, int n, const char *what)
+{
+	while (next_opt(argc, argv, "", NULL) != -1)
+		;
+	if (!n)
+		return no_more_args(argc, argv);
+	if (argc - optind != n)
+		return usage_error("expected %s", what);
+	return 0;
+}
+
 static int do_list(int argc, char **argv)
 {
 	struct json_object *ret;
 	int r;
 
-	while (next_opt(argc, argv, "", NULL) != -1)
-		;
-	r = no_more_args(argc, argv);
+	r = plain_args(argc, argv, 0, NULL);
 	if (r)
 		return r;
 	ret = call("list", NULL);
@@ -371,9 +385,7 @@ static int do_domain_list(int argc, char **argv)
 	struct json_object *ret;
 	int r;
 
-	while (next_opt(argc, argv, "", NULL) != -1)
-		;
-	r = no_more_args(argc, argv);
+	r = plain_args(argc, argv, 0, NULL);
 	if (r)
 		return r;
 	ret = call("domain-list", NULL);
@@ -404,10 +416,8 @@ static int do_create(int argc, char **argv)
 	FILE *f;
 	int r;
 
-	while (next_opt(argc, argv, "", NULL) != -1)
-		;
-	if (optind + 1 != argc)
-		return usage_error("expected one domain file");
+	if (plain_args(argc, argv, 1, "one domain file"))
+		return EXIT_USAGE;
 	f = fopen(argv[optind], "r");
 	if (!f)
 		return fail("%s: %s", argv[optind], strerror(errno));
@@ -453,10 +463,8 @@ static int do_destroy(int argc, char **argv)
 {
 	struct json_object *args, *ret;
 
-	while (next_opt(argc, argv, "", NULL) != -1)
-		;
-	if (optind + 1 != argc)
-		return usage_error("expected one domain (name or id)");
+	if (plain_args(argc, argv, 1, "one domain (name or id)"))
+		return EXIT_USAGE;
 	args = json_object_new_object();
 	json_object_object_add(args, "domain", json_object_new_string(argv[optind]));
 	ret = call("destroy", args);
@@ -550,10 +558,8 @@ static int do_sched_get(int argc, char **argv)
 {
 	struct json_object *args, *ret;
 
-	while (next_opt(argc, argv, "", NULL) != -1)
-		;
-	if (optind + 1 != argc)
-		return usage_error("expected one coprocessor");
+	if (plain_args(argc, argv, 1, "one coprocessor"))
+		return EXIT_USAGE;
 	args = json_object_new_object();
 	json_object_object_add(args, "coproc", json_object_new_string(argv[optind]));
 	ret = call("sched-get", args);
