@@ -44,7 +44,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "simcp_hw.h"
+#include <hw/simcp_hw.h>
 #include "vmm.h"
 
 #ifndef BENCH_GUEST_DIR

@@ -7,7 +7,7 @@
  * its own lock, timer and scheduler instance.
  */
 #include "internal.h"
-#include "schedule.h"
+#include "switch.h"
 
 int vc_fw_create(const struct vc_host_ops *hops, struct vc_fw **out)
 {

@@ -185,10 +185,10 @@ void vc_trace_record(struct vc_coproc *c, enum vc_trace_type type, uint32_t vid,
 		     uint64_t arg);
 void vc_trace_free(struct vc_trace *t);
 
-/* core/domain.c; fw->lock held */
+/* core/domain.c, core/vcoproc.c; fw->lock held */
 struct vc_domain *vc_domain_find_locked(struct vc_fw *fw, uint32_t domid);
 
-/* core/sched.c; c->lock held */
+/* core/schedctl.c; c->lock held */
 int vc_sched_instance_init(struct vc_sched *s, struct vc_coproc *c,
 			   const struct vc_sched_ops *ops);
 

@@ -12,7 +12,7 @@
  * coproc->lock serializes it against switches.
  */
 #include "internal.h"
-#include "schedule.h"
+#include "switch.h"
 
 /* The vcoproc of @d whose window holds [@gpa, @gpa+@size); dom->lock held. */
 static struct vc_vcoproc *find_window(struct vc_domain *d, uint64_t gpa,

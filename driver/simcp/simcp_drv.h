@@ -44,7 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "simcp_hw.h"
+#include <hw/simcp_hw.h>
 
 /* Error codes, returned negated. */
 #define SIMCP_DRV_EINVAL 1 /* bad argument: ring size/alignment, opcode */

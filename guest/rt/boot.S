@@ -4,7 +4,7 @@
  *
  * _start is where the host starts every vCPU: 64-bit long mode, interrupts
  * off, identity paging, RDI = the boot information page, RSI = the CPU's
- * index (guest/board.h).  On the BSP (0) it sets up the boot stack, clears
+ * index (include/hw/board.h).  On the BSP (0) it sets up the boot stack, clears
  * the bss and calls rt_start(); an AP enters only once the BSP's runtime
  * is up and asked for it, on the stack the host gave it, and calls
  * rt_ap_start(bi, cpu).  Neither returns.

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "board.h"
+#include <hw/board.h>
 #include "boot.h"
 
 #define ELF_MAX_SIZE (256u << 20)

@@ -8,7 +8,7 @@
  */
 #include <string.h>
 
-#include "board.h"
+#include <hw/board.h>
 #include "exitdev.h"
 
 static enum io_result exitdev_write(void *priv, uint64_t off, const void *data,

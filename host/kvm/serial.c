@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "board.h"
+#include <hw/board.h>
 #include "serial.h"
 
 #define UART_LCR_DLAB 0x80

@@ -47,7 +47,7 @@
 
 #include <vcoproc/vcoproc.h>
 
-#include "board.h"
+#include <hw/board.h>
 #include "exitdev.h"
 #include "iobus.h"
 #include "kvm.h"

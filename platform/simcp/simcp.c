@@ -6,7 +6,7 @@
  * file (simcp_hw.h) with the 64 KiB scratch memory, the decoding and
  * checking of a command from the ring, the command's data work on guest
  * memory and scratch, and its retirement (HEAD, FENCE, faults, interrupts,
- * counters).  exec.c decides when these run; platform.c adapts the
+ * counters).  engine.c decides when these run; platform.c adapts the
  * contexts to the framework.
  *
  * Everything the guest controls is untrusted: the ring registers are
@@ -388,7 +388,7 @@ enum vc_io simcp_mmio(struct simcp_ctx *x, uint64_t off, unsigned int size,
 			work |= reg_write(s, x, st, live, off + 4, (uint32_t)(*val >> 32));
 		if (work || off == SIMCP_REG_RING_TAIL)
 			ret = VC_IO_WORK;
-		/* No context is started with work from before it arrived (exec.c). */
+		/* No context is started with work from before it arrived (engine.c). */
 		if (!had && simcp_state_has_work(st))
 			x->work_at = simcp_now(s);
 	}

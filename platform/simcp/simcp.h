@@ -36,7 +36,7 @@
 
 #include <vcoproc/platform.h>
 
-#include "simcp_hw.h"
+#include <hw/simcp_hw.h>
 
 struct simcp;
 struct simcp_ctx;

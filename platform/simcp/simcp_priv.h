@@ -4,7 +4,7 @@
  *
  * The objects behind struct simcp and struct simcp_ctx, shared by the
  * device model (simcp.c: registers, commands, DMA, interrupts), the engine
- * (exec.c: timing, the two back-ends, the switch protocol) and the glue
+ * (engine.c: timing, the two back-ends, the switch protocol) and the glue
  * (platform.c).  Nothing outside platform/simcp includes this file.
  *
  * Locking: one mutex per device, s->lock, protects every field marked
@@ -150,7 +150,7 @@ void simcp_raise(struct simcp *s, struct simcp_state *st, uint32_t tag, uint32_t
 /* The hang reset of platform.h on @st (IRQ_STATUS.ERROR set, no event). */
 void simcp_hang_reset(struct simcp_state *st);
 
-/* ---- exec.c: the engine; s->lock held -------------------------------- */
+/* ---- engine.c: the engine; s->lock held -------------------------------- */
 
 /* The device's clock: vc_os_now() (vtime) or CLOCK_MONOTONIC (thread). */
 vc_time_t simcp_now(const struct simcp *s);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The mock device loop of the scheduler tests (see harness.h).  It mirrors
- * what core/schedule.c does around the hooks, without the platform.
+ * what core/switch.c does around the hooks, without the platform.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -6,7 +6,7 @@
  * test advances (like drm_sched's mock scheduler), without the framework
  * engine: it builds zeroed vcoproc, domain and coprocessor objects itself
  * (white box, core/internal.h) and plays the engine's part as
- * core/schedule.c does - charge the running vcoproc before every decision,
+ * core/switch.c does - charge the running vcoproc before every decision,
  * carry the decision out, report the switch, revisit after a wake that
  * asks for it, put a vcoproc to sleep when its work runs out.  Switches
  * are instant unless the test sets a switch time, and the device refuses

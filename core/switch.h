@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The scheduling engine (core/schedule.c) as the rest of the core sees it.
+ * The scheduling engine (core/switch.c) as the rest of the core sees it.
  * Every function here is called with c->lock held.
  */
 #ifndef VCOPROC_CORE_SCHEDULE_H

@@ -31,7 +31,7 @@
  * completion racing a switch reaches the domain that owned the context.
  */
 #include "internal.h"
-#include "schedule.h"
+#include "switch.h"
 
 static inline const struct vc_platform_ops *pops(const struct vc_coproc *c)
 {

@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "board.h"
+#include <hw/board.h>
 #include "boot.h"
 #include "exitdev.h"
 #include "iobus.h"

@@ -15,7 +15,7 @@
  */
 #include "vcoproc-config.h"
 #include "internal.h"
-#include "schedule.h"
+#include "switch.h"
 
 static const struct vc_sched_ops *const algos[] = {
 #if VC_CONFIG_SCHED_CREDIT
