@@ -4,8 +4,9 @@
  *
  * include/vcoproc/os.h for Linux user space (see include/vcoproc/posix.h).
  * Timers: one thread, started on the first timer, sleeps on a condition
- * variable (CLOCK_MONOTONIC) until the earliest deadline of a min-heap and
- * runs due callbacks with the timer lock dropped.  A callback that is
+ * variable (CLOCK_MONOTONIC) until the earliest deadline of the core's
+ * min-heap (include/vcoproc/heap.h) and runs due callbacks with the timer
+ * lock dropped.  A callback that is
  * running is remembered so vc_os_timer_destroy() can wait for it.
  *
  * Lock order: callbacks take core locks; tlock is never held while a
@@ -18,8 +19,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <vcoproc/heap.h>
 #include <vcoproc/os.h>
 #include <vcoproc/posix.h>
+#include <vcoproc/util.h>
 
 void *vc_os_zalloc(size_t size)
 {
@@ -31,9 +34,27 @@ void vc_os_free(void *p)
 	free(p);
 }
 
+/*
+ * In debug builds a lock remembers its owner for vc_os_lock_held(): the
+ * address of a thread-local variable names the thread.  The owner is one
+ * word written with atomics, so a thread that does not hold the lock reads
+ * some other thread's name or 0, never its own.
+ */
 struct vc_os_lock {
 	pthread_mutex_t m;
+#ifndef NDEBUG
+	uintptr_t owner; /* the holder's self_name(), 0 when free */
+#endif
 };
+
+#ifndef NDEBUG
+static _Thread_local char self_anchor;
+
+static uintptr_t self_name(void)
+{
+	return (uintptr_t)&self_anchor;
+}
+#endif
 
 struct vc_os_lock *vc_os_lock_create(void)
 {
@@ -55,11 +76,32 @@ void vc_os_lock_destroy(struct vc_os_lock *l)
 void vc_os_lock(struct vc_os_lock *l)
 {
 	pthread_mutex_lock(&l->m);
+#ifndef NDEBUG
+	__atomic_store_n(&l->owner, self_name(), __ATOMIC_RELAXED);
+#endif
 }
 
 void vc_os_unlock(struct vc_os_lock *l)
 {
+#ifndef NDEBUG
+	__atomic_store_n(&l->owner, 0, __ATOMIC_RELAXED);
+#endif
 	pthread_mutex_unlock(&l->m);
+}
+
+bool vc_os_lock_held(const struct vc_os_lock *l)
+{
+#ifndef NDEBUG
+	return __atomic_load_n(&l->owner, __ATOMIC_RELAXED) == self_name();
+#else
+	return true;
+#endif
+}
+
+void vc_os_assert_fail(const char *expr, const char *file, unsigned int line)
+{
+	fprintf(stderr, "vcoproc: assertion failed: %s (%s:%u)\n", expr, file, line);
+	abort();
 }
 
 vc_time_t vc_os_now(void)
@@ -75,8 +117,7 @@ vc_time_t vc_os_now(void)
 struct vc_os_timer {
 	vc_os_timer_fn fn;
 	void *arg;
-	vc_time_t deadline;
-	size_t heap_idx; /* SIZE_MAX when disarmed */
+	struct vc_heap_node hnode; /* in timers while armed; key: deadline */
 };
 
 static pthread_mutex_t tlock = PTHREAD_MUTEX_INITIALIZER;
@@ -84,63 +125,14 @@ static pthread_cond_t tcond;         /* new earliest deadline */
 static pthread_cond_t tdone;         /* a callback returned */
 static pthread_t tthread;
 static bool tthread_started;
-static struct vc_os_timer **heap;    /* protected by tlock */
-static size_t heap_len, heap_cap;
+static struct vc_heap timers = { .absolute = true }; /* protected by tlock */
 static struct vc_os_timer *running;  /* callback in progress */
 
-static void heap_set(size_t i, struct vc_os_timer *t)
+static struct vc_os_timer *timers_top(void)
 {
-	heap[i] = t;
-	t->heap_idx = i;
-}
+	struct vc_heap_node *n = vc_heap_top(&timers);
 
-static void sift_up(size_t i)
-{
-	struct vc_os_timer *t = heap[i];
-
-	while (i && t->deadline < heap[(i - 1) / 2]->deadline) {
-		heap_set(i, heap[(i - 1) / 2]);
-		i = (i - 1) / 2;
-	}
-	heap_set(i, t);
-}
-
-static void sift_down(size_t i)
-{
-	struct vc_os_timer *t = heap[i];
-
-	for (;;) {
-		size_t l = 2 * i + 1, m = i;
-		vc_time_t best = t->deadline;
-
-		if (l < heap_len && heap[l]->deadline < best) {
-			m = l;
-			best = heap[l]->deadline;
-		}
-		if (l + 1 < heap_len && heap[l + 1]->deadline < best)
-			m = l + 1;
-		if (m == i)
-			break;
-		heap_set(i, heap[m]);
-		i = m;
-	}
-	heap_set(i, t);
-}
-
-static void heap_remove(struct vc_os_timer *t)
-{
-	size_t i = t->heap_idx;
-	struct vc_os_timer *last;
-
-	if (i == SIZE_MAX)
-		return;
-	t->heap_idx = SIZE_MAX;
-	last = heap[--heap_len];
-	if (i == heap_len)
-		return;
-	heap_set(i, last);
-	sift_down(i);
-	sift_up(last->heap_idx);
+	return n ? vc_container_of(n, struct vc_os_timer, hnode) : NULL;
 }
 
 static void *timer_thread(void *unused)
@@ -151,21 +143,21 @@ static void *timer_thread(void *unused)
 		struct vc_os_timer *t;
 		vc_time_t now = vc_os_now();
 
-		if (!heap_len) {
+		t = timers_top();
+		if (!t) {
 			pthread_cond_wait(&tcond, &tlock);
 			continue;
 		}
-		t = heap[0];
-		if (t->deadline > now) {
+		if (t->hnode.key > now) {
 			struct timespec ts = {
-				.tv_sec = (time_t)(t->deadline / 1000000000ULL),
-				.tv_nsec = (long)(t->deadline % 1000000000ULL),
+				.tv_sec = (time_t)(t->hnode.key / 1000000000ULL),
+				.tv_nsec = (long)(t->hnode.key % 1000000000ULL),
 			};
 
 			pthread_cond_timedwait(&tcond, &tlock, &ts);
 			continue;
 		}
-		heap_remove(t);
+		vc_heap_del(&timers, &t->hnode);
 		running = t;
 		pthread_mutex_unlock(&tlock);
 		t->fn(t->arg);
@@ -205,7 +197,6 @@ struct vc_os_timer *vc_os_timer_create(vc_os_timer_fn fn, void *arg)
 		return NULL;
 	t->fn = fn;
 	t->arg = arg;
-	t->heap_idx = SIZE_MAX;
 	pthread_mutex_lock(&tlock);
 	if (start_thread()) {
 		pthread_mutex_unlock(&tlock);
@@ -219,23 +210,15 @@ struct vc_os_timer *vc_os_timer_create(vc_os_timer_fn fn, void *arg)
 void vc_os_timer_arm(struct vc_os_timer *t, vc_time_t deadline)
 {
 	pthread_mutex_lock(&tlock);
-	heap_remove(t);
-	if (heap_len == heap_cap) {
-		size_t cap = heap_cap ? heap_cap * 2 : 64;
-		struct vc_os_timer **n = realloc(heap, cap * sizeof(*n));
-
-		if (!n) {
-			pthread_mutex_unlock(&tlock);
-			vc_os_log(VC_LOG_ERR, "timer: out of memory; timer not armed");
-			return;
-		}
-		heap = n;
-		heap_cap = cap;
+	vc_heap_del(&timers, &t->hnode);
+	if (vc_heap_reserve(&timers, timers.nr + 1)) {
+		pthread_mutex_unlock(&tlock);
+		vc_os_log(VC_LOG_ERR, "timer: out of memory; timer not armed");
+		return;
 	}
-	t->deadline = deadline;
-	heap_set(heap_len++, t);
-	sift_up(t->heap_idx);
-	if (heap[0] == t)
+	t->hnode.key = deadline;
+	vc_heap_push(&timers, &t->hnode);
+	if (timers_top() == t)
 		pthread_cond_signal(&tcond);
 	pthread_mutex_unlock(&tlock);
 }
@@ -243,7 +226,7 @@ void vc_os_timer_arm(struct vc_os_timer *t, vc_time_t deadline)
 void vc_os_timer_disarm(struct vc_os_timer *t)
 {
 	pthread_mutex_lock(&tlock);
-	heap_remove(t);
+	vc_heap_del(&timers, &t->hnode);
 	pthread_mutex_unlock(&tlock);
 }
 
@@ -252,7 +235,7 @@ void vc_os_timer_destroy(struct vc_os_timer *t)
 	if (!t)
 		return;
 	pthread_mutex_lock(&tlock);
-	heap_remove(t);
+	vc_heap_del(&timers, &t->hnode);
 	while (running == t && !pthread_equal(pthread_self(), tthread))
 		pthread_cond_wait(&tdone, &tlock);
 	pthread_mutex_unlock(&tlock);

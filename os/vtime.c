@@ -3,30 +3,30 @@
  * DOC: virtual-time OS layer
  *
  * include/vcoproc/os.h on a virtual clock (see include/vcoproc/vtime.h).
- * Armed timers sit in a binary min-heap ordered by (deadline, arming
- * sequence), so runs are deterministic.  Single-threaded by design: the
- * event loop runs callbacks on the caller's thread.  Locks are real mutexes
+ * Armed timers sit in the core's min-heap (include/vcoproc/heap.h) ordered
+ * by (deadline, arming sequence), so runs are deterministic.
+ * Single-threaded by design: the event loop runs callbacks on the caller's
+ * thread.  Locks are real mutexes
  * so code that also runs on os/posix.c keeps its locking exercised.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <vcoproc/heap.h>
 #include <vcoproc/os.h>
+#include <vcoproc/util.h>
 #include <vcoproc/vtime.h>
 
 struct vc_os_timer {
 	vc_os_timer_fn fn;
 	void *arg;
-	vc_time_t deadline;
-	uint64_t seq;
-	size_t heap_idx; /* SIZE_MAX when disarmed */
+	struct vc_heap_node hnode; /* in timers while armed; key: deadline, tie: arming sequence */
 };
 
 static vc_time_t now_ns;
 static uint64_t next_seq;
-static struct vc_os_timer **heap;
-static size_t heap_len, heap_cap;
+static struct vc_heap timers = { .absolute = true };
 static enum vc_log_level log_level = VC_LOG_WARN;
 
 void *vc_os_zalloc(size_t size)
@@ -39,9 +39,27 @@ void vc_os_free(void *p)
 	free(p);
 }
 
+/*
+ * In debug builds a lock remembers its owner for vc_os_lock_held(): the
+ * address of a thread-local variable names the thread.  The owner is one
+ * word written with atomics, so a thread that does not hold the lock reads
+ * some other thread's name or 0, never its own.
+ */
 struct vc_os_lock {
 	pthread_mutex_t m;
+#ifndef NDEBUG
+	uintptr_t owner; /* the holder's self_name(), 0 when free */
+#endif
 };
+
+#ifndef NDEBUG
+static _Thread_local char self_anchor;
+
+static uintptr_t self_name(void)
+{
+	return (uintptr_t)&self_anchor;
+}
+#endif
 
 struct vc_os_lock *vc_os_lock_create(void)
 {
@@ -63,11 +81,32 @@ void vc_os_lock_destroy(struct vc_os_lock *l)
 void vc_os_lock(struct vc_os_lock *l)
 {
 	pthread_mutex_lock(&l->m);
+#ifndef NDEBUG
+	__atomic_store_n(&l->owner, self_name(), __ATOMIC_RELAXED);
+#endif
 }
 
 void vc_os_unlock(struct vc_os_lock *l)
 {
+#ifndef NDEBUG
+	__atomic_store_n(&l->owner, 0, __ATOMIC_RELAXED);
+#endif
 	pthread_mutex_unlock(&l->m);
+}
+
+bool vc_os_lock_held(const struct vc_os_lock *l)
+{
+#ifndef NDEBUG
+	return __atomic_load_n(&l->owner, __ATOMIC_RELAXED) == self_name();
+#else
+	return true;
+#endif
+}
+
+void vc_os_assert_fail(const char *expr, const char *file, unsigned int line)
+{
+	fprintf(stderr, "vcoproc: assertion failed: %s (%s:%u)\n", expr, file, line);
+	abort();
 }
 
 vc_time_t vc_os_now(void)
@@ -75,72 +114,13 @@ vc_time_t vc_os_now(void)
 	return now_ns;
 }
 
-/* ---- the timer heap ------------------------------------------------------ */
+/* ---- timers ------------------------------------------------------------- */
 
-static bool before(const struct vc_os_timer *a, const struct vc_os_timer *b)
+static struct vc_os_timer *timers_top(void)
 {
-	return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
-}
+	struct vc_heap_node *n = vc_heap_top(&timers);
 
-static void heap_set(size_t i, struct vc_os_timer *t)
-{
-	heap[i] = t;
-	t->heap_idx = i;
-}
-
-static void sift_up(size_t i)
-{
-	struct vc_os_timer *t = heap[i];
-
-	while (i) {
-		size_t parent = (i - 1) / 2;
-
-		if (!before(t, heap[parent]))
-			break;
-		heap_set(i, heap[parent]);
-		i = parent;
-	}
-	heap_set(i, t);
-}
-
-static void sift_down(size_t i)
-{
-	struct vc_os_timer *t = heap[i];
-
-	for (;;) {
-		size_t l = 2 * i + 1, m = i;
-		struct vc_os_timer *best = t;
-
-		if (l < heap_len && before(heap[l], best)) {
-			m = l;
-			best = heap[l];
-		}
-		if (l + 1 < heap_len && before(heap[l + 1], best)) {
-			m = l + 1;
-			best = heap[l + 1];
-		}
-		if (m == i)
-			break;
-		heap_set(i, best);
-		i = m;
-	}
-	heap_set(i, t);
-}
-
-static void heap_remove(struct vc_os_timer *t)
-{
-	size_t i = t->heap_idx;
-	struct vc_os_timer *last;
-
-	if (i == SIZE_MAX)
-		return;
-	t->heap_idx = SIZE_MAX;
-	last = heap[--heap_len];
-	if (i == heap_len)
-		return;
-	heap_set(i, last);
-	sift_down(i);
-	sift_up(last->heap_idx);
+	return n ? vc_container_of(n, struct vc_os_timer, hnode) : NULL;
 }
 
 struct vc_os_timer *vc_os_timer_create(vc_os_timer_fn fn, void *arg)
@@ -151,40 +131,31 @@ struct vc_os_timer *vc_os_timer_create(vc_os_timer_fn fn, void *arg)
 		return NULL;
 	t->fn = fn;
 	t->arg = arg;
-	t->heap_idx = SIZE_MAX;
 	return t;
 }
 
 void vc_os_timer_arm(struct vc_os_timer *t, vc_time_t deadline)
 {
-	heap_remove(t);
-	if (heap_len == heap_cap) {
-		size_t cap = heap_cap ? heap_cap * 2 : 64;
-		struct vc_os_timer **n = realloc(heap, cap * sizeof(*n));
-
-		if (!n) {
-			fprintf(stderr, "vtime: out of memory arming a timer\n");
-			abort();
-		}
-		heap = n;
-		heap_cap = cap;
+	vc_heap_del(&timers, &t->hnode);
+	if (vc_heap_reserve(&timers, timers.nr + 1)) {
+		fprintf(stderr, "vtime: out of memory arming a timer\n");
+		abort();
 	}
-	t->deadline = deadline;
-	t->seq = next_seq++;
-	heap_set(heap_len++, t);
-	sift_up(t->heap_idx);
+	t->hnode.key = deadline;
+	t->hnode.tie = next_seq++;
+	vc_heap_push(&timers, &t->hnode);
 }
 
 void vc_os_timer_disarm(struct vc_os_timer *t)
 {
-	heap_remove(t);
+	vc_heap_del(&timers, &t->hnode);
 }
 
 void vc_os_timer_destroy(struct vc_os_timer *t)
 {
 	if (!t)
 		return;
-	heap_remove(t);
+	vc_heap_del(&timers, &t->hnode);
 	free(t);
 }
 
@@ -207,24 +178,25 @@ void vc_vtime_reset(void)
 {
 	now_ns = 0;
 	next_seq = 0;
-	heap_len = 0;
+	vc_heap_fini(&timers);
 }
 
 vc_time_t vc_vtime_next(void)
 {
-	return heap_len ? heap[0]->deadline : VC_TIME_INF;
+	struct vc_os_timer *t = timers_top();
+
+	return t ? t->hnode.key : VC_TIME_INF;
 }
 
 bool vc_vtime_step(vc_time_t limit)
 {
-	struct vc_os_timer *t;
+	struct vc_os_timer *t = timers_top();
 
-	if (!heap_len || heap[0]->deadline > limit)
+	if (!t || t->hnode.key > limit)
 		return false;
-	t = heap[0];
-	heap_remove(t);
-	if (t->deadline > now_ns)
-		now_ns = t->deadline;
+	vc_heap_del(&timers, &t->hnode);
+	if (t->hnode.key > now_ns)
+		now_ns = t->hnode.key;
 	t->fn(t->arg);
 	return true;
 }

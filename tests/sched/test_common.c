@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The helpers the algorithms share (sched/common.c): the min-heap against a
- * brute-force reference, and parameter parsing and printing.
+ * The helpers the algorithms share (sched/common.c): parameter parsing and
+ * printing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,117 +15,6 @@
 #include <vcoproc/errno.h>
 
 #include "common.h"
-
-#define N 200
-
-struct item {
-	struct vc_heap_node hn;
-};
-
-static struct item items[N];
-
-static bool item_before(const struct item *x, const struct item *y)
-{
-	return x->hn.key != y->hn.key ? x->hn.key < y->hn.key : x->hn.tie < y->hn.tie;
-}
-
-static uint64_t rng = 88172645463325252ull;
-
-static uint64_t next_rand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-/* The queued item that must be on top, by brute force. */
-static struct item *ref_min(void)
-{
-	struct item *best = NULL;
-
-	for (int i = 0; i < N; i++)
-		if (vc_heap_queued(&items[i].hn) &&
-		    (!best || item_before(&items[i], best)))
-			best = &items[i];
-	return best;
-}
-
-static void test_heap_matches_reference(void **state)
-{
-	struct vc_heap h;
-	unsigned int queued = 0;
-
-	(void)state;
-	memset(items, 0, sizeof(items));
-	vc_heap_init(&h);
-	assert_int_equal(vc_heap_reserve(&h, N), 0);
-	assert_null(vc_heap_top(&h));
-	for (int i = 0; i < N; i++)
-		items[i].hn.tie = (uint32_t)i;
-	for (int step = 0; step < 100000; step++) {
-		struct item *it = &items[next_rand() % N];
-		struct item *top;
-
-		switch (next_rand() % 3) {
-		case 0:
-			if (!vc_heap_queued(&it->hn)) {
-				it->hn.key = next_rand() % 1000;
-				vc_heap_push(&h, &it->hn);
-				queued++;
-			}
-			break;
-		case 1:
-			if (vc_heap_queued(&it->hn))
-				queued--;
-			vc_heap_del(&h, &it->hn); /* also when not queued: no-op */
-			break;
-		default:
-			it->hn.key = next_rand() % 1000;
-			vc_heap_fix(&h, &it->hn);
-			break;
-		}
-		assert_int_equal(h.nr, queued);
-		top = ref_min();
-		if (top)
-			assert_ptr_equal(vc_heap_top(&h), &top->hn);
-		else
-			assert_null(vc_heap_top(&h));
-		if (queued >= 2) {
-			/* The second: what the top would be without the top. */
-			struct vc_heap_node *second = vc_heap_second(&h);
-			struct item *t = vc_container_of(vc_heap_top(&h), struct item, hn);
-
-			vc_heap_del(&h, &t->hn);
-			assert_ptr_equal(vc_heap_top(&h), second);
-			vc_heap_push(&h, &t->hn);
-		}
-	}
-	for (int i = 0; i < N; i++)
-		vc_heap_del(&h, &items[i].hn);
-	assert_int_equal(h.nr, 0);
-	vc_heap_fini(&h);
-}
-
-static void test_heap_grows(void **state)
-{
-	struct vc_heap h;
-
-	(void)state;
-	memset(items, 0, sizeof(items));
-	vc_heap_init(&h);
-	for (int i = 0; i < N; i++) {
-		assert_int_equal(vc_heap_reserve(&h, (unsigned int)i + 1), 0);
-		items[i].hn.key = (uint64_t)(N - i);
-		vc_heap_push(&h, &items[i].hn);
-	}
-	assert_true(h.cap >= N);
-	for (int i = N - 1; i >= 0; i--) {
-		assert_ptr_equal(vc_heap_top(&h), &items[i].hn);
-		vc_heap_del(&h, &items[i].hn);
-	}
-	vc_heap_fini(&h);
-}
 
 static void test_time_values(void **state)
 {
@@ -166,8 +55,6 @@ static void test_time_values(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_heap_matches_reference),
-		cmocka_unit_test(test_heap_grows),
 		cmocka_unit_test(test_time_values),
 	};
 
