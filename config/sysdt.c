@@ -125,12 +125,25 @@ static int get_u32(struct reader *rd, const char *node, int off, const char *pro
 	int len;
 	const fdt32_t *p = fdt_getprop(rd->fdt, off, prop, &len);
 
+	*val = 0; /* defined on every path, not only when the property is there */
 	if (!p)
 		return 0;
 	if (len != 4)
 		return bad_prop(rd, node, prop, what, len);
 	*val = fdt32_ld(p);
 	return 1;
+}
+
+/*
+ * Copy @s into @dst of @size bytes.  The caller has checked that it fits
+ * (valid_id()); the copy is bounded anyway, so that it is safe on its own.
+ */
+static void copy_str(char *dst, size_t size, const char *s)
+{
+	size_t n = strnlen(s, size - 1);
+
+	memcpy(dst, s, n);
+	dst[n] = '\0';
 }
 
 static bool valid_id(const char *s, bool lower_only)
@@ -369,7 +382,7 @@ static int read_shared(struct reader *rd, int off, struct vc_sysconfig_coproc *c
 	if (!valid_id(s, false))
 		return fail(rd, "%s: property \"instance-id\": expected an id (a letter, then letters, digits, '_', '-', '.'; at most %u), found \"%.40s\"",
 			    node, VC_NAME_MAX - 1, s);
-	snprintf(cp->name, sizeof(cp->name), "%s", s);
+	copy_str(cp->name, sizeof(cp->name), s);
 
 	r = get_u32(rd, node, off, "coproc", "a phandle (4 bytes)", &ph);
 	if (r < 0)
@@ -394,7 +407,7 @@ static int read_shared(struct reader *rd, int off, struct vc_sysconfig_coproc *c
 		if (!valid_id(s, true))
 			return fail(rd, "%s: property \"sched\": expected an algorithm name (a-z, 0-9, '_', '-'), found \"%.40s\"",
 				    node, s);
-		snprintf(cp->sched, sizeof(cp->sched), "%s", s);
+		copy_str(cp->sched, sizeof(cp->sched), s);
 	}
 	r = read_params(rd, node, off, cp);
 	if (!r)

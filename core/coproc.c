@@ -107,7 +107,10 @@ int vc_coproc_register(struct vc_fw *fw, const struct vc_coproc_desc *desc,
 	c->timer = vc_os_timer_create(vc_coproc_timer_fn, c);
 	if (!c->timer)
 		goto out_lock;
+	/* Not yet visible, but hooks run under the lock all the same. */
+	vc_os_lock(c->lock);
 	err = vc_sched_instance_init(&c->sched, c, sops);
+	vc_os_unlock(c->lock);
 	if (err)
 		goto out_timer;
 
@@ -124,7 +127,9 @@ int vc_coproc_register(struct vc_fw *fw, const struct vc_coproc_desc *desc,
 	return 0;
 
 out_sched:
-	c->sched.ops->deinit(&c->sched);
+	vc_os_lock(c->lock);
+	sched_deinit(&c->sched);
+	vc_os_unlock(c->lock);
 out_timer:
 	vc_os_timer_destroy(c->timer);
 out_lock:
@@ -160,7 +165,9 @@ int vc_coproc_unregister(struct vc_coproc *c)
 	vc_os_unlock(fw->lock);
 
 	vc_os_timer_destroy(c->timer); /* waits for a running callback */
-	c->sched.ops->deinit(&c->sched);
+	vc_os_lock(c->lock);
+	sched_deinit(&c->sched);
+	vc_os_unlock(c->lock);
 	vc_trace_free(&c->trace);
 	vc_os_lock_destroy(c->lock);
 	vc_os_free(c);

@@ -51,6 +51,7 @@ struct vc_domain *vc_domain_find_locked(struct vc_fw *fw, uint32_t domid)
 {
 	struct vc_domain *d;
 
+	VC_ASSERT_LOCKED(fw->lock);
 	vc_list_for_each_entry(d, &fw->domains, struct vc_domain, node)
 		if (d->domid == domid)
 			return d;

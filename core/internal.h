@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Framework internals: the objects behind the opaque public types, and the
- * inline wrappers through which the core calls optional hooks.  Only core/
- * includes this file; algorithms use include/vcoproc/sched.h.
+ * inline wrappers through which the core calls every scheduler and platform
+ * hook.  Only core/ includes this file (and the white-box tests); algorithms
+ * use include/vcoproc/sched.h.
  *
  * Locking (outermost first):
  *   fw->lock       coprocessor and domain lists
@@ -11,6 +12,8 @@
  *                  scheduler and platform hooks run under it
  *   platform locks inside the hooks
  * Host callbacks (irq_raise) are called with coproc->lock held.
+ * Functions documented "lock held" assert it (VC_ASSERT_LOCKED(), debug
+ * builds).
  */
 #ifndef VCOPROC_CORE_INTERNAL_H
 #define VCOPROC_CORE_INTERNAL_H
@@ -138,33 +141,90 @@ struct vc_vcoproc {
 	struct vc_vcoproc_stats stats;
 };
 
-/* ---- optional-hook wrappers (Xen style) ----------------------------- */
+/* ---- hook wrappers (Xen style) --------------------------------------- */
+
+/*
+ * The core calls every scheduler and platform hook through these wrappers,
+ * never through the ops table directly: each asserts the coproc lock the
+ * hooks run under, and an optional hook is tested for NULL here, so callers
+ * never test hooks themselves.  The return contracts are those of the hooks
+ * (include/vcoproc/sched.h, include/vcoproc/platform.h).
+ */
+
+static inline int sched_init(struct vc_sched *s)
+{
+	VC_ASSERT_LOCKED(s->coproc->lock);
+	return s->ops->init(s);
+}
+
+static inline void sched_deinit(struct vc_sched *s)
+{
+	VC_ASSERT_LOCKED(s->coproc->lock);
+	s->ops->deinit(s);
+}
+
+static inline int sched_alloc_vdata(struct vc_sched *s, struct vc_vcoproc *v, void **vdata)
+{
+	VC_ASSERT_LOCKED(s->coproc->lock);
+	return s->ops->alloc_vdata(s, v, vdata);
+}
+
+static inline void sched_free_vdata(struct vc_sched *s, struct vc_vcoproc *v, void *vdata)
+{
+	VC_ASSERT_LOCKED(s->coproc->lock);
+	s->ops->free_vdata(s, v, vdata);
+}
+
+static inline bool sched_wake(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now)
+{
+	VC_ASSERT_LOCKED(s->coproc->lock);
+	return s->ops->wake(s, v, now);
+}
+
+static inline void sched_sleep(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now)
+{
+	VC_ASSERT_LOCKED(s->coproc->lock);
+	s->ops->sleep(s, v, now);
+}
 
 static inline void sched_yield_hook(struct vc_sched *s, struct vc_vcoproc *v,
 				    vc_time_t now)
 {
+	VC_ASSERT_LOCKED(s->coproc->lock);
 	if (s->ops->yield)
 		s->ops->yield(s, v, now);
 }
 
+/* A zero @ran is not charged. */
 static inline void sched_charge(struct vc_sched *s, struct vc_vcoproc *v,
 				vc_time_t ran, vc_time_t now)
 {
+	VC_ASSERT_LOCKED(s->coproc->lock);
 	if (s->ops->charge && ran)
 		s->ops->charge(s, v, ran, now);
+}
+
+static inline struct vc_sched_decision sched_do_schedule(struct vc_sched *s, vc_time_t now,
+							 struct vc_vcoproc *curr)
+{
+	VC_ASSERT_LOCKED(s->coproc->lock);
+	return s->ops->do_schedule(s, now, curr);
 }
 
 static inline void sched_switch_result(struct vc_sched *s, struct vc_vcoproc *prev,
 				       struct vc_vcoproc *next, int result,
 				       vc_time_t retry_after, vc_time_t now)
 {
+	VC_ASSERT_LOCKED(s->coproc->lock);
 	if (s->ops->switch_result)
 		s->ops->switch_result(s, prev, next, result, retry_after, now);
 }
 
+/* Without a set_param() hook every key is unknown: -VC_ENOENT. */
 static inline int sched_set_param(struct vc_sched *s, struct vc_vcoproc *v,
 				  const char *key, const char *val)
 {
+	VC_ASSERT_LOCKED(s->coproc->lock);
 	if (!s->ops->set_param)
 		return -VC_ENOENT;
 	return s->ops->set_param(s, v, key, val);
@@ -173,9 +233,87 @@ static inline int sched_set_param(struct vc_sched *s, struct vc_vcoproc *v,
 static inline unsigned int sched_get_params(struct vc_sched *s, struct vc_vcoproc *v,
 					    struct vc_param *out, unsigned int max)
 {
+	VC_ASSERT_LOCKED(s->coproc->lock);
 	if (!s->ops->get_params)
 		return 0;
 	return s->ops->get_params(s, v, out, max);
+}
+
+static inline void sched_dump(struct vc_sched *s, struct vc_printer *p)
+{
+	VC_ASSERT_LOCKED(s->coproc->lock);
+	if (s->ops->dump)
+		s->ops->dump(s, p);
+}
+
+/* Platform hooks: all required (vc_coproc_register() checks), all under c->lock. */
+
+static inline const struct vc_platform_ops *plat_ops(const struct vc_coproc *c)
+{
+	VC_ASSERT_LOCKED(c->lock);
+	return c->desc.ops;
+}
+
+static inline int plat_ctx_alloc(struct vc_coproc *c, uint32_t tag, void **ctx)
+{
+	return plat_ops(c)->ctx_alloc(c, tag, ctx);
+}
+
+static inline void plat_ctx_free(struct vc_coproc *c, void *ctx)
+{
+	plat_ops(c)->ctx_free(c, ctx);
+}
+
+static inline int plat_stop(struct vc_coproc *c, void *ctx, vc_time_t *retry_after)
+{
+	return plat_ops(c)->stop(c, ctx, retry_after);
+}
+
+static inline int plat_save(struct vc_coproc *c, void *ctx)
+{
+	return plat_ops(c)->save(c, ctx);
+}
+
+static inline int plat_iommu_switch(struct vc_coproc *c, const struct vc_iommu *io)
+{
+	return plat_ops(c)->iommu_switch(c, io);
+}
+
+static inline int plat_load(struct vc_coproc *c, void *ctx)
+{
+	return plat_ops(c)->load(c, ctx);
+}
+
+static inline int plat_start(struct vc_coproc *c, void *ctx)
+{
+	return plat_ops(c)->start(c, ctx);
+}
+
+static inline int plat_reset(struct vc_coproc *c, void *ctx, bool loaded)
+{
+	return plat_ops(c)->reset(c, ctx, loaded);
+}
+
+static inline int plat_mmio_forward(struct vc_coproc *c, void *ctx, uint64_t off,
+				    unsigned int size, bool write, uint64_t *val)
+{
+	return plat_ops(c)->mmio_forward(c, ctx, off, size, write, val);
+}
+
+static inline int plat_mmio_emulate(struct vc_coproc *c, void *ctx, uint64_t off,
+				    unsigned int size, bool write, uint64_t *val)
+{
+	return plat_ops(c)->mmio_emulate(c, ctx, off, size, write, val);
+}
+
+static inline bool plat_has_work(struct vc_coproc *c, void *ctx)
+{
+	return plat_ops(c)->has_work(c, ctx);
+}
+
+static inline uint64_t plat_progress(struct vc_coproc *c, void *ctx)
+{
+	return plat_ops(c)->progress(c, ctx);
 }
 
 /* ---- core-internal functions ---------------------------------------- */

@@ -20,6 +20,7 @@ static struct vc_vcoproc *find_window(struct vc_domain *d, uint64_t gpa,
 {
 	struct vc_vcoproc *v;
 
+	VC_ASSERT_LOCKED(d->lock);
 	vc_list_for_each_entry(v, &d->vcoprocs, struct vc_vcoproc, dnode) {
 		const struct vc_coproc_desc *desc = &v->coproc->desc;
 
@@ -60,11 +61,11 @@ int vc_domain_mmio(struct vc_domain *d, uint64_t gpa, unsigned int size,
 	c = v->coproc;
 	vc_os_lock(c->lock);
 	if (c->curr == v) {
-		r = c->desc.ops->mmio_forward(c, v->ctx, off, size, write, val);
+		r = plat_mmio_forward(c, v->ctx, off, size, write, val);
 		v->stats.mmio_forwarded++;
 		c->stats.mmio_forwarded++;
 	} else {
-		r = c->desc.ops->mmio_emulate(c, v->ctx, off, size, write, val);
+		r = plat_mmio_emulate(c, v->ctx, off, size, write, val);
 		v->stats.mmio_emulated++;
 		c->stats.mmio_emulated++;
 	}

@@ -16,6 +16,7 @@
 #include "vcoproc-config.h"
 #include "internal.h"
 #include "switch.h"
+#include "../sched/common.h" /* vc_sched_lock_held() */
 
 static const struct vc_sched_ops *const algos[] = {
 #if VC_CONFIG_SCHED_CREDIT
@@ -90,6 +91,11 @@ const char *vc_vcoproc_param(const struct vc_vcoproc *v, const char *key)
 	return NULL;
 }
 
+bool vc_sched_lock_held(const struct vc_sched *s)
+{
+	return vc_os_lock_held(s->coproc->lock);
+}
+
 void vc_sched_note_miss(struct vc_vcoproc *v)
 {
 	v->stats.deadline_misses++;
@@ -121,20 +127,25 @@ unsigned int vc_param_put(struct vc_param *out, unsigned int max, unsigned int i
 int vc_sched_instance_init(struct vc_sched *s, struct vc_coproc *c,
 			   const struct vc_sched_ops *ops)
 {
+	VC_ASSERT_LOCKED(c->lock);
 	s->ops = ops;
 	s->priv = NULL;
 	s->coproc = c;
-	return ops->init(s);
+	return sched_init(s);
 }
 
-/* Admit every vcoproc of @c into @s, storing the vdata in @vdata[slot]. */
+/*
+ * Admit every vcoproc of @c into @s, storing the vdata in @vdata[slot].
+ * c->lock held.
+ */
 static int admit_all(struct vc_coproc *c, struct vc_sched *s, void **vdata)
 {
 	struct vc_vcoproc *v;
 	int err;
 
+	VC_ASSERT_LOCKED(c->lock);
 	vc_list_for_each_entry(v, &c->vcoprocs, struct vc_vcoproc, cnode) {
-		err = s->ops->alloc_vdata(s, v, &vdata[v->slot]);
+		err = sched_alloc_vdata(s, v, &vdata[v->slot]);
 		if (err)
 			goto out_free;
 	}
@@ -144,7 +155,7 @@ out_free:
 	for (v = vc_list_entry(v->cnode.prev, struct vc_vcoproc, cnode);
 	     &v->cnode != &c->vcoprocs;
 	     v = vc_list_entry(v->cnode.prev, struct vc_vcoproc, cnode)) {
-		s->ops->free_vdata(s, v, vdata[v->slot]);
+		sched_free_vdata(s, v, vdata[v->slot]);
 		vdata[v->slot] = NULL;
 	}
 	return err;
@@ -179,16 +190,16 @@ int vc_coproc_sched_set(struct vc_coproc *c, const char *algo)
 	old = c->sched;
 	vc_list_for_each_entry(v, &c->vcoprocs, struct vc_vcoproc, cnode) {
 		if (v->has_work)
-			old.ops->sleep(&old, v, now);
-		old.ops->free_vdata(&old, v, v->sched_priv);
+			sched_sleep(&old, v, now);
+		sched_free_vdata(&old, v, v->sched_priv);
 		v->sched_priv = vdata[v->slot];
 	}
-	old.ops->deinit(&old);
+	sched_deinit(&old);
 	c->sched = s;
 	c->sched.coproc = c;
 	vc_list_for_each_entry(v, &c->vcoprocs, struct vc_vcoproc, cnode)
 		if (v->has_work)
-			c->sched.ops->wake(&c->sched, v, now);
+			sched_wake(&c->sched, v, now);
 	vc_log(VC_LOG_INFO, "%s: scheduler %s -> %s", c->name, old.ops->name, ops->name);
 	vc_coproc_reschedule(c, now);
 	vc_os_unlock(c->lock);
@@ -196,7 +207,7 @@ int vc_coproc_sched_set(struct vc_coproc *c, const char *algo)
 	return 0;
 
 out_deinit:
-	s.ops->deinit(&s);
+	sched_deinit(&s);
 out_unlock:
 	vc_os_unlock(c->lock);
 	vc_os_free(vdata);
@@ -244,6 +255,7 @@ static int vcoproc_param_store(struct vc_vcoproc *v, const char *key, const char
 {
 	unsigned int i;
 
+	VC_ASSERT_LOCKED(v->coproc->lock);
 	if (vc_strlen(key) >= VC_PARAM_KEY_MAX || vc_strlen(val) >= VC_PARAM_VAL_MAX)
 		return -VC_E2BIG;
 	for (i = 0; i < v->nr_params; i++)
@@ -309,8 +321,7 @@ int vc_coproc_dump(struct vc_coproc *c, struct vc_printer *p)
 	vc_os_lock(c->lock);
 	vc_pr(&bp, "coproc %s: algorithm %s, %u vcoprocs, current %u\n", c->name,
 	      c->sched.ops->name, c->nr_vcoprocs, c->curr ? c->curr->id : 0);
-	if (c->sched.ops->dump)
-		c->sched.ops->dump(&c->sched, &bp);
+	sched_dump(&c->sched, &bp);
 	vc_os_unlock(c->lock);
 	if (!bp.err && !p->err && sb.len)
 		p->err = p->write(p->opaque, sb.buf, sb.len);

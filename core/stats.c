@@ -32,7 +32,7 @@ void vc_vcoproc_stats(struct vc_vcoproc *v, struct vc_vcoproc_stats *out)
 	out->loaded = c->curr == v;
 	if (v->accounting && now > v->run_since)
 		out->run_ns += now - v->run_since;
-	out->jobs = c->desc.ops->progress(c, v->ctx) - v->progress_base;
+	out->jobs = plat_progress(c, v->ctx) - v->progress_base;
 	vc_os_unlock(c->lock);
 }
 

@@ -33,11 +33,6 @@
 #include "internal.h"
 #include "switch.h"
 
-static inline const struct vc_platform_ops *pops(const struct vc_coproc *c)
-{
-	return c->desc.ops;
-}
-
 /*
  * @now + @d, saturating at VC_TIME_INF ("never"): the durations added to
  * the clock come from the host (stop_timeout, hang_timeout), the algorithm
@@ -73,7 +68,7 @@ static vc_time_t watch_deadline(const struct vc_coproc *c, const struct vc_vcopr
 /* Add the running time since the last look to @v's stall, or clear it. */
 static void stall_account(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
 {
-	uint64_t p = pops(c)->progress(c, v->ctx);
+	uint64_t p = plat_progress(c, v->ctx);
 
 	if (p != v->last_progress) {
 		v->last_progress = p;
@@ -108,6 +103,7 @@ void vc_coproc_charge_curr(struct vc_coproc *c, vc_time_t now)
 	struct vc_vcoproc *v = c->curr;
 	vc_time_t ran;
 
+	VC_ASSERT_LOCKED(c->lock);
 	if (!v || !v->accounting || now <= v->run_since)
 		return;
 	ran = now - v->run_since;
@@ -124,7 +120,7 @@ static void run_begin(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
 	v->accounting = true;
 	v->run_since = now;
 	v->last_check = now;
-	v->last_progress = pops(c)->progress(c, v->ctx);
+	v->last_progress = plat_progress(c, v->ctx);
 	c->watch_deadline = watch_deadline(c, v, now);
 	vc_trace_record(c, VC_TR_RUN_BEGIN, v->id, 0);
 }
@@ -145,6 +141,7 @@ static void run_end(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
 
 static void raise_irq(struct vc_coproc *c, struct vc_vcoproc *v)
 {
+	VC_ASSERT_LOCKED(c->lock);
 	v->stats.irqs++;
 	c->stats.irqs++;
 	vc_trace_record(c, VC_TR_IRQ, v->id, 0);
@@ -154,6 +151,7 @@ static void raise_irq(struct vc_coproc *c, struct vc_vcoproc *v)
 /* @v has no more work. */
 static void vcoproc_sleep(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
 {
+	VC_ASSERT_LOCKED(c->lock);
 	if (!v->has_work)
 		return;
 	if (c->curr == v)
@@ -162,7 +160,7 @@ static void vcoproc_sleep(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t n
 	/* Out of work, so not hung: a stall must not carry over to new work. */
 	v->stalled_ns = 0;
 	v->state = VC_VS_SLEEPING;
-	c->sched.ops->sleep(&c->sched, v, now);
+	sched_sleep(&c->sched, v, now);
 	vc_trace_record(c, VC_TR_SLEEP, v->id, 0);
 }
 
@@ -172,7 +170,8 @@ void vc_vcoproc_wake(struct vc_vcoproc *v, vc_time_t now)
 	struct vc_vcoproc *curr = c->curr;
 	bool tickle;
 
-	if (v->has_work || !pops(c)->has_work(c, v->ctx))
+	VC_ASSERT_LOCKED(c->lock);
+	if (v->has_work || !plat_has_work(c, v->ctx))
 		return;
 	v->has_work = true;
 	v->stats.wakeups++;
@@ -184,7 +183,7 @@ void vc_vcoproc_wake(struct vc_vcoproc *v, vc_time_t now)
 	} else {
 		v->state = VC_VS_WAITING;
 	}
-	tickle = c->sched.ops->wake(&c->sched, v, now);
+	tickle = sched_wake(&c->sched, v, now);
 	if (tickle || !curr || curr == v || !curr->has_work)
 		vc_coproc_reschedule(c, now);
 }
@@ -200,11 +199,12 @@ static void reset_vcoproc(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t n
 	bool loaded = c->curr == v;
 	int err;
 
+	VC_ASSERT_LOCKED(c->lock);
 	if (loaded) {
 		run_end(c, v, now);
 		c->dev_started = false;
 	}
-	err = pops(c)->reset(c, v->ctx, loaded);
+	err = plat_reset(c, v->ctx, loaded);
 	if (err)
 		vc_log(VC_LOG_ERR, "%s: reset of vcoproc %u failed: %s", c->name, v->id,
 		       vc_strerror(err));
@@ -251,15 +251,15 @@ static void finish_switch(struct vc_coproc *c, struct vc_vcoproc *next, int resu
 			  vc_time_t now)
 {
 	struct vc_vcoproc *prev = c->curr;
-	const struct vc_platform_ops *ops = pops(c);
 	vc_time_t lat;
 	int err;
 
+	VC_ASSERT_LOCKED(c->lock);
 	c->cstate = VC_CS_READY;
 	c->pending = NULL;
 	if (prev) {
 		run_end(c, prev, now);
-		err = ops->save(c, prev->ctx);
+		err = plat_save(c, prev->ctx);
 		if (err) {
 			/*
 			 * prev's context is still on the device: reset it as the
@@ -268,13 +268,13 @@ static void finish_switch(struct vc_coproc *c, struct vc_vcoproc *next, int resu
 			 * pay for prev's failure.
 			 */
 			step_failed(c, prev, "save", err, now);
-			err = ops->save(c, prev->ctx);
+			err = plat_save(c, prev->ctx);
 			if (err) {
 				vc_log(VC_LOG_ERR, "%s: vcoproc %u stays on the device: %s",
 				       c->name, prev->id, vc_strerror(err));
 				return;
 			}
-		} else if (prev->has_work && !ops->has_work(c, prev->ctx)) {
+		} else if (prev->has_work && !plat_has_work(c, prev->ctx)) {
 			vcoproc_sleep(c, prev, now); /* finished as it stopped */
 		}
 		c->curr = NULL;
@@ -283,24 +283,24 @@ static void finish_switch(struct vc_coproc *c, struct vc_vcoproc *next, int resu
 		prev->stats.switches_out++;
 		end_refusal_wait(c, prev, now);
 	}
-	err = ops->iommu_switch(c, next ? next->dom->iommu : NULL);
+	err = plat_iommu_switch(c, next ? next->dom->iommu : NULL);
 	if (err) {
 		vc_log(VC_LOG_ERR, "%s: IOMMU switch failed: %s", c->name, vc_strerror(err));
 		next = NULL;
 	}
 	if (!next)
 		return;
-	err = ops->load(c, next->ctx);
+	err = plat_load(c, next->ctx);
 	if (!err) {
 		c->curr = next;
-		err = ops->start(c, next->ctx);
+		err = plat_start(c, next->ctx);
 		if (err) {
 			step_failed(c, next, "start", err, now);
 			return;
 		}
 	} else {
 		step_failed(c, next, "load", err, now);
-		(void)ops->iommu_switch(c, NULL);
+		(void)plat_iommu_switch(c, NULL);
 		return;
 	}
 	c->dev_started = true;
@@ -340,10 +340,11 @@ static void do_switch(struct vc_coproc *c, struct vc_vcoproc *next, vc_time_t no
 	vc_time_t retry = 0;
 	int r = 0;
 
+	VC_ASSERT_LOCKED(c->lock);
 	if (!c->refused_since)
 		c->decided_at = now;
 	if (prev && c->dev_started) {
-		r = pops(c)->stop(c, prev->ctx, &retry);
+		r = plat_stop(c, prev->ctx, &retry);
 		if (r == -VC_EAGAIN) {
 			if (!retry)
 				retry = VC_USEC(1);
@@ -389,12 +390,13 @@ void vc_coproc_reschedule(struct vc_coproc *c, vc_time_t now)
 	struct vc_vcoproc *curr;
 	vc_time_t t0;
 
+	VC_ASSERT_LOCKED(c->lock);
 	if (c->cstate == VC_CS_STOPPING)
 		return; /* decided already; VC_EV_STOPPED continues */
 	vc_coproc_charge_curr(c, now);
 	curr = c->curr;
 	t0 = vc_os_now();
-	d = c->sched.ops->do_schedule(&c->sched, now, curr);
+	d = sched_do_schedule(&c->sched, now, curr);
 	c->stats.decisions++;
 	c->stats.decision_ns += vc_os_now() - t0;
 	vc_trace_record(c, VC_TR_DECIDE, 0, d.next ? d.next->id : 0);
@@ -409,7 +411,7 @@ void vc_coproc_reschedule(struct vc_coproc *c, vc_time_t now)
 		/* Keep what is loaded; a decision that was refused is dropped. */
 		end_refusal_wait(c, curr, now);
 		if (curr && curr->has_work && !c->dev_started) {
-			int err = pops(c)->start(c, curr->ctx);
+			int err = plat_start(c, curr->ctx);
 
 			if (err) {
 				step_failed(c, curr, "start", err, now);
@@ -433,6 +435,7 @@ static void stop_done(struct vc_coproc *c, vc_time_t now)
 {
 	struct vc_vcoproc *next = c->pending;
 
+	VC_ASSERT_LOCKED(c->lock);
 	if (next && !next->has_work)
 		next = NULL; /* went to sleep meanwhile: decide again */
 	if (next) {
@@ -447,7 +450,7 @@ static void stop_done(struct vc_coproc *c, vc_time_t now)
 			 * As in finish_switch(): the device reported the stop, not
 			 * the idleness, when both came at once; look for ourselves.
 			 */
-			if (!pops(c)->has_work(c, c->curr->ctx))
+			if (!plat_has_work(c, c->curr->ctx))
 				vcoproc_sleep(c, c->curr, now); /* finished as it stopped */
 			else
 				c->curr->state = VC_VS_RUNNING;
@@ -481,7 +484,7 @@ void vc_coproc_event(struct vc_coproc *c, uint32_t tag, enum vc_event ev)
 		raise_irq(c, v);
 		break;
 	case VC_EV_IDLE:
-		if (c->curr == v && v->has_work && !pops(c)->has_work(c, v->ctx)) {
+		if (c->curr == v && v->has_work && !plat_has_work(c, v->ctx)) {
 			vcoproc_sleep(c, v, now);
 			vc_coproc_reschedule(c, now); /* yield early */
 		}
@@ -502,6 +505,7 @@ static void hang_check(struct vc_coproc *c, vc_time_t now)
 {
 	struct vc_vcoproc *v = c->curr;
 
+	VC_ASSERT_LOCKED(c->lock);
 	c->watch_deadline = VC_TIME_INF;
 	if (!v || !v->accounting)
 		return;
@@ -539,7 +543,7 @@ void vc_coproc_timer_fn(void *arg)
 		 * ask again - stop() is idempotent and answers 0 once the
 		 * device has stopped - and reset only a context still running.
 		 */
-		if (pops(c)->stop(c, c->curr->ctx, &retry))
+		if (plat_stop(c, c->curr->ctx, &retry))
 			reset_vcoproc(c, c->curr, now, "did not stop in time");
 		stop_done(c, now);
 	}
@@ -556,23 +560,24 @@ void vc_coproc_evict(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
 	vc_time_t retry;
 	int r = 0;
 
+	VC_ASSERT_LOCKED(c->lock);
 	if (c->curr != v)
 		return;
 	vcoproc_sleep(c, v, now);
 	if (c->cstate == VC_CS_STOPPING)
 		r = -VC_EINPROGRESS;
 	else if (c->dev_started)
-		r = pops(c)->stop(c, v->ctx, &retry);
+		r = plat_stop(c, v->ctx, &retry);
 	if (r) /* cannot wait: the owner is going away */
-		(void)pops(c)->reset(c, v->ctx, true);
+		(void)plat_reset(c, v->ctx, true);
 	/* The device lets go of the context before it is freed. */
-	(void)pops(c)->save(c, v->ctx);
+	(void)plat_save(c, v->ctx);
 	c->cstate = VC_CS_READY;
 	c->pending = NULL;
 	c->curr = NULL;
 	c->dev_started = false;
 	end_refusal_wait(c, v, now); /* a refused decision ends with v */
 	/* No DMA through the departing domain's IOMMU context from now on. */
-	(void)pops(c)->iommu_switch(c, NULL);
+	(void)plat_iommu_switch(c, NULL);
 	v->stats.switches_out++;
 }

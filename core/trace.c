@@ -17,6 +17,7 @@ void vc_trace_record(struct vc_coproc *c, enum vc_trace_type type, uint32_t vid,
 	struct vc_trace *t = &c->trace;
 	struct vc_trace_ev *e;
 
+	VC_ASSERT_LOCKED(c->lock);
 	if (!t->on)
 		return;
 	e = &t->ev[t->head % t->cap];
@@ -113,6 +114,7 @@ static void trace_render(struct vc_coproc *c, struct vc_printer *p, uint32_t *op
 	bool first = true;
 	vc_time_t last_ts = 0;
 
+	VC_ASSERT_LOCKED(c->lock);
 	vc_pr(p, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[");
 	vc_pr(p, "\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,"
 	      "\"args\":{\"name\":\"coproc ");

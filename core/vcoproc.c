@@ -49,13 +49,11 @@ int vc_vcoproc_create(struct vc_domain *d, struct vc_coproc *c,
 		      const struct vc_param *params, unsigned int nr_params,
 		      struct vc_vcoproc **out)
 {
-	const struct vc_platform_ops *ops;
 	struct vc_vcoproc *v, *it;
 	int err;
 
 	if (!d || !c || !out || (nr_params && !params))
 		return -VC_EINVAL;
-	ops = c->desc.ops;
 	v = vc_os_zalloc(sizeof(*v));
 	if (!v)
 		return -VC_ENOMEM;
@@ -81,13 +79,13 @@ int vc_vcoproc_create(struct vc_domain *d, struct vc_coproc *c,
 	if (err)
 		goto out_unlock_coproc;
 	v->tag = (uint32_t)c->slot_gen[v->slot] << VC_TAG_SLOT_BITS | v->slot;
-	err = ops->ctx_alloc(c, v->tag, &v->ctx);
+	err = plat_ctx_alloc(c, v->tag, &v->ctx);
 	if (err)
 		goto out_unlock_coproc;
-	err = c->sched.ops->alloc_vdata(&c->sched, v, &v->sched_priv);
+	err = sched_alloc_vdata(&c->sched, v, &v->sched_priv);
 	if (err)
 		goto out_ctx;
-	v->progress_base = ops->progress(c, v->ctx);
+	v->progress_base = plat_progress(c, v->ctx);
 	c->slots[v->slot] = v;
 	c->nr_vcoprocs++;
 	vc_list_add_tail(&v->cnode, &c->vcoprocs);
@@ -100,7 +98,7 @@ int vc_vcoproc_create(struct vc_domain *d, struct vc_coproc *c,
 	return 0;
 
 out_ctx:
-	ops->ctx_free(c, v->ctx);
+	plat_ctx_free(c, v->ctx);
 out_unlock_coproc:
 	vc_os_unlock(c->lock);
 out_unlock_dom:
@@ -127,18 +125,18 @@ void vc_vcoproc_destroy(struct vc_vcoproc *v)
 		vc_coproc_evict(c, v, now);
 	if (v->has_work) {
 		v->has_work = false;
-		c->sched.ops->sleep(&c->sched, v, now);
+		sched_sleep(&c->sched, v, now);
 	}
 	if (c->pending == v)
 		c->pending = NULL;
-	c->sched.ops->free_vdata(&c->sched, v, v->sched_priv);
+	sched_free_vdata(&c->sched, v, v->sched_priv);
 	v->sched_priv = NULL;
 	c->slots[v->slot] = NULL;
 	/* Late events for this tag become stale. */
 	c->slot_gen[v->slot] = (c->slot_gen[v->slot] + 1) & ((1u << VC_TAG_GEN_BITS) - 1);
 	c->nr_vcoprocs--;
 	vc_list_del(&v->cnode);
-	c->desc.ops->ctx_free(c, v->ctx);
+	plat_ctx_free(c, v->ctx);
 	vc_coproc_reschedule(c, now);
 	vc_os_unlock(c->lock);
 

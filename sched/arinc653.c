@@ -296,6 +296,7 @@ static int a653_init(struct vc_sched *s)
 {
 	struct a653_priv *ap = vc_os_zalloc(sizeof(*ap));
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (!ap)
 		return -VC_ENOMEM;
 	vc_list_init(&ap->all);
@@ -308,6 +309,7 @@ static void a653_deinit(struct vc_sched *s)
 {
 	struct a653_priv *ap = a653_priv(s);
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	vc_os_free(ap->win);
 	vc_os_free(ap);
 	s->priv = NULL;
@@ -319,6 +321,7 @@ static int a653_alloc_vdata(struct vc_sched *s, struct vc_vcoproc *v, void **vda
 	struct a653_vdata *vd = vc_os_zalloc(sizeof(*vd));
 	int err;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (!vd)
 		return -VC_ENOMEM;
 	vd->v = v;
@@ -346,6 +349,7 @@ static void a653_free_vdata(struct vc_sched *s, struct vc_vcoproc *v, void *vdat
 	struct a653_vdata *vd = vdata;
 	unsigned int i, j;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (!vd)
 		return;
 	vc_list_del(&vd->node);
@@ -367,6 +371,7 @@ static bool a653_wake(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now)
 	struct a653_priv *ap = a653_priv(s);
 	struct a653_vdata *vd = a653_vdata(v);
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	vd->runnable = true;
 	vd->ready_at = now;
 	/* Revisit at once only when it owns the current window. */
@@ -375,6 +380,7 @@ static bool a653_wake(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now)
 
 static void a653_sleep(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now)
 {
+	VC_SCHED_ASSERT_LOCKED(s);
 	a653_vdata(v)->runnable = false;
 }
 
@@ -383,6 +389,7 @@ static void a653_charge(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t ran,
 {
 	struct a653_vdata *vd = a653_vdata(v);
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	/* Whatever ran past the end of its window is owed. */
 	if (now > vd->slot_end)
 		vd->debt += VC_MIN(ran, now - vd->slot_end);
@@ -414,6 +421,7 @@ static struct vc_sched_decision a653_do_schedule(struct vc_sched *s, vc_time_t n
 	const struct a653_window *w;
 	vc_time_t pos, end, until;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (!ap->nr_win)
 		return (struct vc_sched_decision){ NULL, VC_TIME_INF };
 	if (ap->restart) {
@@ -447,6 +455,7 @@ static void a653_switch_result(struct vc_sched *s, struct vc_vcoproc *prev,
 	struct a653_vdata *vd;
 	vc_time_t due;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	/* Refused: the windows stay where they are; the retry decides again. */
 	if (result == -VC_EAGAIN || !next || !ap->nr_win)
 		return;
@@ -464,6 +473,7 @@ static int a653_set_param(struct vc_sched *s, struct vc_vcoproc *v, const char *
 	struct a653_window *win;
 	int n;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (v || vc_strcmp(key, "frame"))
 		return -VC_ENOENT;
 	if (!vc_strcmp(val, "auto")) {
@@ -487,6 +497,7 @@ static unsigned int a653_get_params(struct vc_sched *s, struct vc_vcoproc *v,
 {
 	char buf[VC_PARAM_VAL_MAX];
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (v)
 		return 0;
 	a653_format(a653_priv(s), buf, sizeof(buf));
@@ -498,6 +509,7 @@ static void a653_dump(struct vc_sched *s, struct vc_printer *p)
 	struct a653_priv *ap = a653_priv(s);
 	char t1[VC_SCHED_TIME_STR], t2[VC_SCHED_TIME_STR];
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	vc_pr(p, "arinc653: %s frame, major %s, %u windows, frame start %llu, "
 	      "window %u\n", ap->explicit_frame ? "explicit" : "auto",
 	      vc_sched_fmt_time(t1, ap->major), ap->nr_win,

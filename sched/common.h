@@ -22,6 +22,18 @@ static inline bool vc_sched_before(uint64_t a, uint64_t b)
 	return vc_key_before(a, b);
 }
 
+/* ---- locking --------------------------------------------------------------- */
+
+/**
+ * vc_sched_lock_held() - whether the caller holds the lock of the
+ * coprocessor @s schedules, the lock every hook runs under (core/schedctl.c;
+ * true when the OS layer does not track owners).
+ */
+bool vc_sched_lock_held(const struct vc_sched *s);
+
+/* VC_SCHED_ASSERT_LOCKED() - first thing in every hook (debug builds). */
+#define VC_SCHED_ASSERT_LOCKED(s) VC_ASSERT(vc_sched_lock_held(s))
+
 /* ---- parameter values ------------------------------------------------------ */
 
 /**

@@ -231,6 +231,7 @@ static int credit_init(struct vc_sched *s)
 {
 	struct credit_priv *cp = vc_os_zalloc(sizeof(*cp));
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (!cp)
 		return -VC_ENOMEM;
 	vc_heap_init(&cp->runq);
@@ -247,6 +248,7 @@ static void credit_deinit(struct vc_sched *s)
 {
 	struct credit_priv *cp = credit_priv(s);
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	vc_heap_fini(&cp->runq);
 	vc_os_free(cp);
 	s->priv = NULL;
@@ -279,6 +281,7 @@ static int credit_alloc_vdata(struct vc_sched *s, struct vc_vcoproc *v, void **v
 	const char *val;
 	int err;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	vd = vc_os_zalloc(sizeof(*vd));
 	if (!vd)
 		return -VC_ENOMEM;
@@ -313,6 +316,7 @@ static void credit_free_vdata(struct vc_sched *s, struct vc_vcoproc *v, void *vd
 	struct credit_priv *cp = credit_priv(s);
 	struct credit_vdata *vd = vdata;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (!vd)
 		return;
 	credit_dequeue(cp, vd); /* not expected: v leaves asleep */
@@ -329,6 +333,7 @@ static bool credit_wake(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now)
 	struct credit_priv *cp = credit_priv(s);
 	struct credit_vdata *vd = credit_vdata(v), *curr = cp->curr;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (vd->runnable)
 		return false;
 	vd->runnable = true;
@@ -351,6 +356,7 @@ static void credit_sleep(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now
 	struct credit_priv *cp = credit_priv(s);
 	struct credit_vdata *vd = credit_vdata(v);
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (!vd->runnable)
 		return;
 	vd->runnable = false;
@@ -365,6 +371,7 @@ static void credit_sleep(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now
 
 static void credit_yield(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now)
 {
+	VC_SCHED_ASSERT_LOCKED(s);
 	credit_vdata(v)->yielded = true;
 }
 
@@ -375,6 +382,7 @@ static void credit_charge(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t ra
 	struct credit_vdata *vd = credit_vdata(v);
 	uint64_t num = ran * CREDIT_W0 + vd->vrem;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	vd->stint += ran;
 	vd->vtime += num / vd->weight;
 	vd->vrem = num % vd->weight;
@@ -412,6 +420,7 @@ static struct vc_sched_decision credit_do_schedule(struct vc_sched *s, vc_time_t
 	struct credit_vdata *next;
 	vc_time_t slice = VC_TIME_INF, full;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	credit_cap_roll(cp, now);
 	next = credit_top(cp);
 	if (cvd && !vc_heap_queued(&cvd->hnode))
@@ -452,6 +461,7 @@ static void credit_switch_result(struct vc_sched *s, struct vc_vcoproc *prev,
 	struct credit_priv *cp = credit_priv(s);
 	struct vc_vcoproc *runs = result == -VC_EAGAIN ? prev : next;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	/* On a refusal the intended next stays the smallest: nothing to undo. */
 	cp->curr = runs ? credit_vdata(runs) : NULL;
 }
@@ -464,6 +474,7 @@ static int credit_set_param(struct vc_sched *s, struct vc_vcoproc *v, const char
 	unsigned int x;
 	int err;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (!v) {
 		if (!vc_strcmp(key, "slice"))
 			return vc_sched_parse_time(val, VC_MSEC(1), CREDIT_SLICE_MIN,
@@ -508,6 +519,7 @@ static unsigned int credit_get_params(struct vc_sched *s, struct vc_vcoproc *v,
 	char t[VC_SCHED_TIME_STR];
 	unsigned int i = 0;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (v) {
 		i = vc_param_put(out, max, i, "weight", "%u", credit_vdata(v)->weight);
 		return vc_param_put(out, max, i, "cap", "%u", credit_vdata(v)->cap);
@@ -525,6 +537,7 @@ static void credit_dump(struct vc_sched *s, struct vc_printer *p)
 	struct credit_vdata *vd, *top = credit_top(cp);
 	char t1[VC_SCHED_TIME_STR], t2[VC_SCHED_TIME_STR], t3[VC_SCHED_TIME_STR];
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	vc_pr(p, "credit: slice %s, ratelimit %s, cap_period %s; %u queued "
 	      "(weight %llu), vnow %llu, next %u\n",
 	      vc_sched_fmt_time(t1, cp->slice), vc_sched_fmt_time(t2, cp->ratelimit),

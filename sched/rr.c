@@ -60,6 +60,7 @@ static int rr_init(struct vc_sched *s)
 {
 	struct rr_priv *rr = vc_os_zalloc(sizeof(*rr));
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (!rr)
 		return -VC_ENOMEM;
 	vc_list_init(&rr->runq);
@@ -70,6 +71,7 @@ static int rr_init(struct vc_sched *s)
 
 static void rr_deinit(struct vc_sched *s)
 {
+	VC_SCHED_ASSERT_LOCKED(s);
 	vc_os_free(s->priv);
 	s->priv = NULL;
 }
@@ -78,6 +80,7 @@ static int rr_alloc_vdata(struct vc_sched *s, struct vc_vcoproc *v, void **vdata
 {
 	struct rr_vdata *vd = vc_os_zalloc(sizeof(*vd));
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (!vd)
 		return -VC_ENOMEM;
 	vd->v = v;
@@ -90,6 +93,7 @@ static void rr_free_vdata(struct vc_sched *s, struct vc_vcoproc *v, void *vdata)
 {
 	struct rr_vdata *vd = vdata;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (vd && vd->runnable) { /* not expected: v leaves asleep */
 		vc_list_del(&vd->node);
 		rr_priv(s)->nr_runnable--;
@@ -102,6 +106,7 @@ static bool rr_wake(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now)
 	struct rr_priv *rr = rr_priv(s);
 	struct rr_vdata *vd = rr_vdata(v);
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (vd->runnable)
 		return false;
 	vd->runnable = true;
@@ -116,6 +121,7 @@ static void rr_sleep(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now)
 {
 	struct rr_vdata *vd = rr_vdata(v);
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (!vd->runnable)
 		return;
 	vd->runnable = false;
@@ -128,6 +134,7 @@ static void rr_yield(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now)
 	struct rr_priv *rr = rr_priv(s);
 	struct rr_vdata *vd = rr_vdata(v);
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	/* Ending the head's turn is enough: the next decision rotates it. */
 	if (vd->runnable && rr->runq.next == &vd->node)
 		vd->used = rr->slice;
@@ -139,6 +146,7 @@ static void rr_charge(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t ran,
 	struct rr_priv *rr = rr_priv(s);
 	struct rr_vdata *vd = rr_vdata(v);
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	vd->used += ran;
 	/* Past its turn (it is no longer the head): carry half a turn at most. */
 	if (rr->runq.next != &vd->node && vd->used > rr->slice / 2)
@@ -151,6 +159,7 @@ static struct vc_sched_decision rr_do_schedule(struct vc_sched *s, vc_time_t now
 	struct rr_priv *rr = rr_priv(s);
 	struct rr_vdata *head;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (vc_list_empty(&rr->runq))
 		return (struct vc_sched_decision){ NULL, VC_TIME_INF };
 	head = vc_list_first_entry(&rr->runq, struct rr_vdata, node);
@@ -171,6 +180,7 @@ static int rr_set_param(struct vc_sched *s, struct vc_vcoproc *v, const char *ke
 {
 	struct rr_priv *rr = rr_priv(s);
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (v || vc_strcmp(key, "slice"))
 		return -VC_ENOENT;
 	return vc_sched_parse_time(val, VC_MSEC(1), RR_SLICE_MIN, RR_SLICE_MAX,
@@ -182,6 +192,7 @@ static unsigned int rr_get_params(struct vc_sched *s, struct vc_vcoproc *v,
 {
 	char t[VC_SCHED_TIME_STR];
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (v)
 		return 0;
 	return vc_param_put(out, max, 0, "slice", "%s",
@@ -194,6 +205,7 @@ static void rr_dump(struct vc_sched *s, struct vc_printer *p)
 	struct rr_vdata *vd;
 	char t[VC_SCHED_TIME_STR];
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	vc_pr(p, "rr: slice %s, %u runnable, queue (head first):\n",
 	      vc_sched_fmt_time(t, rr->slice), rr->nr_runnable);
 	vc_list_for_each_entry(vd, &rr->runq, struct rr_vdata, node)

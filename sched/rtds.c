@@ -232,6 +232,7 @@ static int rtds_init(struct vc_sched *s)
 {
 	struct rtds_priv *rp = vc_os_zalloc(sizeof(*rp));
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (!rp)
 		return -VC_ENOMEM;
 	vc_heap_init(&rp->runq);
@@ -246,6 +247,7 @@ static void rtds_deinit(struct vc_sched *s)
 {
 	struct rtds_priv *rp = rtds_priv(s);
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	vc_heap_fini(&rp->runq);
 	vc_heap_fini(&rp->replq);
 	vc_os_free(rp);
@@ -272,6 +274,7 @@ static int rtds_alloc_vdata(struct vc_sched *s, struct vc_vcoproc *v, void **vda
 	struct rtds_vdata *vd;
 	int err;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	err = rtds_parse(vc_vcoproc_param(v, "budget"), vc_vcoproc_param(v, "period"),
 			 &budget, &period);
 	if (err)
@@ -301,6 +304,7 @@ static void rtds_free_vdata(struct vc_sched *s, struct vc_vcoproc *v, void *vdat
 	struct rtds_priv *rp = rtds_priv(s);
 	struct rtds_vdata *vd = vdata;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (!vd)
 		return;
 	vc_heap_del(&rp->runq, &vd->rnode); /* not expected: v leaves asleep */
@@ -317,6 +321,7 @@ static bool rtds_wake(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now)
 	struct rtds_priv *rp = rtds_priv(s);
 	struct rtds_vdata *vd = rtds_vdata(v);
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (vd->runnable)
 		return false;
 	vd->runnable = true;
@@ -337,6 +342,7 @@ static void rtds_sleep(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now)
 	struct rtds_priv *rp = rtds_priv(s);
 	struct rtds_vdata *vd = rtds_vdata(v);
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (!vd->runnable)
 		return;
 	vd->runnable = false;
@@ -349,6 +355,7 @@ static void rtds_charge(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t ran,
 {
 	struct rtds_vdata *vd = rtds_vdata(v);
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	vd->left -= (int64_t)ran;
 	if (vd->left <= 0)
 		rtds_runq_update(rtds_priv(s), vd);
@@ -361,6 +368,7 @@ static struct vc_sched_decision rtds_do_schedule(struct vc_sched *s, vc_time_t n
 	struct rtds_vdata *next, *rel;
 	vc_time_t slice = VC_TIME_INF;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	rtds_releases(rp, now);
 	next = rtds_runq_top(rp);
 	rel = rtds_replq_top(rp);
@@ -378,6 +386,7 @@ static void rtds_switch_result(struct vc_sched *s, struct vc_vcoproc *prev,
 {
 	struct vc_vcoproc *runs = result == -VC_EAGAIN ? prev : next;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	/* A refused vcoproc runs on and is charged: its overrun is carried. */
 	rtds_priv(s)->curr = runs ? rtds_vdata(runs) : NULL;
 }
@@ -391,6 +400,7 @@ static int rtds_set_param(struct vc_sched *s, struct vc_vcoproc *v, const char *
 	bool on;
 	int err;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (!v) {
 		if (vc_strcmp(key, "admission"))
 			return -VC_ENOENT;
@@ -440,6 +450,7 @@ static unsigned int rtds_get_params(struct vc_sched *s, struct vc_vcoproc *v,
 	char t[VC_SCHED_TIME_STR];
 	unsigned int i = 0;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (!v)
 		return vc_param_put(out, max, 0, "admission", "%s",
 				    rtds_priv(s)->admission ? "on" : "off");
@@ -457,6 +468,7 @@ static void rtds_dump(struct vc_sched *s, struct vc_printer *p)
 	char t3[VC_SCHED_TIME_STR], t4[VC_SCHED_TIME_STR];
 	uint64_t load = 0;
 
+	VC_SCHED_ASSERT_LOCKED(s);
 	if (!vc_list_empty(&rp->all)) {
 		vd = vc_list_first_entry(&rp->all, struct rtds_vdata, node);
 		load = rtds_load(s, vd, vd->budget, vd->period);

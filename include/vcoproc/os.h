@@ -3,11 +3,15 @@
  * DOC: OS abstraction
  *
  * The only interface the vcoproc core (framework + schedulers) uses to reach
- * its environment: memory, locks, time, timers and logging.  Everything else
- * the core needs it carries itself (core/util.c).  The core is compiled with
+ * its environment: memory, locks, time, timers, logging and assertions.
+ * Everything else the core needs it carries itself (core/util.c).  The core is compiled with
  * -ffreestanding against this header plus the compiler's own freestanding
  * headers (stddef.h, stdint.h, stdbool.h, stdarg.h); as GCC documents for any
  * freestanding environment, memcpy, memmove, memset and memcmp must exist.
+ *
+ * Assertions: VC_ASSERT() calls vc_os_assert_fail() in debug builds and
+ * is compiled out with NDEBUG, as is the owner tracking behind
+ * vc_os_lock_held().
  *
  * Implementations shipped:
  *   os/posix.c  - pthreads, CLOCK_MONOTONIC, one timer thread (real hosts)
@@ -59,6 +63,40 @@ struct vc_os_lock *vc_os_lock_create(void);
 void vc_os_lock_destroy(struct vc_os_lock *l);
 void vc_os_lock(struct vc_os_lock *l);
 void vc_os_unlock(struct vc_os_lock *l);
+
+/**
+ * vc_os_lock_held() - whether the calling thread holds @l.  For assertions
+ * only (VC_ASSERT_LOCKED()): an implementation built with NDEBUG, or one
+ * that does not track owners, returns true.
+ */
+bool vc_os_lock_held(const struct vc_os_lock *l);
+
+/* ---- assertions ----------------------------------------------------- */
+
+#if defined(__GNUC__)
+#define VC_NORETURN __attribute__((noreturn))
+#else
+#define VC_NORETURN
+#endif
+
+/**
+ * vc_os_assert_fail() - VC_ASSERT(@expr) failed at @file:@line: a bug in
+ * the core.  Does not return: the environment stops (os/posix.c and
+ * os/vtime.c print the expression and abort(); a hypervisor panics).
+ */
+void vc_os_assert_fail(const char *expr, const char *file, unsigned int line) VC_NORETURN;
+
+/*
+ * VC_ASSERT() - check an invariant in debug builds; compiled out with
+ * NDEBUG (the expression is then not evaluated).  VC_ASSERT_LOCKED() - the
+ * calling thread holds @l, for functions documented "lock held".
+ */
+#ifdef NDEBUG
+#define VC_ASSERT(e) ((void)sizeof(!(e)))
+#else
+#define VC_ASSERT(e) ((e) ? (void)0 : vc_os_assert_fail(#e, __FILE__, __LINE__))
+#endif
+#define VC_ASSERT_LOCKED(l) VC_ASSERT(vc_os_lock_held(l))
 
 /* ---- time ----------------------------------------------------------- */
 

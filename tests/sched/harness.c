@@ -38,6 +38,10 @@ void h_init(struct harness *h, const struct vc_sched_ops *ops, vc_time_t switch_
 	h->c->desc.switch_cost = switch_cost;
 	h->c->desc.max_nonpreempt = max_nonpreempt;
 	vc_list_init(&h->c->vcoprocs);
+	/* The hooks assert the coproc lock: the harness holds it throughout. */
+	h->c->lock = vc_os_lock_create();
+	assert_non_null(h->c->lock);
+	vc_os_lock(h->c->lock);
 	h->rng = 0x9e3779b97f4a7c15ull;
 	assert_int_equal(vc_sched_instance_init(&h->s, h->c, ops), 0);
 	h->c->sched = h->s;
@@ -76,6 +80,8 @@ void h_fini(struct harness *h)
 		if (h->vc[i])
 			h_remove(h, h->vc[i]);
 	h->s.ops->deinit(&h->s);
+	vc_os_unlock(h->c->lock);
+	vc_os_lock_destroy(h->c->lock);
 	free(h->c);
 	h->c = NULL;
 }
