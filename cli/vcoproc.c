@@ -641,6 +641,20 @@ static int do_vcoproc_set(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * A duration option: seconds by default ("1.5", "500ms"), in
+ * [@min, @max] ns; *@out in ns.  0, or -1 when it is not one.
+ */
+static int secs_arg(const char *s, vc_time_t min, vc_time_t max, vc_time_t *out)
+{
+	vc_time_t t;
+
+	if (vc_parse_duration(s, VC_SEC(1), &t) || t < min || t > max)
+		return -1;
+	*out = t;
+	return 0;
+}
+
 /* ---- top --------------------------------------------------------------------------------- */
 
 static uint64_t mono_ns(void)
@@ -773,7 +787,7 @@ static int do_top(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct json_object *pcl = NULL, *pvl = NULL;
-	double delay = 1.0;
+	vc_time_t delay = VC_SEC(1);
 	long iters = -1;
 	uint64_t t_prev;
 	bool tty = isatty(STDOUT_FILENO);
@@ -782,8 +796,7 @@ static int do_top(int argc, char **argv)
 
 	while ((o = next_opt(argc, argv, "d:n:", lo)) != -1) {
 		if (o == 'd') {
-			delay = strtod(optarg, &end);
-			if (*end || !(delay >= 0.05 && delay <= 3600))
+			if (secs_arg(optarg, VC_MSEC(50), VC_SEC(3600), &delay))
 				return usage_error("-d: expected seconds from 0.05 to 3600, found \"%s\"",
 						   optarg);
 		} else if (o == 'n') {
@@ -806,7 +819,7 @@ static int do_top(int argc, char **argv)
 		struct json_object *cl, *vl;
 		uint64_t t;
 
-		sleep_ms((unsigned int)(delay * 1000));
+		sleep_ms((unsigned int)(delay / VC_MSEC(1)));
 		if (interrupted)
 			break;
 		cl = call("list", NULL);
@@ -841,7 +854,7 @@ static int do_trace(int argc, char **argv)
 	};
 	struct json_object *args, *ret, *ev;
 	const char *out = NULL, *coproc;
-	double secs = 1.0;
+	vc_time_t secs = VC_SEC(1);
 	long size = 0;
 	char *end;
 	int o, rc = 0;
@@ -850,8 +863,7 @@ static int do_trace(int argc, char **argv)
 		if (o == 'o') {
 			out = optarg;
 		} else if (o == 't') {
-			secs = strtod(optarg, &end);
-			if (*end || !(secs >= 0 && secs <= 3600))
+			if (secs_arg(optarg, 0, VC_SEC(3600), &secs))
 				return usage_error("-t: expected seconds from 0 to 3600, found \"%s\"",
 						   optarg);
 		} else if (o == 's') {
@@ -876,8 +888,8 @@ static int do_trace(int argc, char **argv)
 		return EXIT_FAILURE;
 	json_object_put(ret);
 	if (!G.json)
-		fprintf(stderr, "tracing %s for %.1f s...\n", coproc, secs);
-	sleep_ms((unsigned int)(secs * 1000));
+		fprintf(stderr, "tracing %s for %.1f s...\n", coproc, (double)secs / 1e9);
+	sleep_ms((unsigned int)(secs / VC_MSEC(1)));
 
 	args = json_object_new_object();
 	json_object_object_add(args, "coproc", json_object_new_string(coproc));
@@ -1012,8 +1024,7 @@ int main(int argc, char **argv)
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	const struct command *c;
-	double t;
-	char *end;
+	vc_time_t t;
 	int o, rc;
 
 	G.socket = getenv("VCOPROC_SOCKET");
@@ -1029,13 +1040,12 @@ int main(int argc, char **argv)
 			G.json = true;
 			break;
 		case 'T':
-			t = strtod(optarg, &end);
-			if (*end || !(t > 0 && t <= 86400)) {
+			if (secs_arg(optarg, VC_MSEC(1), VC_SEC(86400), &t)) {
 				fprintf(stderr, "vcoproc: --timeout: expected seconds, found \"%s\"\n",
 					optarg);
 				return EXIT_USAGE;
 			}
-			G.timeout_ms = (int)(t * 1000);
+			G.timeout_ms = (int)(t / VC_MSEC(1));
 			break;
 		case 'h':
 			usage(stdout);

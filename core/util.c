@@ -98,7 +98,16 @@ int vc_parse_u64(const char *s, uint64_t *out)
 	return *s ? -VC_EINVAL : 0;
 }
 
-int vc_parse_time(const char *s, vc_time_t default_unit, vc_time_t *out)
+/*
+ * The fraction @frac / @div (@frac < @div, @div a power of ten up to 10^9)
+ * of @unit ns, rounded down, without overflow.
+ */
+static uint64_t scale_fraction(uint64_t frac, uint64_t div, vc_time_t unit)
+{
+	return frac * (unit / div) + frac * (unit % div) / div;
+}
+
+int vc_parse_duration(const char *s, vc_time_t default_unit, vc_time_t *out)
 {
 	static const struct {
 		const char *suffix;
@@ -106,15 +115,30 @@ int vc_parse_time(const char *s, vc_time_t default_unit, vc_time_t *out)
 	} units[] = {
 		{ "ns", 1 }, { "us", VC_USEC(1) }, { "ms", VC_MSEC(1) }, { "s", VC_SEC(1) },
 	};
-	uint64_t v;
+	uint64_t ip = 0, frac = 0, div = 1, fv;
 	vc_time_t mult = default_unit;
+	bool any = false;
 	int err;
 
 	if (!s)
 		return -VC_EINVAL;
-	err = parse_digits(&s, 10, &v);
-	if (err)
-		return err;
+	if (*s >= '0' && *s <= '9') {
+		err = parse_digits(&s, 10, &ip);
+		if (err)
+			return err;
+		any = true;
+	}
+	if (*s == '.') {
+		for (s++; *s >= '0' && *s <= '9'; s++) {
+			any = true;
+			if (div < VC_SEC(1)) { /* digits past the ns are dropped */
+				frac = frac * 10 + (uint64_t)(*s - '0');
+				div *= 10;
+			}
+		}
+	}
+	if (!any)
+		return -VC_EINVAL;
 	if (*s) {
 		size_t i;
 
@@ -125,9 +149,12 @@ int vc_parse_time(const char *s, vc_time_t default_unit, vc_time_t *out)
 			return -VC_EINVAL;
 		mult = units[i].mult;
 	}
-	if (mult && v > UINT64_MAX / mult)
+	if (mult && ip > UINT64_MAX / mult)
 		return -VC_ERANGE;
-	*out = v * mult;
+	fv = scale_fraction(frac, div, mult);
+	if (ip * mult > UINT64_MAX - fv)
+		return -VC_ERANGE;
+	*out = ip * mult + fv;
 	return 0;
 }
 
@@ -396,6 +423,8 @@ static int strbuf_write(void *opaque, const char *s, size_t n)
 {
 	struct vc_strbuf *b = opaque;
 
+	if (b->max && b->len + n > b->max)
+		return -VC_E2BIG;
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = VC_MAX(b->cap * 2, b->len + n + 1);
 		char *nb;
@@ -429,22 +458,65 @@ void vc_strbuf_free(struct vc_strbuf *b)
 	b->len = b->cap = 0;
 }
 
+size_t vc_utf8_seq(const char *s, size_t n)
+{
+	unsigned char c = (unsigned char)s[0];
+	size_t need;
+	uint32_t cp;
+
+	if (!n)
+		return 0;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3;
+		cp = c & 0x07;
+	} else {
+		return 0; /* a continuation byte, 0xc0, 0xc1 or 0xf5.. */
+	}
+	if (need >= n)
+		return 0;
+	for (size_t k = 1; k <= need; k++) {
+		unsigned char cc = (unsigned char)s[k];
+
+		if ((cc & 0xc0) != 0x80)
+			return 0; /* also stops at a NUL */
+		cp = cp << 6 | (cc & 0x3f);
+	}
+	/* No overlong forms, no surrogates, nothing past U+10FFFF. */
+	if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return need + 1;
+}
+
 int vc_pr_json_str(struct vc_printer *p, const char *s)
 {
 	const char *run = s;
 
-	for (; *s && !p->err; s++) {
+	while (*s && !p->err) {
 		unsigned char ch = (unsigned char)*s;
+		size_t len = vc_utf8_seq(s, 4);
 
-		if (ch != '"' && ch != '\\' && ch >= 0x20)
+		if (len && ch != '"' && ch != '\\' && ch >= 0x20) {
+			s += len; /* kept as it is, multi-byte characters too */
 			continue;
-		if (s > run && !p->err)
+		}
+		if (s > run)
 			p->err = p->write(p->opaque, run, (size_t)(s - run));
-		if (ch == '"' || ch == '\\')
+		if (!len)
+			vc_pr(p, "\\ufffd"); /* a byte that is not UTF-8 */
+		else if (ch == '"' || ch == '\\')
 			vc_pr(p, "\\%c", ch);
 		else
 			vc_pr(p, "\\u%04x", ch);
-		run = s + 1;
+		run = ++s;
 	}
 	if (s > run && !p->err)
 		p->err = p->write(p->opaque, run, (size_t)(s - run));

@@ -160,36 +160,6 @@ static struct vc_vcoproc *find_vcoproc(struct vc_coproc *c, struct vc_domain *d)
 	return NULL;
 }
 
-/* A text sink in memory for vc_coproc_dump() and the trace. */
-struct membuf {
-	char *p;
-	size_t len, cap;
-};
-
-static int membuf_write(void *opaque, const char *buf, size_t len)
-{
-	struct membuf *m = opaque;
-
-	if (m->len + len + 1 > TEXT_MAX)
-		return -VC_E2BIG;
-	if (m->len + len + 1 > m->cap) {
-		size_t ncap = m->cap ? m->cap : 4096;
-		char *np;
-
-		while (ncap < m->len + len + 1)
-			ncap *= 2;
-		np = realloc(m->p, ncap);
-		if (!np)
-			return -VC_ENOMEM;
-		m->p = np;
-		m->cap = ncap;
-	}
-	memcpy(m->p + m->len, buf, len);
-	m->len += len;
-	m->p[m->len] = '\0';
-	return 0;
-}
-
 /* The "params" argument: an object of string or integer values. */
 static int arg_params(struct json_object *args, bool required, struct vc_param *out,
 		      unsigned int *nr, struct ctl_error *err)
@@ -441,8 +411,8 @@ static int cmd_sched_dump(void *opaque, struct json_object *args, struct json_ob
 {
 	struct ctl_fw *be = opaque;
 	struct vc_coproc *c = arg_coproc(be, args, err);
-	struct membuf m = { 0 };
-	struct vc_printer p = { .write = membuf_write, .opaque = &m };
+	struct vc_strbuf m = { .max = TEXT_MAX };
+	struct vc_printer p = vc_strbuf_printer(&m);
 	int r;
 
 	if (!c)
@@ -450,9 +420,9 @@ static int cmd_sched_dump(void *opaque, struct json_object *args, struct json_ob
 	r = vc_coproc_dump(c, &p);
 	if (!r) {
 		*ret = json_object_new_object();
-		json_object_object_add(*ret, "text", json_object_new_string(m.p ? m.p : ""));
+		json_object_object_add(*ret, "text", json_object_new_string(m.buf ? m.buf : ""));
 	}
-	free(m.p);
+	vc_strbuf_free(&m);
 	return r;
 }
 
@@ -634,8 +604,8 @@ static int cmd_trace_export(void *opaque, struct json_object *args, struct json_
 {
 	struct ctl_fw *be = opaque;
 	struct vc_coproc *c = arg_coproc(be, args, err);
-	struct membuf m = { 0 };
-	struct vc_printer p = { .write = membuf_write, .opaque = &m };
+	struct vc_strbuf m = { .max = TEXT_MAX };
+	struct vc_printer p = vc_strbuf_printer(&m);
 	struct json_tokener *tok;
 	int r;
 
@@ -643,16 +613,16 @@ static int cmd_trace_export(void *opaque, struct json_object *args, struct json_
 		return -VC_ENOENT;
 	r = vc_coproc_trace_export(c, &p);
 	if (r) {
-		free(m.p);
+		vc_strbuf_free(&m);
 		return ctl_error_set(err, CTL_ERR_GENERIC, "cannot export the trace of %s: %s",
 				     vc_coproc_name(c), vc_strerror(r));
 	}
 	tok = json_tokener_new_ex(32);
 	if (tok) {
-		*ret = json_tokener_parse_ex(tok, m.p ? m.p : "{}", m.p ? (int)m.len : 2);
+		*ret = json_tokener_parse_ex(tok, m.buf ? m.buf : "{}", m.buf ? (int)m.len : 2);
 		json_tokener_free(tok);
 	}
-	free(m.p);
+	vc_strbuf_free(&m);
 	if (!*ret)
 		return ctl_error_set(err, CTL_ERR_GENERIC, "the trace of %s is not valid JSON",
 				     vc_coproc_name(c));
@@ -716,57 +686,18 @@ static int cmd_destroy(void *opaque, struct json_object *args, struct json_objec
 	return be->host->destroy(be->host_opaque, dom, err);
 }
 
-/* Replace bytes that are not valid UTF-8 (and NULs) by '?', in place. */
+/* Replace bytes that are not valid UTF-8 (vc_utf8_seq()) and NULs by '?', in place. */
 static void utf8_sanitize(char *s, size_t n)
 {
 	size_t i = 0;
 
 	while (i < n) {
-		unsigned char c = (unsigned char)s[i];
-		size_t need;
-		uint32_t cp;
+		size_t len = s[i] ? vc_utf8_seq(s + i, n - i) : 0;
 
-		if (c && c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			cp = c & 0x07;
-		} else {
+		if (!len)
 			s[i++] = '?';
-			continue;
-		}
-		if (i + need >= n) {
-			/* Cut short by the end of the chunk. */
-			s[i++] = '?';
-			continue;
-		}
-		{
-			bool ok = true;
-
-			for (size_t k = 1; k <= need && ok; k++) {
-				unsigned char cc = (unsigned char)s[i + k];
-
-				ok = (cc & 0xc0) == 0x80;
-				cp = cp << 6 | (cc & 0x3f);
-			}
-			/* No overlongs, no surrogates, nothing past U+10FFFF. */
-			if (ok && ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-				   (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff))
-				ok = false;
-			if (!ok) {
-				s[i++] = '?';
-				continue;
-			}
-			i += need + 1;
-		}
+		else
+			i += len;
 	}
 }
 

@@ -15,7 +15,7 @@ int vc_sched_parse_time(const char *val, vc_time_t default_unit, vc_time_t min,
 {
 	vc_time_t t;
 
-	if (vc_parse_time(val, default_unit, &t) || t < min || t > max)
+	if (vc_parse_duration(val, default_unit, &t) || t < min || t > max)
 		return -VC_EINVAL;
 	*out = t;
 	return 0;

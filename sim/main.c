@@ -164,7 +164,7 @@ static vc_time_t dur_arg(const char *opt, const char *s, vc_time_t unit)
 {
 	vc_time_t t;
 
-	if (sim_parse_duration(s, unit, &t) || !t)
+	if (vc_parse_duration(s, unit, &t) || !t)
 		die_usage("%s: expected a duration (e.g. 10, 2.5ms, 100us), got '%s'", opt, s);
 	return t;
 }

@@ -49,7 +49,7 @@ static bool a653_windows(const struct sim_scenario *scn, const struct sim_result
 		vc_time_t len;
 		int owner = -1;
 
-		if (!colon || sim_parse_duration(colon + 1, VC_MSEC(1), &len))
+		if (!colon || vc_parse_duration(colon + 1, VC_MSEC(1), &len))
 			return false;
 		*colon = '\0';
 		for (unsigned int i = 0; i < res->nr_domains && owner < 0; i++)
@@ -193,18 +193,11 @@ static void VC_PRINTF(2, 3) jpr(struct vc_printer *p, const char *fmt, ...)
 		free(buf);
 }
 
-/* A JSON string; names come from scenarios, so escape what needs it. */
+/* A JSON string; names come from scenarios: the core's escaper. */
 static void jstr(struct vc_printer *p, const char *s)
 {
 	jpr(p, "\"");
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			jpr(p, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			jpr(p, "\\u%04x", (unsigned int)(unsigned char)*s);
-		else
-			jpr(p, "%c", *s);
-	}
+	vc_pr_json_str(p, s);
 	jpr(p, "\"");
 }
 

@@ -78,7 +78,7 @@ const char *sim_param_get(const struct vc_param *arr, unsigned int nr, const cha
 
 /* ---- values -------------------------------------------------------------------- */
 
-/* A decimal "I[.F]" scaled by @unit exactly; *@end after it.  0 or -VC_EINVAL. */
+/* A decimal "I[.F]" scaled by @unit exactly (sizes); *@end after it.  0 or -VC_EINVAL. */
 static int parse_scaled(const char *s, uint64_t unit, uint64_t *out, const char **end)
 {
 	uint64_t ip = 0, frac = 0, div = 1;
@@ -101,31 +101,6 @@ static int parse_scaled(const char *s, uint64_t unit, uint64_t *out, const char 
 		return -VC_EINVAL;
 	*out = ip * unit + frac * unit / div;
 	*end = s;
-	return 0;
-}
-
-int sim_parse_duration(const char *s, vc_time_t unit, vc_time_t *out)
-{
-	static const struct { const char *sfx; vc_time_t unit; } units[] = {
-		{ "ns", 1 }, { "us", VC_USEC(1) }, { "ms", VC_MSEC(1) }, { "s", VC_SEC(1) },
-	};
-	const char *sfx, *end;
-	uint64_t v;
-
-	/* Parse once with the unit found after the number. */
-	for (sfx = s; (*sfx >= '0' && *sfx <= '9') || *sfx == '.'; sfx++)
-		;
-	if (*sfx) {
-		unit = 0;
-		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-			if (!strcmp(sfx, units[i].sfx))
-				unit = units[i].unit;
-		if (!unit)
-			return -VC_EINVAL;
-	}
-	if (parse_scaled(s, unit, &v, &end) || end != sfx)
-		return -VC_EINVAL; /* e.g. "1.2.3ms" */
-	*out = v;
 	return 0;
 }
 
@@ -220,8 +195,8 @@ static int parse_job(struct parser *ps, struct sim_domain_cfg *d, const char *v)
 	dots = strstr(lo, "..");
 	if (dots)
 		*dots = '\0';
-	if (sim_parse_duration(lo, VC_MSEC(1), &d->job_min) ||
-	    sim_parse_duration(dots ? dots + 2 : lo, VC_MSEC(1), &d->job_max) ||
+	if (vc_parse_duration(lo, VC_MSEC(1), &d->job_min) ||
+	    vc_parse_duration(dots ? dots + 2 : lo, VC_MSEC(1), &d->job_max) ||
 	    !d->job_min || d->job_max < d->job_min)
 		return fail(ps, "bad job length '%s' (e.g. 2ms or 1ms..3ms)", v);
 	return 0;
@@ -256,20 +231,20 @@ static int domain_kv(struct parser *ps, struct sim_domain_cfg *d, char *k, const
 		return 0;
 	}
 	if (!strcmp(k, "every") || !strcmp(k, "mean")) {
-		if (sim_parse_duration(v, VC_MSEC(1), &d->every) || !d->every)
+		if (vc_parse_duration(v, VC_MSEC(1), &d->every) || !d->every)
 			return fail(ps, "bad %s '%s'", k, v);
 		*every_set = true;
 		return 0;
 	}
 	if (!strcmp(k, "offset")) {
-		if (sim_parse_duration(v, VC_MSEC(1), &d->offset))
+		if (vc_parse_duration(v, VC_MSEC(1), &d->offset))
 			return fail(ps, "bad offset '%s'", v);
 		return 0;
 	}
 	if (!strcmp(k, "job"))
 		return parse_job(ps, d, v);
 	if (!strcmp(k, "chunk")) {
-		if (sim_parse_duration(v, VC_USEC(1), &d->chunk) || !d->chunk ||
+		if (vc_parse_duration(v, VC_USEC(1), &d->chunk) || !d->chunk ||
 		    d->chunk > VC_SEC(1))
 			return fail(ps, "bad chunk '%s' (1ns..1s)", v);
 		return 0;
@@ -289,7 +264,7 @@ static int domain_kv(struct parser *ps, struct sim_domain_cfg *d, char *k, const
 	if (!strcmp(k, "period") && !*every_set) {
 		vc_time_t period;
 
-		if (!sim_parse_duration(v, VC_MSEC(1), &period) && period)
+		if (!vc_parse_duration(v, VC_MSEC(1), &period) && period)
 			d->every = period;
 	}
 	err = sim_param_add(d->params, &d->nr_params, k, v);
@@ -372,7 +347,7 @@ static int parse_at(struct parser *ps, char **w, unsigned int n)
 		return fail(ps, "more than %d events", SIM_MAX_EVENTS);
 	e = &scn->ev[scn->nr_events];
 	memset(e, 0, sizeof(*e));
-	if (sim_parse_duration(w[1], VC_SEC(1), &e->at))
+	if (vc_parse_duration(w[1], VC_SEC(1), &e->at))
 		return fail(ps, "bad time '%s'", w[1]);
 	if (!strcmp(w[2], "sched")) {
 		if (n != 4 || strlen(w[3]) >= VC_NAME_MAX)
@@ -433,17 +408,17 @@ static int parse_line(struct parser *ps, char **w, unsigned int n)
 			return fail(ps, "algorithm name too long");
 		snprintf(scn->algo, sizeof(scn->algo), "%s", w[1]);
 	} else if (!strcmp(w[0], "seconds")) {
-		if (sim_parse_duration(w[1], VC_SEC(1), &scn->duration) || !scn->duration)
+		if (vc_parse_duration(w[1], VC_SEC(1), &scn->duration) || !scn->duration)
 			return fail(ps, "bad duration '%s'", w[1]);
 	} else if (!strcmp(w[0], "seed")) {
 		if (parse_u64(w[1], &scn->seed))
 			return fail(ps, "bad seed '%s'", w[1]);
 	} else if (!strcmp(w[0], "hang_timeout")) {
-		if (sim_parse_duration(w[1], VC_MSEC(1), &scn->hang_timeout) ||
+		if (vc_parse_duration(w[1], VC_MSEC(1), &scn->hang_timeout) ||
 		    !scn->hang_timeout)
 			return fail(ps, "bad hang_timeout '%s'", w[1]);
 	} else if (!strcmp(w[0], "stop_timeout")) {
-		if (sim_parse_duration(w[1], VC_MSEC(1), &scn->stop_timeout) ||
+		if (vc_parse_duration(w[1], VC_MSEC(1), &scn->stop_timeout) ||
 		    !scn->stop_timeout)
 			return fail(ps, "bad stop_timeout '%s'", w[1]);
 	} else if (!strcmp(w[0], "trace")) {

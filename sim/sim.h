@@ -114,12 +114,6 @@ void sim_domain_init(struct sim_domain_cfg *d, const char *name);
 int sim_scenario_parse(struct sim_scenario *scn, const char *text, const char *fname,
 		       char *err, size_t errlen);
 
-/**
- * sim_parse_duration() - "2.5ms", "10s", "250us", "100ns"; a bare number
- * is in @unit ns.  Returns 0 or -VC_EINVAL.
- */
-int sim_parse_duration(const char *s, vc_time_t unit, vc_time_t *out);
-
 /** sim_param_add() - append key=@val to @arr (size SIM_MAX_PARAMS). -VC_E2BIG/-VC_EINVAL. */
 int sim_param_add(struct vc_param *arr, unsigned int *nr, const char *key,
 		  const char *val);

@@ -13,8 +13,8 @@
  * slice when the device refused to switch.  A do_schedule() decision is
  * provisional until switch_result() says whether the device took it.
  *
- * Times are ns (vc_time_t).  Parameters are strings; durations accept the
- * units ns, us, ms, s (vc_parse_time()).
+ * Times are ns (vc_time_t).  Parameters are strings; durations are read
+ * with vc_parse_duration() (decimals, units ns, us, ms, s).
  */
 #ifndef VCOPROC_SCHED_H
 #define VCOPROC_SCHED_H

@@ -41,11 +41,16 @@ size_t vc_strlcpy(char *dst, const char *src, size_t size);
 int vc_parse_u64(const char *s, uint64_t *out);
 
 /**
- * vc_parse_time() - parse a duration: a number with an optional unit
- * ns, us, ms or s; a bare number is in @default_unit ns (e.g. VC_USEC(1)).
- * Returns 0, -VC_EINVAL or -VC_ERANGE.
+ * vc_parse_duration() - parse a duration that makes up the whole of @s: a
+ * decimal number ("10", "2.5", ".5") with an optional unit ns, us, ms or
+ * s; a bare number is in @default_unit ns (e.g. VC_MSEC(1): "10" is 10 ms).
+ * Decimals are exact to the ns; finer digits are dropped (rounded down).
+ * No sign, no blanks, no exponent.  The one duration syntax of the
+ * project: scheduling parameters, scenario files, command lines.
+ * Returns 0 and *@out in ns, -VC_EINVAL (not a duration; *@out is left
+ * alone) or -VC_ERANGE (more than 2^64-1 ns).
  */
-int vc_parse_time(const char *s, vc_time_t default_unit, vc_time_t *out);
+int vc_parse_duration(const char *s, vc_time_t default_unit, vc_time_t *out);
 
 /* ---- formatting ----------------------------------------------------- */
 
@@ -83,12 +88,15 @@ int vc_pr(struct vc_printer *p, const char *fmt, ...) VC_PRINTF(2, 3);
 
 /**
  * A growable string buffer and a printer that appends to it: lets code
- * render text under a lock and hand it to a slow printer after dropping it.
- * The buffer (NUL-terminated) is owned by the struct; vc_strbuf_free().
+ * render text under a lock and hand it to a slow printer after dropping it,
+ * or collect text to reply with.  Start from { 0 } (or { .max = N }).  The
+ * buffer (NUL-terminated; NULL while nothing was written) is owned by the
+ * struct: vc_strbuf_free(), or take @buf and free it with vc_os_free().
  */
 struct vc_strbuf {
 	char *buf;
 	size_t len, cap;
+	size_t max; /* most bytes it takes (0: no limit); past it writes fail -VC_E2BIG */
 };
 
 /** vc_strbuf_printer() - a printer appending to @b. */
@@ -96,8 +104,21 @@ struct vc_printer vc_strbuf_printer(struct vc_strbuf *b);
 void vc_strbuf_free(struct vc_strbuf *b);
 
 /**
- * vc_pr_json_str() - write @s as the inside of a JSON string (quotes,
- * backslashes and control characters escaped).  Returns p->err.
+ * vc_utf8_seq() - the length (1 to 4) of the well-formed UTF-8 character
+ * at the start of @s, of which at most @n bytes may be read; 0 when none
+ * starts there: a stray continuation byte, 0xc0, 0xc1 or 0xf5..0xff, an
+ * overlong form, a surrogate, a code point past U+10FFFF, or a sequence cut
+ * short (by @n or a NUL).  A NUL byte is a character of length 1.
+ */
+size_t vc_utf8_seq(const char *s, size_t n);
+
+/**
+ * vc_pr_json_str() - write the NUL-terminated @s as the inside of a JSON
+ * string: the one JSON string escaper of the project.  Valid UTF-8 is kept
+ * as it is; only '"', '\\' (as \" and \\) and control characters below
+ * 0x20 (as \u00XX) are escaped; each byte that is not part of valid UTF-8
+ * (vc_utf8_seq()) becomes \ufffd, U+FFFD REPLACEMENT CHARACTER, so the
+ * output is always valid JSON.  Returns p->err.
  */
 int vc_pr_json_str(struct vc_printer *p, const char *s);
 

@@ -74,24 +74,59 @@ static void test_parse_u64(void **state)
 	assert_int_equal(vc_parse_u64(NULL, &v), -VC_EINVAL);
 }
 
-static void test_parse_time(void **state)
+static void test_parse_duration(void **state)
 {
 	vc_time_t t;
 
 	(void)state;
-	assert_int_equal(vc_parse_time("10ms", 1, &t), 0);
+	assert_int_equal(vc_parse_duration("10ms", 1, &t), 0);
 	assert_int_equal(t, VC_MSEC(10));
-	assert_int_equal(vc_parse_time("7", VC_USEC(1), &t), 0);
+	assert_int_equal(vc_parse_duration("7", VC_USEC(1), &t), 0);
 	assert_int_equal(t, VC_USEC(7));
-	assert_int_equal(vc_parse_time("3s", 1, &t), 0);
+	assert_int_equal(vc_parse_duration("3s", 1, &t), 0);
 	assert_int_equal(t, VC_SEC(3));
-	assert_int_equal(vc_parse_time("5us", 1, &t), 0);
+	assert_int_equal(vc_parse_duration("5us", 1, &t), 0);
 	assert_int_equal(t, 5000);
-	assert_int_equal(vc_parse_time("5ns", VC_SEC(1), &t), 0);
+	assert_int_equal(vc_parse_duration("5ns", VC_SEC(1), &t), 0);
 	assert_int_equal(t, 5);
-	assert_int_equal(vc_parse_time("5m", 1, &t), -VC_EINVAL);
-	assert_int_equal(vc_parse_time("ms", 1, &t), -VC_EINVAL);
-	assert_int_equal(vc_parse_time("99999999999999s", 1, &t), -VC_ERANGE);
+	/* Decimals, exact to the ns, in a unit or the default one. */
+	assert_int_equal(vc_parse_duration("2.5ms", VC_SEC(1), &t), 0);
+	assert_int_equal(t, 2500000);
+	assert_int_equal(vc_parse_duration("0.000000001s", 1, &t), 0);
+	assert_int_equal(t, 1);
+	assert_int_equal(vc_parse_duration("1.5", VC_MSEC(1), &t), 0);
+	assert_int_equal(t, 1500000);
+	assert_int_equal(vc_parse_duration(".25s", 1, &t), 0);
+	assert_int_equal(t, VC_MSEC(250));
+	assert_int_equal(vc_parse_duration("2.", VC_MSEC(1), &t), 0);
+	assert_int_equal(t, VC_MSEC(2));
+	assert_int_equal(vc_parse_duration("1.0000000019s", 1, &t), 0); /* past the ns: dropped */
+	assert_int_equal(t, VC_SEC(1) + 1);
+	assert_int_equal(vc_parse_duration("1.5ns", 1, &t), 0);
+	assert_int_equal(t, 1);
+	assert_int_equal(vc_parse_duration("0.1", VC_SEC(3600), &t), 0); /* a large unit */
+	assert_int_equal(t, VC_SEC(360));
+	/* Not durations. */
+	t = 42;
+	assert_int_equal(vc_parse_duration("5m", 1, &t), -VC_EINVAL);
+	assert_int_equal(vc_parse_duration("ms", 1, &t), -VC_EINVAL);
+	assert_int_equal(vc_parse_duration("", 1, &t), -VC_EINVAL);
+	assert_int_equal(vc_parse_duration(".ms", 1, &t), -VC_EINVAL);
+	assert_int_equal(vc_parse_duration(".", 1, &t), -VC_EINVAL);
+	assert_int_equal(vc_parse_duration("1.2.3ms", 1, &t), -VC_EINVAL);
+	assert_int_equal(vc_parse_duration("-1ms", 1, &t), -VC_EINVAL);
+	assert_int_equal(vc_parse_duration(" 1ms", 1, &t), -VC_EINVAL);
+	assert_int_equal(vc_parse_duration("1 ms", 1, &t), -VC_EINVAL);
+	assert_int_equal(vc_parse_duration("1e3", 1, &t), -VC_EINVAL);
+	assert_int_equal(vc_parse_duration("0x10", 1, &t), -VC_EINVAL);
+	assert_int_equal(vc_parse_duration(NULL, 1, &t), -VC_EINVAL);
+	assert_int_equal(t, 42);
+	/* Too long. */
+	assert_int_equal(vc_parse_duration("99999999999999s", 1, &t), -VC_ERANGE);
+	assert_int_equal(vc_parse_duration("18446744073.709551616s", 1, &t), -VC_ERANGE);
+	assert_int_equal(vc_parse_duration("18446744073.709551615s", 1, &t), 0);
+	assert_int_equal(t, UINT64_MAX);
+	assert_int_equal(vc_parse_duration("99999999999999999999", 1, &t), -VC_ERANGE);
 }
 
 static void test_strings(void **state)
@@ -154,6 +189,62 @@ static void test_strbuf_and_json(void **state)
 	vc_strbuf_free(&b);
 }
 
+/* A limit on a strbuf: writes past it fail and leave it as it was. */
+static void test_strbuf_max(void **state)
+{
+	struct vc_strbuf b = { .max = 8 };
+	struct vc_printer p = vc_strbuf_printer(&b);
+
+	(void)state;
+	assert_int_equal(vc_pr(&p, "12345678"), 0);
+	assert_int_equal(vc_pr(&p, "9"), -VC_E2BIG);
+	assert_string_equal(b.buf, "12345678");
+	assert_int_equal(b.len, 8);
+	vc_strbuf_free(&b);
+	assert_null(b.buf);
+}
+
+static void test_utf8_seq(void **state)
+{
+	(void)state;
+	assert_int_equal(vc_utf8_seq("a", 1), 1);
+	assert_int_equal(vc_utf8_seq("", 1), 1);                  /* NUL */
+	assert_int_equal(vc_utf8_seq("a", 0), 0);
+	assert_int_equal(vc_utf8_seq("\xc3\xa9", 2), 2);          /* é */
+	assert_int_equal(vc_utf8_seq("\xe2\x82\xac", 3), 3);      /* € */
+	assert_int_equal(vc_utf8_seq("\xf0\x9f\x98\x80", 4), 4);  /* U+1F600 */
+	assert_int_equal(vc_utf8_seq("\xe2\x82\xac", 2), 0);      /* cut short by n */
+	assert_int_equal(vc_utf8_seq("\xe2\x82", 8), 0);          /* ... by the NUL */
+	assert_int_equal(vc_utf8_seq("\x80", 1), 0);              /* continuation */
+	assert_int_equal(vc_utf8_seq("\xc0\xaf", 2), 0);          /* overlong '/' */
+	assert_int_equal(vc_utf8_seq("\xe0\x80\xaf", 3), 0);      /* overlong */
+	assert_int_equal(vc_utf8_seq("\xed\xa0\x80", 3), 0);      /* surrogate */
+	assert_int_equal(vc_utf8_seq("\xf4\x90\x80\x80", 4), 0);  /* past U+10FFFF */
+	assert_int_equal(vc_utf8_seq("\xff", 1), 0);
+}
+
+/* Escaping keeps valid UTF-8 and makes anything else valid JSON. */
+static void test_json_str_utf8(void **state)
+{
+	struct vc_strbuf b = { 0 };
+	struct vc_printer p = vc_strbuf_printer(&b);
+
+	(void)state;
+	vc_pr_json_str(&p, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \x7f");
+	assert_string_equal(b.buf, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \x7f");
+	vc_strbuf_free(&b);
+	p = vc_strbuf_printer(&b);
+	/* A stray byte, a cut sequence, an overlong quote: one U+FFFD per byte. */
+	vc_pr_json_str(&p, "a\xff" "b\xe2\x82\"c\xc0\xa2");
+	assert_int_equal(p.err, 0);
+	assert_string_equal(b.buf, "a\\ufffdb\\ufffd\\ufffd\\\"c\\ufffd\\ufffd");
+	vc_strbuf_free(&b);
+	p = vc_strbuf_printer(&b);
+	vc_pr_json_str(&p, "");
+	assert_int_equal(p.err, 0);
+	assert_null(b.buf);
+}
+
 static void test_iommu_translate(void **state)
 {
 	static char ram[4096], rom[4096];
@@ -182,10 +273,13 @@ int main(void)
 		cmocka_unit_test(test_vsnprintf_matches_libc),
 		cmocka_unit_test(test_vsnprintf_truncates),
 		cmocka_unit_test(test_parse_u64),
-		cmocka_unit_test(test_parse_time),
+		cmocka_unit_test(test_parse_duration),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_strbuf_and_json),
+		cmocka_unit_test(test_strbuf_max),
+		cmocka_unit_test(test_utf8_seq),
+		cmocka_unit_test(test_json_str_utf8),
 		cmocka_unit_test(test_iommu_translate),
 	};
 

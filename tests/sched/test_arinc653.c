@@ -228,7 +228,7 @@ static void test_frame_syntax(void **state)
 {
 	static const char *const bad[] = {
 		"", ",", "a", "a:", ":5", "a:5,", "a:5,,b:3", "a:5xs", "a:5 ms", "a:0",
-		"a:11s", "a:-1", "a:1.5ms", "a:5;b:5",
+		"a:11s", "a:-1", "a:1.5.0ms", "a:.ms", "a:5;b:5",
 		"a-very-long-domain-name-over-31-chars:5", "d:x:1", "a b:5", "ä:5",
 	};
 	char big[4096];
@@ -250,6 +250,9 @@ static void test_frame_syntax(void **state)
 			       " a:500us , b : 1s,c:2000000ns,idle:7,vm-1.x_Y:1"), 0);
 	assert_string_equal(h_get(&h, NULL, "frame"),
 			    "a:500us,b:1s,c:2ms,idle:7ms,vm-1.x_Y:1ms");
+	/* Decimals, as every duration of the project (vc_parse_duration()). */
+	assert_int_equal(h_set(&h, NULL, "frame", "a:1.5ms,b:0.25"), 0);
+	assert_string_equal(h_get(&h, NULL, "frame"), "a:1500us,b:250us");
 	/* 256 windows are fine; the reported value is cut short with "...". */
 	big[n - strlen(",d256:1")] = '\0';
 	assert_int_equal(h_set(&h, NULL, "frame", big), 0);
