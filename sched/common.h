@@ -34,6 +34,19 @@ bool vc_sched_lock_held(const struct vc_sched *s);
 /* VC_SCHED_ASSERT_LOCKED() - first thing in every hook (debug builds). */
 #define VC_SCHED_ASSERT_LOCKED(s) VC_ASSERT(vc_sched_lock_held(s))
 
+/**
+ * vc_sched_heap_push() - vc_heap_push() of a node whose room was reserved
+ * when its vcoproc was admitted and that is not queued: a failure is a bug
+ * of the algorithm, so it is asserted rather than returned.
+ */
+static inline void vc_sched_heap_push(struct vc_heap *h, struct vc_heap_node *n)
+{
+	int err = vc_heap_push(h, n);
+
+	VC_ASSERT(!err);
+	(void)err;
+}
+
 /* ---- parameter values ------------------------------------------------------ */
 
 /**

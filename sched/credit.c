@@ -149,7 +149,7 @@ static void credit_enqueue(struct credit_priv *cp, struct credit_vdata *vd)
 	if (vc_sched_before(vd->vtime, floor))
 		vd->vtime = floor;
 	vd->hnode.key = vd->vtime;
-	vc_heap_push(&cp->runq, &vd->hnode);
+	vc_sched_heap_push(&cp->runq, &vd->hnode);
 	cp->sum_weight += vd->weight;
 }
 

@@ -132,7 +132,7 @@ static void rtds_runq_update(struct rtds_priv *rp, struct rtds_vdata *vd)
 	if (want && vc_heap_queued(&vd->rnode))
 		vc_heap_fix(&rp->runq, &vd->rnode);
 	else if (want)
-		vc_heap_push(&rp->runq, &vd->rnode);
+		vc_sched_heap_push(&rp->runq, &vd->rnode);
 	else
 		vc_heap_del(&rp->runq, &vd->rnode);
 }
@@ -331,7 +331,7 @@ static bool rtds_wake(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now)
 		 (vc_time_t)vd->left * vd->period > (vd->deadline - now) * vd->budget)
 		rtds_new_period(vd, now); /* CBS: too much budget for the time left */
 	vd->qnode.key = vd->deadline;
-	vc_heap_push(&rp->replq, &vd->qnode);
+	vc_sched_heap_push(&rp->replq, &vd->qnode);
 	rtds_runq_update(rp, vd);
 	/* Preempt when it now has the earliest deadline. */
 	return rtds_runq_top(rp) == vd && rp->curr != vd;

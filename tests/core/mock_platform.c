@@ -40,7 +40,9 @@ static void job_done(void *arg)
 	m->in_job = false;
 	x->queued--;
 	x->done++;
-	if (irq)
+	if (irq && m->hold_irqs && m->nr_held_irqs < MOCK_LOG_MAX)
+		m->held_irq_tags[m->nr_held_irqs++] = tag; /* still on its way */
+	else if (irq)
 		vc_coproc_event(m->c, tag, VC_EV_IRQ);
 	if (m->stop_req) {
 		m->stop_req = false;
@@ -359,4 +361,14 @@ uint64_t mock_reg_read(struct mock_dom *md, uint64_t reg)
 	if (vc_domain_mmio(md->d, MOCK_MMIO_BASE + reg, 8, false, &val))
 		return ~0ULL;
 	return val;
+}
+
+unsigned int mock_deliver_irqs(struct mock_dev *m)
+{
+	unsigned int n = m->nr_held_irqs;
+
+	m->nr_held_irqs = 0;
+	for (unsigned int i = 0; i < n; i++)
+		vc_coproc_event(m->c, m->held_irq_tags[i], VC_EV_IRQ);
+	return n;
 }

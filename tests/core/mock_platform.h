@@ -56,6 +56,10 @@ struct mock_dev {
 				* VC_EV_STOPPED is held back (in flight) */
 	unsigned int nr_held_stopped; /* events held back so far */
 	uint32_t held_stopped_tag;     /* the last one's tag */
+	bool hold_irqs;        /* interrupts are raised but reach the framework
+				* only at mock_deliver_irqs() (in flight) */
+	unsigned int nr_held_irqs;
+	uint32_t held_irq_tags[MOCK_LOG_MAX];
 	/* What the framework asked, with times. */
 	unsigned int nr_stops;
 	vc_time_t stop_at[MOCK_LOG_MAX];
@@ -98,5 +102,7 @@ struct mock_ctx *mock_ctx_of(struct mock_dom *md);
 /* Ring the doorbell of @md for @n jobs of @len each (through vc_domain_mmio). */
 int mock_submit(struct mock_dom *md, uint64_t n, vc_time_t len, bool np);
 uint64_t mock_reg_read(struct mock_dom *md, uint64_t reg);
+/* Deliver the interrupts held back by hold_irqs, oldest first; returns how many. */
+unsigned int mock_deliver_irqs(struct mock_dev *m);
 
 #endif /* MOCK_PLATFORM_H */

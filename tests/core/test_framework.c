@@ -17,8 +17,10 @@
 
 #include <vcoproc/vtime.h>
 
+#include "death.h"
 #include "internal.h"
 #include "mock_platform.h"
+#include "switch.h"
 
 #define MS(x) VC_MSEC(x)
 
@@ -265,6 +267,39 @@ static void test_completion_racing_switch_reaches_owner(void **state)
 	assert_int_equal(d1.last_irq, MOCK_IRQ);
 	assert_int_equal(d2.irqs, 0);
 	assert_int_equal(vstats(&d1).irqs, 1);
+}
+
+/*
+ * An interrupt that reaches the framework after its context was switched
+ * out (the device raised it at the end of d1's job; it was still on its way
+ * when d2 was loaded) goes to d1, whose context raised it, not to d2, whose
+ * context is on the device now.
+ */
+static void test_late_completion_reaches_owner_not_loaded(void **state)
+{
+	(void)state;
+	h.dev->hold_irqs = true;
+	mock_ctx_of(&d1)->irq_per_job = true;
+	mock_ctx_of(&d2)->irq_per_job = true;
+	mock_submit(&d1, 1, MS(3), false);
+	mock_submit(&d2, 5, MS(1), false);
+	vc_vtime_advance(MS(3)); /* stop accepted at 1 ms, d1's job ends at 3 ms */
+	assert_int_equal(h.dev->nr_held_irqs, 1);
+	assert_true(vstats(&d2).loaded);
+	assert_false(vstats(&d1).loaded);
+	assert_int_equal(d1.irqs + d2.irqs, 0);
+	/* Now the completion arrives, with d2 loaded. */
+	assert_int_equal(mock_deliver_irqs(h.dev), 1);
+	assert_int_equal(d1.irqs, 1);
+	assert_int_equal(d1.last_irq, MOCK_IRQ);
+	assert_int_equal(d2.irqs, 0);
+	assert_int_equal(vstats(&d1).irqs, 1);
+	assert_int_equal(vstats(&d2).irqs, 0);
+	/* d2's own completions, also late, are d2's. */
+	vc_vtime_advance(MS(2));
+	assert_int_equal(mock_deliver_irqs(h.dev), 2);
+	assert_int_equal(d1.irqs, 1);
+	assert_int_equal(d2.irqs, 2);
 }
 
 static void test_stale_event_dropped(void **state)
@@ -732,6 +767,41 @@ static void test_coproc_stats(void **state)
 	assert_int_equal(s.nr_vcoprocs, 2);
 }
 
+/* ---- lock assertions -------------------------------------------------------- */
+
+static void reschedule_unlocked(void *arg)
+{
+	vc_coproc_reschedule(arg, vc_os_now());
+}
+
+static void reschedule_locked(void *arg)
+{
+	struct vc_coproc *c = arg;
+
+	vc_os_lock(c->lock);
+	vc_coproc_reschedule(c, vc_os_now());
+	vc_os_unlock(c->lock);
+}
+
+/*
+ * A function documented "c->lock held" called without it stops at its
+ * assertion (debug builds); called with the lock it runs.
+ */
+static void test_lock_assertion_fires(void **state)
+{
+	char out[512];
+
+	(void)state;
+#ifdef NDEBUG
+	skip();
+#endif
+	mock_submit(&d1, 3, MS(1), false);
+	assert_int_equal(death_run(reschedule_unlocked, h.c, out, sizeof(out)), SIGABRT);
+	assert_non_null(strstr(out, "assertion failed: vc_os_lock_held(c->lock)"));
+	assert_int_equal(death_run(reschedule_locked, h.c, out, sizeof(out)), 0);
+	assert_null(strstr(out, "assertion failed"));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_rr, teardown)
 
 int main(void)
@@ -748,6 +818,7 @@ int main(void)
 		T(test_refused_switch_retried_after_hint),
 		T(test_stop_in_progress),
 		T(test_completion_racing_switch_reaches_owner),
+		T(test_late_completion_reaches_owner_not_loaded),
 		T(test_stale_event_dropped),
 		T(test_hang_reset_others_continue),
 		T(test_stop_timeout_resets),
@@ -768,6 +839,7 @@ int main(void)
 		T(test_trace_export),
 		T(test_trace_escapes_names),
 		T(test_coproc_stats),
+		T(test_lock_assertion_fires),
 	};
 
 	if (!vc_sched_lookup("rr") || !vc_sched_lookup("credit")) {

@@ -14,6 +14,7 @@
 
 #include <vcoproc/errno.h>
 
+#include "../core/death.h"
 #include "common.h"
 
 static void test_time_values(void **state)
@@ -52,10 +53,46 @@ static void test_time_values(void **state)
 	assert_false(vc_sched_before(3, UINT64_MAX - 5));
 }
 
+static void push_twice(void *arg)
+{
+	struct vc_heap *heap = arg;
+	struct vc_heap_node n = { .key = 1 };
+
+	vc_sched_heap_push(heap, &n);
+	vc_sched_heap_push(heap, &n); /* already queued: a bug */
+}
+
+static void push_once(void *arg)
+{
+	struct vc_heap *heap = arg;
+	struct vc_heap_node n = { .key = 1 };
+
+	vc_sched_heap_push(heap, &n);
+}
+
+/* A push that cannot be done is a bug of the algorithm: it is asserted. */
+static void test_heap_push_misuse_asserts(void **state)
+{
+	struct vc_heap heap;
+	char out[512];
+
+	(void)state;
+#ifdef NDEBUG
+	skip();
+#endif
+	vc_heap_init(&heap);
+	assert_int_equal(vc_heap_reserve(&heap, 4), 0);
+	assert_int_equal(death_run(push_once, &heap, out, sizeof(out)), 0);
+	assert_int_equal(death_run(push_twice, &heap, out, sizeof(out)), SIGABRT);
+	assert_non_null(strstr(out, "assertion failed: !err"));
+	vc_heap_fini(&heap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time_values),
+		cmocka_unit_test(test_heap_push_misuse_asserts),
 	};
 
 	return cmocka_run_group_tests_name("sched-common", tests, NULL, NULL);
