@@ -2,9 +2,11 @@
 /*
  * DOC: domains
  *
- * The framework's registry of domains: create, look up, destroy (which
- * destroys the domain's vcoprocs, core/vcoproc.c).  Topology calls are
- * serialized by the host; the registry itself is under fw->lock.
+ * The framework's registry of domains: create, look up (by id, or by a
+ * "name or id" reference with the one number rule of vc_domain_match()),
+ * destroy (which destroys the domain's vcoprocs, core/vcoproc.c).
+ * Topology calls are serialized by the host; the registry itself is under
+ * fw->lock.
  */
 #include "internal.h"
 #include "switch.h"
@@ -56,6 +58,48 @@ struct vc_domain *vc_domain_find_locked(struct vc_fw *fw, uint32_t domid)
 		if (d->domid == domid)
 			return d;
 	return NULL;
+}
+
+/* @ref as a domain id: true when it is made only of decimal digits. */
+static bool ref_is_id(const char *ref, uint64_t *id)
+{
+	const char *p;
+
+	for (p = ref; *p >= '0' && *p <= '9'; p++)
+		;
+	if (p == ref || *p)
+		return false;
+	if (vc_parse_u64(ref, id) || *id > UINT32_MAX)
+		*id = (uint64_t)UINT32_MAX + 1; /* an id no domain has */
+	return true;
+}
+
+bool vc_domain_match(const struct vc_domain *d, const char *ref)
+{
+	uint64_t id;
+
+	if (!d || !ref || !*ref)
+		return false;
+	if (ref_is_id(ref, &id))
+		return d->domid == id;
+	return !vc_strcmp(d->name, ref);
+}
+
+struct vc_domain *vc_domain_lookup(struct vc_fw *fw, const char *ref)
+{
+	struct vc_domain *d, *found = NULL;
+
+	if (!fw || !ref)
+		return NULL;
+	vc_os_lock(fw->lock);
+	vc_list_for_each_entry(d, &fw->domains, struct vc_domain, node) {
+		if (vc_domain_match(d, ref)) {
+			found = d; /* the first created, for a shared name */
+			break;
+		}
+	}
+	vc_os_unlock(fw->lock);
+	return found;
 }
 
 struct vc_domain *vc_domain_find(struct vc_fw *fw, uint32_t domid)

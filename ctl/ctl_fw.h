@@ -110,10 +110,13 @@ extern const struct ctl_ops ctl_fw_ops;
 extern const struct ctl_command ctl_fw_commands[];
 
 /**
- * ctl_fw_find_domain() - the domain named @dom, else the one whose id
- * @dom spells in decimal; NULL if none.  Names win, as in arinc653
- * frames.  Only domains with at least one vcoproc are found by name.
+ * ctl_fw_find_domain() - vc_domain_lookup(): the domain @dom names or
+ * numbers (all digits: an id), NULL if none.  Kept for callers outside
+ * ctl/ (fuzz/fuzz_ctl.c); new code calls vc_domain_lookup().
  */
-struct vc_domain *ctl_fw_find_domain(struct vc_fw *fw, const char *dom);
+static inline struct vc_domain *ctl_fw_find_domain(struct vc_fw *fw, const char *dom)
+{
+	return vc_domain_lookup(fw, dom);
+}
 
 #endif /* VCOPROC_CTL_FW_H */

@@ -118,37 +118,6 @@ static struct vc_coproc *arg_coproc(struct ctl_fw *be, struct json_object *args,
 	return find_coproc(be->fw, name, err);
 }
 
-struct vc_domain *ctl_fw_find_domain(struct vc_fw *fw, const char *dom)
-{
-	struct vc_coproc *cs[MAX_COPROCS];
-	struct vc_vcoproc *vs[MAX_VCOPROCS];
-	unsigned int nc = vc_fw_coprocs(fw, cs, MAX_COPROCS);
-	uint64_t id = 0;
-
-	if (nc > MAX_COPROCS)
-		nc = MAX_COPROCS;
-	for (unsigned int i = 0; i < nc; i++) {
-		unsigned int nv = vc_coproc_vcoprocs(cs[i], vs, MAX_VCOPROCS);
-
-		if (nv > MAX_VCOPROCS)
-			nv = MAX_VCOPROCS;
-		for (unsigned int k = 0; k < nv; k++) {
-			struct vc_domain *d = vc_vcoproc_domain(vs[k]);
-
-			if (!strcmp(vc_domain_name(d), dom))
-				return d;
-		}
-	}
-	if (!dom[0] || strlen(dom) > 10)
-		return NULL;
-	for (const char *p = dom; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return NULL;
-		id = id * 10 + (uint64_t)(*p - '0');
-	}
-	return id > UINT32_MAX ? NULL : vc_domain_find(fw, (uint32_t)id);
-}
-
 static struct vc_vcoproc *find_vcoproc(struct vc_coproc *c, struct vc_domain *d)
 {
 	struct vc_vcoproc *vs[MAX_VCOPROCS];
@@ -473,7 +442,7 @@ static int arg_find_domain(struct ctl_fw *be, struct json_object *args, struct v
 
 	if (r)
 		return r;
-	*d = ctl_fw_find_domain(be->fw, dom);
+	*d = vc_domain_lookup(be->fw, dom);
 	if (!*d)
 		return ctl_error_set(err, CTL_ERR_DEVICE_NOT_FOUND, "no domain \"%s\"", dom);
 	return 0;

@@ -29,11 +29,12 @@
  * device already free at its nominal start.
  *
  * Parameters (instance):
- *   frame  "NAME:DURATION,NAME:DURATION,..." where NAME is a domain name, a
- *          numeric domain id (names are tried first) or `idle`, made of
+ *   frame  "NAME:DURATION,NAME:DURATION,..." where NAME is a domain name or
+ *          id (all digits: an id, vc_domain_match()) or `idle`, made of
  *          letters, digits, '_', '-' and '.' (name a domain with other
- *          characters by its id), and DURATION is 1us..10s (bare numbers in
- *          ms); spaces around tokens are ignored; at most 256 windows.
+ *          characters by its id), and DURATION is 1us..10s (decimals; bare
+ *          numbers in ms); spaces around tokens are ignored; at most 256
+ *          windows.
  *          "auto" (the default): one 10ms window per vcoproc, in creation
  *          order, following vcoprocs as they come and go.
  *          A new frame starts at the next decision.
@@ -118,21 +119,15 @@ static void a653_install(struct a653_priv *ap, struct a653_window *win, unsigned
 	ap->restart = true;
 }
 
-/* The vcoproc of the domain @name: by name first, then by numeric id. */
+/* The vcoproc of the domain @name refers to (vc_domain_match()), NULL: idle. */
 static struct a653_vdata *a653_lookup(struct a653_priv *ap, const char *name)
 {
 	struct a653_vdata *vd;
-	uint64_t id;
 
 	if (!vc_strcmp(name, "idle"))
 		return NULL;
 	vc_list_for_each_entry(vd, &ap->all, struct a653_vdata, node)
-		if (!vc_strcmp(vc_domain_name(vc_vcoproc_domain(vd->v)), name))
-			return vd;
-	if (vc_parse_u64(name, &id))
-		return NULL;
-	vc_list_for_each_entry(vd, &ap->all, struct a653_vdata, node)
-		if (vc_domain_id(vc_vcoproc_domain(vd->v)) == id)
+		if (vc_domain_match(vc_vcoproc_domain(vd->v), name))
 			return vd;
 	return NULL;
 }

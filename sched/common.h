@@ -50,8 +50,8 @@ static inline void vc_sched_heap_push(struct vc_heap *h, struct vc_heap_node *n)
 /* ---- parameter values ------------------------------------------------------ */
 
 /**
- * vc_sched_parse_time() - parse duration @val (bare numbers in
- * @default_unit ns) and check it lies in [@min, @max].
+ * vc_sched_parse_time() - parse duration @val with vc_parse_duration()
+ * (bare numbers in @default_unit ns) and check it lies in [@min, @max].
  * Returns 0, or -VC_EINVAL for a bad or out-of-range value.
  */
 int vc_sched_parse_time(const char *val, vc_time_t default_unit, vc_time_t min,
@@ -68,7 +68,7 @@ int vc_sched_parse_bool(const char *val, bool *out);
 
 /**
  * vc_sched_fmt_time() - @t in the largest unit that shows it exactly
- * ("10ms", "2500us", "0ns"), so that vc_parse_time() reads it back as is.
+ * ("10ms", "2500us", "0ns"), so that vc_parse_duration() reads it back as is.
  * Returns @buf.
  */
 const char *vc_sched_fmt_time(char buf[VC_SCHED_TIME_STR], vc_time_t t);

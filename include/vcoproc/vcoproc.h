@@ -166,7 +166,30 @@ VC_MUST_CHECK int vc_domain_create(struct vc_fw *fw, uint32_t domid, const char 
  */
 void vc_domain_destroy(struct vc_domain *d);
 
+/** vc_domain_find() - the domain with id @domid, or NULL.  Takes fw->lock. */
 struct vc_domain *vc_domain_find(struct vc_fw *fw, uint32_t domid);
+
+/**
+ * vc_domain_match() - whether @ref refers to @d, by the one rule every
+ * "name or id" of the project follows (the control socket, the CLI, the
+ * simulator, arinc653 frames): a @ref made only of decimal digits is a
+ * domain id ("7", "007"; one above 2^32-1 matches no domain), anything else
+ * is a name, compared exactly.  So a domain whose name is all digits is
+ * reached by its id only (the xl.cfg parser refuses such names).  NULL or
+ * empty @ref, or NULL @d: false.  Takes no lock: a domain's id and name
+ * never change; @d must stay alive (see vc_domain_destroy()).
+ */
+bool vc_domain_match(const struct vc_domain *d, const char *ref);
+
+/**
+ * vc_domain_lookup() - the domain @ref refers to (vc_domain_match()), or
+ * NULL.  Names need not be unique: when several domains share the name,
+ * the one created first is returned.  Takes fw->lock; the domain is the
+ * framework's and lives until vc_domain_destroy(), which the host
+ * serializes with its own lookups.
+ */
+struct vc_domain *vc_domain_lookup(struct vc_fw *fw, const char *ref);
+
 uint32_t vc_domain_id(const struct vc_domain *d);
 const char *vc_domain_name(const struct vc_domain *d);
 

@@ -84,6 +84,41 @@ static void test_create_destroy(void **state)
 	assert_int_equal(vc_coproc_unregister(h.c), -VC_EBUSY);
 }
 
+/* "name or id": all digits is an id, anything else a name; first created wins. */
+static void test_domain_lookup(void **state)
+{
+	struct vc_domain *n7, *twin, *digits;
+
+	(void)state;
+	assert_int_equal(vc_domain_create(h.fw, 7, "web", NULL, NULL, &n7), 0);
+	assert_int_equal(vc_domain_create(h.fw, 8, "web", NULL, NULL, &twin), 0);
+	assert_int_equal(vc_domain_create(h.fw, 9, "2", NULL, NULL, &digits), 0);
+	assert_ptr_equal(vc_domain_lookup(h.fw, "d1"), d1.d);
+	assert_ptr_equal(vc_domain_lookup(h.fw, "1"), d1.d);
+	assert_ptr_equal(vc_domain_lookup(h.fw, "0007"), n7);
+	assert_ptr_equal(vc_domain_lookup(h.fw, "web"), n7);   /* the first created */
+	assert_ptr_equal(vc_domain_lookup(h.fw, "8"), twin);
+	assert_ptr_equal(vc_domain_lookup(h.fw, "2"), d2.d);   /* an id, not the name "2" */
+	assert_ptr_equal(vc_domain_lookup(h.fw, "9"), digits);
+	assert_null(vc_domain_lookup(h.fw, "3"));
+	assert_null(vc_domain_lookup(h.fw, "4294967296"));     /* past 2^32-1 */
+	assert_null(vc_domain_lookup(h.fw, "99999999999999999999999"));
+	assert_null(vc_domain_lookup(h.fw, "7x"));
+	assert_null(vc_domain_lookup(h.fw, " 7"));
+	assert_null(vc_domain_lookup(h.fw, ""));
+	assert_null(vc_domain_lookup(h.fw, NULL));
+	assert_true(vc_domain_match(n7, "7"));
+	assert_true(vc_domain_match(n7, "web"));
+	assert_false(vc_domain_match(n7, "Web"));
+	assert_false(vc_domain_match(digits, "2"));
+	assert_false(vc_domain_match(NULL, "7"));
+	vc_domain_destroy(n7);
+	assert_ptr_equal(vc_domain_lookup(h.fw, "web"), twin);
+	vc_domain_destroy(twin);
+	vc_domain_destroy(digits);
+	assert_null(vc_domain_lookup(h.fw, "web"));
+}
+
 static void test_create_platform_failure_undone(void **state)
 {
 	struct vc_domain *d;
@@ -808,6 +843,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_create_destroy),
+		T(test_domain_lookup),
 		T(test_create_platform_failure_undone),
 		T(test_create_bad_params),
 		T(test_create_unknown_key),

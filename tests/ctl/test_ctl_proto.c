@@ -419,7 +419,7 @@ static int h_create(void *opaque, const char *path, const char *text, size_t len
 
 static int h_destroy(void *opaque, const char *dom, struct ctl_error *err)
 {
-	struct vc_domain *d = ctl_fw_find_domain(F.fw, dom);
+	struct vc_domain *d = vc_domain_lookup(F.fw, dom);
 
 	if (!d)
 		return ctl_error_set(err, CTL_ERR_DEVICE_NOT_FOUND, "no domain \"%s\"", dom);
@@ -598,20 +598,20 @@ static void test_fw_list_and_create(void **state)
 	/* All or nothing: gpu0 would be fine, gpu9 is not - no domain is left. */
 	assert_error(CREATE("name='d3'\\nkernel='k'\\nvcoproc=['gpu0','gpu9']\\n"), "DeviceNotFound",
 		     "d.cfg:3:18: expected a coprocessor instance (gpu0, gpu1), found \"gpu9\"");
-	assert_null(ctl_fw_find_domain(F.fw, "d3"));
+	assert_null(vc_domain_lookup(F.fw, "d3"));
 	assert_null(vc_domain_find(F.fw, 3));
 	assert_error(CREATE("name=3\\n"), "GenericError",
 		     "d.cfg:1:6: expected a domain name (a letter, then letters, digits, '_', '-', '.'; at most 31), found number 3");
 	assert_error("{\"execute\":\"create\",\"arguments\":{\"config\":5}}", "GenericError",
 		     "argument \"config\": expected a string (the domain file's text)");
 
-	assert_ptr_equal(ctl_fw_find_domain(F.fw, "d1"), F.dom[1]);
-	assert_ptr_equal(ctl_fw_find_domain(F.fw, "2"), F.dom[2]);
-	assert_null(ctl_fw_find_domain(F.fw, "2x"));
+	assert_ptr_equal(vc_domain_lookup(F.fw, "d1"), F.dom[1]);
+	assert_ptr_equal(vc_domain_lookup(F.fw, "2"), F.dom[2]);
+	assert_null(vc_domain_lookup(F.fw, "2x"));
 	o = fw_call("{\"execute\":\"destroy\",\"arguments\":{\"domain\":\"d2\"}}");
 	ret_of(o);
 	json_object_put(o);
-	assert_null(ctl_fw_find_domain(F.fw, "d2"));
+	assert_null(vc_domain_lookup(F.fw, "d2"));
 	assert_error("{\"execute\":\"destroy\",\"arguments\":{\"domain\":\"d2\"}}", "DeviceNotFound",
 		     "no domain \"d2\"");
 	assert_error("{\"execute\":\"destroy\",\"arguments\":{\"domain\":[]}}", "GenericError",

@@ -324,21 +324,11 @@ static void dom_free(struct td_dom *d)
 	free(d);
 }
 
+/* The slot of the domain @dom names or numbers (vc_domain_match()), -1 if none. */
 static int find_slot(const char *dom)
 {
-	char *end;
-	unsigned long id;
-
 	for (int i = 0; i < TD_MAX_DOMAINS; i++)
-		if (T.dom[i] && !strcmp(T.dom[i]->cfg->name, dom))
-			return i;
-	if (dom[0] < '0' || dom[0] > '9')
-		return -1;
-	id = strtoul(dom, &end, 10);
-	if (*end)
-		return -1;
-	for (int i = 0; i < TD_MAX_DOMAINS; i++)
-		if (T.dom[i] && T.dom[i]->domid == id)
+		if (T.dom[i] && vc_domain_match(T.dom[i]->vd, dom))
 			return i;
 	return -1;
 }
