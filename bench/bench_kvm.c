@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * KVM benchmark: vcoprocd's hosts (host/kvm/vmm.c) with real guests, three
+ * KVM benchmark: vcoprocd's hosts (host/host.h) with real guests, three
  * measurements, each printed with its target; a missed target is printed
  * as missed, and the exit status stays 0 (this is a benchmark, not a test).
  *
@@ -16,7 +16,7 @@
  *                    Target: emulated <= 1.15 x raw.
  *   throughput       hash jobs (each HASH + device-only COMPUTE + FENCE,
  *                    checked by the guest) completed per second over the
- *                    busy window (vmm.h): 4 domains sharing simcp under
+ *                    busy window (host.h): 4 domains sharing simcp under
  *                    credit at its default slice, against 1 domain alone.
  *                    Target: >= 0.95.
  *   memory           RSS of this process before and after adding 8
@@ -36,6 +36,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
@@ -45,7 +46,8 @@
 #include <unistd.h>
 
 #include <hw/simcp_hw.h>
-#include "vmm.h"
+#include "host.h"
+#include "vm.h"
 
 #ifndef BENCH_GUEST_DIR
 #define BENCH_GUEST_DIR "build/guest"
@@ -62,32 +64,58 @@ static bool realtime;      /* --realtime: SCHED_FIFO device threads */
 
 /* ---- running a host ------------------------------------------------------------ */
 
-static void dom_cfg_init(struct dom_cfg *c, const char *name, const char *image,
-			 const char *cmdline, uint64_t ram_mib)
+/* Add domain @name booting guest @image with a vcoproc on simcp0 (@paused: not started). */
+static int add(struct host *h, const char *name, const char *image, const char *cmdline,
+	       uint64_t ram_mib, bool paused)
 {
-	memset(c, 0, sizeof(*c));
-	snprintf(c->name, sizeof(c->name), "%s", name);
-	snprintf(c->kernel, sizeof(c->kernel), "%s/%s.elf", guest_dir, image);
-	snprintf(c->cmdline, sizeof(c->cmdline), "%s", cmdline);
-	c->ram_size = ram_mib << 20;
-	c->vcoproc = true;
-}
+	struct domcfg *cfg = calloc(1, sizeof(*cfg));
+	struct dom_opts o = { .paused = paused };
+	char text[1024], err[DOMCFG_MSG_MAX + DOM_ERR_MAX];
+	int r = -ENOMEM;
 
-static int host_create(struct vmm *vmm, uint64_t run_ns)
-{
-	struct vmm_cfg cfg = { .run_ns = run_ns, .max_np_ns = VC_MSEC(1),
-			       .realtime = realtime };
-	int r = vmm__create(vmm, &cfg);
-
+	if (!cfg)
+		return r;
+	snprintf(text, sizeof(text), "name = \"%s\"\nkernel = \"%s/%s.elf\"\nmemory = %llu\n"
+		 "extra = \"%s\"\nvcoproc = [ \"simcp0\" ]\n", name, guest_dir, image,
+		 (unsigned long long)ram_mib, cmdline);
+	r = domcfg_parse(text, strlen(text), name, cfg, err, sizeof(err));
 	if (!r)
-		vmm->unhandled_log = 0; /* exitcost reads an unclaimed address on purpose */
+		r = host_add(h, cfg, &o, NULL, err, sizeof(err));
+	if (r)
+		fprintf(stderr, "bench-kvm: %s\n", err);
+	free(cfg);
 	return r;
 }
 
-static bool all_marked(struct vmm *vmm, uint32_t mark)
+static int host_start(struct host *h, uint64_t run_ns)
 {
-	for (unsigned int i = 0; i < vmm->nr_doms; i++)
-		if (!atomic_load(&vmm->doms[i]->mark_ns[mark]))
+	struct host_cfg cfg = { .run_ns = run_ns, .max_np_ns = VC_MSEC(1),
+				.realtime = realtime };
+	int r = host_create(h, &cfg);
+
+	if (!r)
+		h->unhandled_log = 0; /* exitcost reads an unclaimed address on purpose */
+	return r;
+}
+
+/* Start every domain (created paused) at once; the busy window waits for them. */
+static int start_all(struct host *h)
+{
+	host_window_start(h);
+	h->t0 = hloop_now();
+	for (unsigned int i = 0; i < h->nr_doms; i++) {
+		int r = dom_start(h->doms[i]);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static bool all_marked(struct host *h, uint32_t mark)
+{
+	for (unsigned int i = 0; i < h->nr_doms; i++)
+		if (!atomic_load(&h->doms[i]->mark_ns[mark]))
 			return false;
 	return true;
 }
@@ -97,42 +125,42 @@ static bool all_marked(struct vmm *vmm, uint32_t mark)
  * called once when every domain has marked BUSY.  Returns true when every
  * domain passed.
  */
-static bool host_run(struct vmm *vmm, uint64_t timeout_ns, void (*at_busy)(struct vmm *))
+static bool host_run(struct host *h, uint64_t timeout_ns, void (*at_busy)(struct host *))
 {
-	uint64_t deadline = vmm__now() + timeout_ns;
+	uint64_t deadline = hloop_now() + timeout_ns;
 	bool busy_seen = false, ok = true;
 
 	for (;;) {
-		struct pollfd pfd = { .fd = vmm->notify_fd, .events = POLLIN };
-		uint64_t now = vmm__now(), v;
+		struct pollfd pfd = { .fd = h->notify_fd, .events = POLLIN };
+		uint64_t now = hloop_now(), v;
 		unsigned int live = 0;
 
-		vmm__window_update(vmm, now);
-		if (at_busy && !busy_seen && all_marked(vmm, BOARD_MARK_BUSY)) {
+		host_window_update(h, now);
+		if (at_busy && !busy_seen && all_marked(h, BOARD_MARK_BUSY)) {
 			busy_seen = true;
-			at_busy(vmm);
+			at_busy(h);
 		}
-		for (unsigned int i = 0; i < vmm->nr_doms; i++) {
-			struct dom *d = vmm->doms[i];
+		for (unsigned int i = 0; i < h->nr_doms; i++) {
+			struct dom *d = h->doms[i];
 
 			if (d->reaped)
 				continue;
 			if (atomic_load(&d->finished) || now >= deadline) {
 				d->timed_out = !atomic_load(&d->finished);
-				vmm__reap(vmm, d, d->timed_out ? "timed out" : "ended");
+				host_reap(h, d, d->timed_out ? "timed out" : "ended");
 				continue;
 			}
 			live++;
 		}
 		if (!live)
 			break;
-		if (poll(&pfd, 1, 50) > 0 && read(vmm->notify_fd, &v, sizeof(v)) < 0)
+		if (poll(&pfd, 1, 50) > 0 && read(h->notify_fd, &v, sizeof(v)) < 0)
 			break;
 	}
-	for (unsigned int i = 0; i < vmm->nr_doms; i++) {
-		struct dom *d = vmm->doms[i];
+	for (unsigned int i = 0; i < h->nr_doms; i++) {
+		struct dom *d = h->doms[i];
 
-		if (d->timed_out || d->state != DOM_EXITED || d->exitdev.status != BOARD_EXIT_PASS) {
+		if (d->timed_out || d->state != DOM_EXITED || d->status != BOARD_EXIT_PASS) {
 			fprintf(stderr, "bench-kvm: %s did not pass: %s%s\n", d->cfg.name,
 				d->timed_out ? "timed out " : "",
 				d->result[0] ? d->result : d->fail);
@@ -163,28 +191,26 @@ struct exitcost {
 
 static void run_exitcost(uint64_t n, bool busy_neighbour, struct exitcost *e)
 {
-	struct vmm vmm;
-	struct dom_cfg c;
+	struct host host;
 	char cmd[64];
 	struct dom *x;
 
 	memset(e, 0, sizeof(*e));
-	if (host_create(&vmm, VC_SEC(6)))
+	if (host_start(&host, VC_SEC(6)))
 		return;
 	snprintf(cmd, sizeof(cmd), "n=%llu%s", (unsigned long long)n,
 		 busy_neighbour ? " delay=1500ms" : "");
-	dom_cfg_init(&c, "exitcost", "exitcost", cmd, 16);
-	if (vmm__add_domain(&vmm, &c))
+	if (add(&host, "exitcost", "exitcost", cmd, 16, true))
 		goto out;
 	if (busy_neighbour) {
-		dom_cfg_init(&c, "hog", "hash", "size=4K bufs=16 compute=20ms chunk=5ms seconds=4s", 16);
-		if (vmm__add_domain(&vmm, &c))
+		if (add(&host, "hog", "hash", "size=4K bufs=16 compute=20ms chunk=5ms seconds=4s",
+			16, true))
 			goto out;
 	}
-	if (vmm__start(&vmm))
+	if (start_all(&host))
 		goto out;
-	e->ok = host_run(&vmm, VC_SEC(60), NULL);
-	x = vmm.doms[0];
+	e->ok = host_run(&host, VC_SEC(60), NULL);
+	x = host.doms[0];
 	e->loop = field(x->result, "loop");
 	e->raw = field(x->result, "raw");
 	e->emu = field(x->result, "emulated");
@@ -194,7 +220,7 @@ static void run_exitcost(uint64_t n, bool busy_neighbour, struct exitcost *e)
 	e->forwarded = x->last.mmio_forwarded;
 	e->ok = e->ok && e->raw > 0 && e->emu > 0 && e->raw2 > 0 && e->fwd > 0;
 out:
-	vmm__destroy(&vmm);
+	host_destroy(&host);
 }
 
 /*
@@ -207,25 +233,23 @@ static bool host_dispatch(uint64_t n, double *emu, double *fwd)
 {
 	const uint64_t ring_gpa = 2ull << 20;
 	struct vc_vcoproc_stats st;
-	struct vmm vmm;
-	struct dom_cfg c;
+	struct host host;
 	struct dom *d;
-	uint64_t v, t0, base = VMM_COPROC_BASE;
+	uint64_t v, t0, base = HOST_COPROC_BASE;
 	bool ok = false;
 
-	if (host_create(&vmm, VC_SEC(1)))
+	if (host_start(&host, VC_SEC(1)))
 		return false;
-	dom_cfg_init(&c, "direct", "hello", "", 16);
-	if (vmm__add_domain(&vmm, &c))
+	if (add(&host, "direct", "hello", "", 16, true))
 		goto out;
-	d = vmm.doms[0];
-	t0 = vmm__now();
+	d = host.doms[0];
+	t0 = hloop_now();
 	for (uint64_t i = 0; i < n; i++)
 		vc_domain_mmio(d->vd, base + SIMCP_REG_ID, 4, false, &v);
-	*emu = (double)(vmm__now() - t0) / (double)n;
+	*emu = (double)(hloop_now() - t0) / (double)n;
 
 	/* A ring of one NOP in the domain's RAM, the doorbell, and wait for it. */
-	memset((uint8_t *)d->ram + ring_gpa, 0, 4096);
+	memset((uint8_t *)kvm_dom_of(d)->ram + ring_gpa, 0, 4096);
 	v = ring_gpa;
 	vc_domain_mmio(d->vd, base + SIMCP_REG_RING_BASE_LO, 8, true, &v);
 	v = 4096;
@@ -235,21 +259,21 @@ static bool host_dispatch(uint64_t n, double *emu, double *fwd)
 	v = SIMCP_CMD_SIZE;
 	vc_domain_mmio(d->vd, base + SIMCP_REG_RING_TAIL, 4, true, &v);
 	for (int i = 0; i < 1000; i++) {
-		vc_vcoproc_stats(d->vv, &st);
+		vc_vcoproc_stats(d->vv[0], &st);
 		if (st.loaded && st.jobs)
 			break;
 		usleep(1000);
 	}
 	if (!st.loaded || !st.jobs)
 		goto out;
-	t0 = vmm__now();
+	t0 = hloop_now();
 	for (uint64_t i = 0; i < n; i++)
 		vc_domain_mmio(d->vd, base + SIMCP_REG_ID, 4, false, &v);
-	*fwd = (double)(vmm__now() - t0) / (double)n;
-	vc_vcoproc_stats(d->vv, &st);
+	*fwd = (double)(hloop_now() - t0) / (double)n;
+	vc_vcoproc_stats(d->vv[0], &st);
 	ok = st.loaded && st.mmio_forwarded >= n && st.mmio_emulated >= n;
 out:
-	vmm__destroy(&vmm);
+	host_destroy(&host);
 	return ok;
 }
 
@@ -310,29 +334,27 @@ struct tput {
 
 static void run_tput(unsigned int ndom, uint64_t run_ns, struct tput *t)
 {
-	struct vmm vmm;
-	struct dom_cfg c;
+	struct host host;
 	uint64_t cmds = 0, switches = 0, run = 0;
 
 	memset(t, 0, sizeof(*t));
-	if (host_create(&vmm, run_ns))
+	if (host_start(&host, run_ns))
 		return;
 	for (unsigned int i = 0; i < ndom; i++) {
 		char name[16];
 
 		snprintf(name, sizeof(name), "h%u", i + 1);
-		dom_cfg_init(&c, name, "hash", HASH_JOB, 16);
-		if (vmm__add_domain(&vmm, &c))
+		if (add(&host, name, "hash", HASH_JOB, 16, true))
 			goto out;
 	}
-	if (vmm__start(&vmm))
+	if (start_all(&host))
 		goto out;
-	t->ok = host_run(&vmm, run_ns + VC_SEC(60), NULL) && vmm.win.state == VMM_WIN_CLOSED;
-	t->window_s = (double)vmm__window_ns(&vmm, 0) / 1e9;
-	for (unsigned int i = 0; i < vmm.nr_doms; i++) {
+	t->ok = host_run(&host, run_ns + VC_SEC(60), NULL) && host.win.state == HOST_WIN_CLOSED;
+	t->window_s = (double)host_window_ns(&host, 0) / 1e9;
+	for (unsigned int i = 0; i < host.nr_doms; i++) {
 		struct vc_vcoproc_stats w;
 
-		vmm__window_delta(&vmm, vmm.doms[i], &w);
+		host_window_delta(&host, host.doms[i], &w);
 		cmds += w.jobs;
 		switches += w.switches_in;
 		run += w.run_ns;
@@ -341,7 +363,7 @@ static void run_tput(unsigned int ndom, uint64_t run_ns, struct tput *t)
 	t->busy = t->window_s > 0 ? (double)run / 1e9 / t->window_s : 0;
 	t->jobs_per_s = t->window_s > 0 ? (double)cmds / CMDS_PER_JOB / t->window_s : 0;
 out:
-	vmm__destroy(&vmm);
+	host_destroy(&host);
 }
 
 static void bench_tput(uint64_t run_ns)
@@ -413,11 +435,11 @@ static long long kernel_kb(void)
 /* Bytes of @d's guest RAM resident in this process. */
 static uint64_t ram_resident(const struct dom *d)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), pages = d->cfg.ram_size / page;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), pages = d->ram_size / page;
 	unsigned char *vec = malloc(pages);
 	uint64_t n = 0;
 
-	if (!vec || !d->ram || mincore(d->ram, d->cfg.ram_size, vec)) {
+	if (!vec || !kvm_dom_of((struct dom *)d) || mincore(kvm_dom_of((struct dom *)d)->ram, d->ram_size, vec)) {
 		free(vec);
 		return 0;
 	}
@@ -434,7 +456,7 @@ static struct {
 } mem_at_busy;
 
 /* Called once every domain runs its workload: measure now. */
-static void mem_measure(struct vmm *vmm)
+static void mem_measure(struct host *h)
 {
 	struct mallinfo2 mi = mallinfo2();
 
@@ -442,14 +464,13 @@ static void mem_measure(struct vmm *vmm)
 	mem_at_busy.kernel_kb = kernel_kb();
 	mem_at_busy.heap = mi.uordblks + mi.hblkhd;
 	mem_at_busy.guest = 0;
-	for (unsigned int i = 0; i < vmm->nr_doms; i++)
-		mem_at_busy.guest += ram_resident(vmm->doms[i]);
+	for (unsigned int i = 0; i < h->nr_doms; i++)
+		mem_at_busy.guest += ram_resident(h->doms[i]);
 }
 
 static void bench_mem(void)
 {
-	struct vmm vmm;
-	struct dom_cfg c;
+	struct host host;
 	struct mallinfo2 mi;
 	uint64_t rss0;
 	long long k0;
@@ -459,7 +480,7 @@ static void bench_mem(void)
 
 	printf("Host memory per domain: %d domains of 16 MiB running hash, added to a host "
 	       "with none\n", MEM_DOMAINS);
-	if (host_create(&vmm, VC_SEC(2)))
+	if (host_start(&host, VC_SEC(2)))
 		return;
 	/* The baseline: the host and its coprocessor, no domain. */
 	mi = mallinfo2();
@@ -470,13 +491,12 @@ static void bench_mem(void)
 		char name[16];
 
 		snprintf(name, sizeof(name), "m%u", i + 1);
-		dom_cfg_init(&c, name, "hash", "size=4K bufs=4 compute=1ms", 16);
-		if (vmm__add_domain(&vmm, &c))
+		if (add(&host, name, "hash", "size=4K bufs=4 compute=1ms", 16, true))
 			goto out;
 	}
-	if (vmm__start(&vmm))
+	if (start_all(&host))
 		goto out;
-	ok = host_run(&vmm, VC_SEC(60), mem_measure);
+	ok = host_run(&host, VC_SEC(60), mem_measure);
 	if (!ok || !mem_at_busy.rss) {
 		printf("  FAILED: the domains did not all run (see above)\n\n");
 		goto out;
@@ -498,7 +518,29 @@ static void bench_mem(void)
 	printf("  target: <= 2 MiB per domain beyond guest RAM and context: %s (%.2f MiB)\n\n",
 	       beyond <= 2 * MIB ? "met" : "MISSED", beyond / MIB);
 out:
-	vmm__destroy(&vmm);
+	host_destroy(&host);
+}
+
+/* A duration: a decimal number with ns, us, ms or s (bare: seconds). */
+static int parse_seconds(const char *s, uint64_t *out)
+{
+	char *end;
+	double v = strtod(s, &end), mult = 1e9;
+
+	if (end == s || !(v >= 0))
+		return -EINVAL;
+	if (!strcmp(end, "ms"))
+		mult = 1e6;
+	else if (!strcmp(end, "us"))
+		mult = 1e3;
+	else if (!strcmp(end, "ns"))
+		mult = 1;
+	else if (*end && strcmp(end, "s"))
+		return -EINVAL;
+	if (v * mult > 1e18)
+		return -ERANGE;
+	*out = (uint64_t)(v * mult);
+	return 0;
 }
 
 /* ---- main ---------------------------------------------------------------------------- */
@@ -516,7 +558,7 @@ int main(int argc, char **argv)
 	};
 	uint64_t n = 20000, run_ns = VC_SEC(3);
 	const char *only = NULL;
-	char err[VMM_ERR_MAX], path[PATH_MAX];
+	char err[DOM_ERR_MAX], path[PATH_MAX];
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
@@ -533,7 +575,7 @@ int main(int argc, char **argv)
 			break;
 		case 'n': n = strtoull(optarg, NULL, 10); break;
 		case 's':
-			if (vmm__parse_dur(optarg, &run_ns) || run_ns < VC_SEC(1)) {
+			if (parse_seconds(optarg, &run_ns) || run_ns < VC_SEC(1)) {
 				fprintf(stderr, "bench-kvm: bad --seconds %s (1 s at least)\n", optarg);
 				return 2;
 			}
@@ -544,7 +586,7 @@ int main(int argc, char **argv)
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	if (vmm__probe(err, sizeof(err))) {
+	if (kvm_sys__probe(err, sizeof(err))) {
 		printf("bench-kvm: skipped: KVM is not usable here: %s\n", err);
 		return 0;
 	}
@@ -557,7 +599,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-kvm: bad --n\n");
 		return 2;
 	}
-	if (dom__kick_init()) {
+	if (kvm_dom_kick_init()) {
 		perror("bench-kvm: sigaction");
 		return 1;
 	}

@@ -134,13 +134,16 @@ int domcfg_resolve_path(const struct domcfg *cfg, const char *path, char *out, s
  * algorithms, see vc_vcoproc_create()) and reported as warnings appended
  * to @cfg.  Domain names are the host's to keep unique.
  *
- * Returns 0 with *@out (destroy with vc_domain_destroy()), -VC_ENOENT
+ * Returns 0 with *@out (destroy with vc_domain_destroy()) and, when @vv
+ * is not NULL, the vcoprocs in @vv[0..cfg->nr_vcoprocs) in file order
+ * (owned by the domain), -VC_ENOENT
  * (unknown instance), -VC_EINVAL (a value refused), -VC_ENOSPC (admission
  * refused), -VC_EEXIST (@domid taken), or another -VC_E* of the framework.
  * Topology call: the caller serializes it with other topology changes.
  */
 VC_MUST_CHECK int domcfg_build(struct vc_fw *fw, struct domcfg *cfg, uint32_t domid,
 			       const struct vc_iommu *iommu, void *host_dom,
-			       struct vc_domain **out, char *err, size_t errlen);
+			       struct vc_domain **out, struct vc_vcoproc **vv, char *err,
+			       size_t errlen);
 
 #endif /* VCOPROC_DOMCFG_H */

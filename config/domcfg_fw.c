@@ -89,7 +89,7 @@ static void check_keys(struct domcfg *cfg, unsigned int i, struct vc_vcoproc *v,
 
 int domcfg_build(struct vc_fw *fw, struct domcfg *cfg, uint32_t domid,
 		 const struct vc_iommu *iommu, void *host_dom, struct vc_domain **out,
-		 char *err, size_t errlen)
+		 struct vc_vcoproc **vv, char *err, size_t errlen)
 {
 	struct vc_coproc *cps[DOMCFG_MAX_VCOPROCS];
 	struct vc_domain *d;
@@ -129,6 +129,8 @@ int domcfg_build(struct vc_fw *fw, struct domcfg *cfg, uint32_t domid,
 
 		r = vc_vcoproc_create(d, cps[i], e->params, e->nr_params, &v);
 		if (!r) {
+			if (vv)
+				vv[i] = v;
 			check_keys(cfg, i, v, cps[i]);
 			continue;
 		}

@@ -57,8 +57,8 @@ static int h_create(void *opaque, const char *path, const char *text, size_t len
 		return ctl_error_set(err, CTL_ERR_GENERIC, "full");
 	r = domcfg_parse(text, len, path, &F.cfg, msg, sizeof(msg));
 	if (!r)
-		r = domcfg_build(F.fw, &F.cfg, (uint32_t)slot + 1, NULL, NULL, &F.dom[slot], msg,
-				 sizeof(msg));
+		r = domcfg_build(F.fw, &F.cfg, (uint32_t)slot + 1, NULL, NULL, &F.dom[slot], NULL,
+				 msg, sizeof(msg));
 	if (r)
 		return ctl_error_set(err, CTL_ERR_GENERIC, "%s", msg);
 	out->domid = (uint32_t)slot + 1;

@@ -16,7 +16,7 @@
 # usage: tools/demo.sh [BUILD_DIR]
 set -u
 build=${1:-build}
-vcoprocd=$build/host/kvm/vcoprocd
+vcoprocd=$build/host/vcoprocd
 hash=$build/guest/hash.elf
 job="size=4K bufs=16 compute=10ms chunk=2500us"
 

@@ -282,3 +282,19 @@ const char *kvm_exit__name(uint32_t reason)
 		return names[reason];
 	return "other";
 }
+
+int kvm_sys__probe(char *err, size_t errlen)
+{
+	struct kvm_sys sys;
+	struct kvm_vm vm;
+	int r;
+
+	r = kvm_sys__open(&sys, err, errlen);
+	if (r)
+		return r;
+	r = kvm_vm__create(&sys, &vm, err, errlen);
+	if (!r)
+		kvm_vm__close(&vm);
+	kvm_sys__close(&sys);
+	return r;
+}

@@ -48,6 +48,12 @@ int kvm_sys__open(struct kvm_sys *sys, char *err, size_t errlen);
 void kvm_sys__close(struct kvm_sys *sys);
 
 /**
+ * kvm_sys__probe() - can this process run a VM with an irqchip here?
+ * Returns 0, or -errno with the reason in @err.
+ */
+int kvm_sys__probe(char *err, size_t errlen);
+
+/**
  * kvm_vm__create() - a VM with an in-kernel irqchip and no memory.
  * Returns 0 or -errno (the reason in @err).  Closed with kvm_vm__close().
  */

@@ -23,40 +23,18 @@
 #define UART_IIR_FIFO 0xc0
 #define UART_MSR_IDLE 0xb0
 
-int serial__init(struct serial *s, const char *name, const char *log_path, bool echo)
+void serial__init(struct serial *s, serial_line_fn *line, void *opaque)
 {
 	memset(s, 0, sizeof(*s));
-	snprintf(s->prefix, sizeof(s->prefix), "[%s] ", name);
-	s->echo = echo;
-	if (log_path) {
-		s->log = fopen(log_path, "we");
-		if (!s->log)
-			return -errno;
-	}
+	s->line_fn = line;
+	s->line_opaque = opaque;
 	pthread_mutex_init(&s->lock, NULL);
-	return 0;
 }
 
 static void serial_line_out(struct serial *s)
 {
-	/* Drop carriage returns: the log is a text file. */
-	while (s->n && s->line[s->n - 1] == '\r')
-		s->n--;
 	s->line[s->n] = '\0';
-	if (s->log) {
-		fputs(s->line, s->log);
-		fputc('\n', s->log);
-		fflush(s->log);
-	}
-	if (s->echo)
-		fprintf(stdout, "%s%s\n", s->prefix, s->line);
-	if (!strncmp(s->line, "result:", 7))
-		memcpy(s->result, s->line, s->n + 1);
-	if (s->tee) {
-		s->line[s->n] = '\n';
-		s->tee(s->tee_opaque, s->line, s->n + 1);
-		s->line[s->n] = '\0';
-	}
+	s->line_fn(s->line_opaque, s->line, s->n);
 	s->n = 0;
 }
 
@@ -142,8 +120,5 @@ void serial__exit(struct serial *s)
 {
 	if (s->n)
 		serial_line_out(s);
-	if (s->log)
-		fclose(s->log);
-	s->log = NULL;
 	pthread_mutex_destroy(&s->lock);
 }

@@ -7,9 +7,8 @@
  * the transmitter is always empty (LSR.THRE|TEMT), so every byte written
  * to THR is taken at once.  No receive data, no interrupts.
  *
- * Output is cut into lines: each goes to the domain's log file and, when
- * echo is on, to stdout as "[name] line".  The last line starting with
- * "result:" is kept for the host's summary.
+ * Output is cut into lines, each handed to the owner's line function
+ * (without its newline): the domain's console.
  *
  * Locking: the registers and the line under the UART's lock, so that the
  * domain's vCPU threads may write at once (their bytes interleave as on
@@ -30,32 +29,26 @@
 
 #define SERIAL_LINE_MAX 256
 
+/** What receives each line: @len bytes (no newline; NUL-terminated), under the UART's lock. */
+typedef void serial_line_fn(void *opaque, const char *line, size_t len);
+
 struct serial {
-	pthread_mutex_t lock;      /* everything below but prefix, log and echo */
-	char prefix[48];           /* "[name] " */
-	FILE *log;                 /* owned; NULL: no log file */
-	bool echo;
+	pthread_mutex_t lock;      /* everything below but line_fn and line_opaque */
 	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
 	char line[SERIAL_LINE_MAX];
 	size_t n;
-	char result[SERIAL_LINE_MAX]; /* last "result:" line, "" if none */
 	uint64_t bytes;            /* bytes transmitted */
-	/* Each complete line (with its "\n") is also handed to tee (under lock). */
-	void (*tee)(void *opaque, const char *buf, size_t len);
-	void *tee_opaque;
+	serial_line_fn *line_fn;
+	void *line_opaque;
 };
 
-/**
- * serial__init() - a UART for domain @name, logging to @log_path (NULL:
- * none; the file is truncated) and echoing when @echo.
- * Returns 0 or -errno (the log cannot be opened).
- */
-int serial__init(struct serial *s, const char *name, const char *log_path, bool echo);
+/** serial__init() - a UART whose lines go to @line(@opaque, ...); undone by serial__exit(). */
+void serial__init(struct serial *s, serial_line_fn *line, void *opaque);
 
 /** serial__register() - claim the UART's 8 ports on @pio. */
 int serial__register(struct serial *s, struct iobus *pio);
 
-/** serial__exit() - flush a partial line and close the log (after serial__init() succeeded). */
+/** serial__exit() - hand on a partial line. */
 void serial__exit(struct serial *s);
 
 #endif /* VMM_SERIAL_H */

@@ -270,7 +270,7 @@ static int build(const char *text, uint32_t domid, struct vc_domain **d, char *e
 	char perr[DOMCFG_MSG_MAX];
 
 	assert_int_equal(domcfg_parse(text, strlen(text), "d.cfg", &cfg, perr, sizeof(perr)), 0);
-	return domcfg_build(F.fw, &cfg, domid, NULL, NULL, d, err, DOMCFG_MSG_MAX);
+	return domcfg_build(F.fw, &cfg, domid, NULL, NULL, d, NULL, err, DOMCFG_MSG_MAX);
 }
 
 static void test_build_ok(void **state)

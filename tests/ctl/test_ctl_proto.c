@@ -400,7 +400,7 @@ static int h_create(void *opaque, const char *path, const char *text, size_t len
 
 	r = domcfg_parse(text, len, path, cfg, msg, sizeof(msg));
 	if (!r)
-		r = domcfg_build(F.fw, cfg, F.next_id, NULL, NULL, &F.dom[F.next_id], msg,
+		r = domcfg_build(F.fw, cfg, F.next_id, NULL, NULL, &F.dom[F.next_id], NULL, msg,
 				 sizeof(msg));
 	if (r) {
 		ctl_error_set(err, r == -VC_ENOENT ? CTL_ERR_DEVICE_NOT_FOUND : CTL_ERR_GENERIC,

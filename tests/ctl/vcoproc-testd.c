@@ -394,7 +394,7 @@ static int td_create(void *opaque, const char *path, const char *text, size_t le
 		pthread_cond_init(&w->cond, NULL);
 		d->nr_w = i + 1;
 	}
-	r = domcfg_build(T.fw, d->cfg, d->domid, &d->iommu, d, &d->vd, msg, sizeof(msg));
+	r = domcfg_build(T.fw, d->cfg, d->domid, &d->iommu, d, &d->vd, NULL, msg, sizeof(msg));
 	if (r) {
 		ctl_error_set(err, r == -VC_ENOENT ? CTL_ERR_DEVICE_NOT_FOUND : CTL_ERR_GENERIC,
 			      "%s", msg);

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: vcoprocd's daemon mode (control.c)
+ */
+#ifndef HOST_CONTROL_H
+#define HOST_CONTROL_H
+
+#include "host.h"
+
+/**
+ * host_serve() - serve the control socket at @sock on the host's loop until
+ * SIGINT/SIGTERM arrives on @sigfd; then every domain is destroyed.
+ * Prints "ready" on stdout once listening.  Returns the signal that
+ * stopped it, or -1 when the socket or the loop failed (logged).
+ */
+int host_serve(struct host *h, const char *sock, int sigfd);
+
+#endif /* HOST_CONTROL_H */

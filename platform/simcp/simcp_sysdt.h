@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: simcp's device-tree binding
+ *
+ * How a host makes a simcp from a system device-tree node whose compatible
+ * list has "vcoproc,simcp" (docs/dt-binding.md): simcp_sysdt_platform is
+ * the struct sysdt_platform to hand sysdt_register().  The node's first
+ * "reg" window (at least SIMCP_MMIO_SIZE bytes) and first interrupt are
+ * the device's; the device runs in THREAD mode (real time, a device
+ * thread).
+ *
+ * The board decides where a window and an interrupt may be: sysdt_register()'s
+ * @opaque is a struct simcp_sysdt_board (NULL: no limits), and a node that
+ * does not fit is refused with a message naming the property.
+ */
+#ifndef SIMCP_SYSDT_H
+#define SIMCP_SYSDT_H
+
+#include <stdint.h>
+
+#include "sysdt.h"
+
+/** What a board allows a simcp node; a zero upper bound means no limit. */
+struct simcp_sysdt_board {
+	uint64_t win_lo, win_hi;   /* a window lies in [win_lo, win_hi), page-aligned */
+	uint32_t irq_lo, irq_hi;   /* its interrupt in [irq_lo, irq_hi] */
+	const char *irq_what;      /* how the board calls them: "IOAPIC inputs" */
+	vc_time_t max_nonpreempt;  /* the device's bound (simcp_config); 0: simcp's default */
+};
+
+/** The binding, for sysdt_register(). */
+extern const struct sysdt_platform simcp_sysdt_platform;
+
+#endif /* SIMCP_SYSDT_H */
