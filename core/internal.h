@@ -187,14 +187,6 @@ static inline void sched_sleep(struct vc_sched *s, struct vc_vcoproc *v, vc_time
 	s->ops->sleep(s, v, now);
 }
 
-static inline void sched_yield_hook(struct vc_sched *s, struct vc_vcoproc *v,
-				    vc_time_t now)
-{
-	VC_ASSERT_LOCKED(s->coproc->lock);
-	if (s->ops->yield)
-		s->ops->yield(s, v, now);
-}
-
 /* A zero @ran is not charged. */
 static inline void sched_charge(struct vc_sched *s, struct vc_vcoproc *v,
 				vc_time_t ran, vc_time_t now)

@@ -85,7 +85,6 @@ struct credit_vdata {
 	uint64_t cap_epoch;
 	bool runnable;             /* woken and not asleep */
 	bool parked;               /* runnable, but used its cap this period */
-	bool yielded;
 };
 
 struct credit_priv {
@@ -360,19 +359,12 @@ static void credit_sleep(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now
 	if (!vd->runnable)
 		return;
 	vd->runnable = false;
-	vd->yielded = false;
 	if (vd->parked) {
 		vd->parked = false;
 		vc_list_del(&vd->pnode);
 	}
 	credit_dequeue(cp, vd);
 	credit_update_vnow(cp);
-}
-
-static void credit_yield(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now)
-{
-	VC_SCHED_ASSERT_LOCKED(s);
-	credit_vdata(v)->yielded = true;
 }
 
 static void credit_charge(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t ran,
@@ -430,18 +422,10 @@ static struct vc_sched_decision credit_do_schedule(struct vc_sched *s, vc_time_t
 		next = cvd; /* not preempted before ratelimit */
 		slice = cp->ratelimit - cvd->stint;
 	} else if (cvd && cvd == next) {
-		struct vc_heap_node *second = vc_heap_second(&cp->runq);
-
-		if (cvd->yielded && second) {
-			next = hnode_vdata(second);
-		} else {
-			/* Still the furthest behind: the rest of its slice, or a new one. */
-			full = credit_slice(cp, cvd);
-			slice = full - cvd->stint % full;
-		}
+		/* Still the furthest behind: the rest of its slice, or a new one. */
+		full = credit_slice(cp, cvd);
+		slice = full - cvd->stint % full;
 	}
-	if (cvd)
-		cvd->yielded = false;
 	if (next && next != cvd) {
 		next->stint = 0;
 		slice = credit_slice(cp, next);
@@ -561,7 +545,6 @@ const struct vc_sched_ops vc_sched_credit_ops = {
 	.free_vdata = credit_free_vdata,
 	.wake = credit_wake,
 	.sleep = credit_sleep,
-	.yield = credit_yield,
 	.charge = credit_charge,
 	.do_schedule = credit_do_schedule,
 	.switch_result = credit_switch_result,

@@ -129,17 +129,6 @@ static void rr_sleep(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now)
 	rr_priv(s)->nr_runnable--;
 }
 
-static void rr_yield(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now)
-{
-	struct rr_priv *rr = rr_priv(s);
-	struct rr_vdata *vd = rr_vdata(v);
-
-	VC_SCHED_ASSERT_LOCKED(s);
-	/* Ending the head's turn is enough: the next decision rotates it. */
-	if (vd->runnable && rr->runq.next == &vd->node)
-		vd->used = rr->slice;
-}
-
 static void rr_charge(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t ran,
 		      vc_time_t now)
 {
@@ -221,7 +210,6 @@ const struct vc_sched_ops vc_sched_rr_ops = {
 	.free_vdata = rr_free_vdata,
 	.wake = rr_wake,
 	.sleep = rr_sleep,
-	.yield = rr_yield,
 	.charge = rr_charge,
 	.do_schedule = rr_do_schedule,
 	.set_param = rr_set_param,

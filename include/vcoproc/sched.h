@@ -61,10 +61,14 @@ struct vc_sched_ops {
 	 * framework also revisits whenever the device is idle.  Required.
 	 */
 	bool (*wake)(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now);
-	/** sleep() - @v has no work (or is leaving).  Required. */
+	/**
+	 * sleep() - @v has no work (or is leaving).  This is also how a
+	 * vcoproc gives the device up before its slice ends: its context went
+	 * idle, and the framework decides again at once.  (There is no yield:
+	 * a context cannot give the device up while it still has work.)
+	 * Required.
+	 */
 	void (*sleep)(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now);
-	/** yield() - @v asks to give the device up early.  Optional. */
-	void (*yield)(struct vc_sched *s, struct vc_vcoproc *v, vc_time_t now);
 
 	/**
 	 * charge() - @v used @ran ns of device time ending at @now.  Called for

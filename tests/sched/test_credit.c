@@ -313,24 +313,6 @@ static void test_refusal_keeps_intended_next(void **state)
 	assert_int_equal(next, intended);
 }
 
-static void test_yield_gives_way(void **state)
-{
-	struct h_vc *a = h_add_ok(&h, 1, "a", NULL);
-	struct h_vc *b = h_add_ok(&h, 2, "b", NULL);
-
-	(void)state;
-	h_wake(&h, a, H_FOREVER);
-	h_wake(&h, b, H_FOREVER);
-	h_run(&h, MS(1));
-	{
-		struct h_vc *curr = h.curr, *other = curr == a ? b : a;
-
-		h.s.ops->yield(&h.s, &curr->v, h.now);
-		h_reschedule(&h);
-		assert_ptr_equal(h.curr, other);
-	}
-}
-
 static void test_light_vcoprocs_get_short_slices(void **state)
 {
 	struct h_vc *a = h_add_ok(&h, 1, "a", "weight=100", NULL);
@@ -418,7 +400,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wake_preempts_after_ratelimit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ratelimit_protects_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusal_keeps_intended_next, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_yield_gives_way, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_light_vcoprocs_get_short_slices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_params, setup, teardown),
 	};
