@@ -181,8 +181,7 @@ int dom_create(struct host *h, const struct domcfg *cfg, const struct dom_opts *
 	int r;
 
 	if (kind->probe && (r = kind->probe(h, why, sizeof(why))))
-		return dom_err(err, errlen, r, "%s: %s domains cannot run here: %s", cfg->fname,
-			       kind->name, why);
+		return dom_err(err, errlen, r, "%s: %s", cfg->fname, why);
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return dom_err(err, errlen, -ENOMEM, "out of memory");

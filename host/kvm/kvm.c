@@ -46,12 +46,15 @@ int kvm_sys__open(struct kvm_sys *sys, char *err, size_t errlen)
 		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
 		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
 	};
+	const char *dev = getenv("VCOPROC_KVM_DEVICE");
 	int r, e;
 
 	memset(sys, 0, sizeof(*sys));
-	sys->fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (!dev || !*dev)
+		dev = "/dev/kvm";
+	sys->fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (sys->fd < 0)
-		return kvm__fail(err, errlen, errno, "cannot open /dev/kvm");
+		return kvm__fail(err, errlen, errno, "cannot open %s", dev);
 	r = ioctl(sys->fd, KVM_GET_API_VERSION, 0);
 	if (r != KVM_API_VERSION) {
 		e = EINVAL;

@@ -40,7 +40,9 @@ struct kvm_vcpu {
 };
 
 /**
- * kvm_sys__open() - open /dev/kvm and check that it has what vcoprocd
+ * kvm_sys__open() - open /dev/kvm (or the device the environment variable
+ * VCOPROC_KVM_DEVICE names: tests use it to play a machine without KVM)
+ * and check that it has what vcoprocd
  * needs (API 12, user memory, irqchip, irqfd, immediate exit).
  * Returns 0, or -errno with the reason in @err.
  */
