@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include <hw/simcp_hw.h>
+#include <vcoproc/util.h>
 #include "host.h"
 #include "vm.h"
 
@@ -521,28 +522,6 @@ out:
 	host_destroy(&host);
 }
 
-/* A duration: a decimal number with ns, us, ms or s (bare: seconds). */
-static int parse_seconds(const char *s, uint64_t *out)
-{
-	char *end;
-	double v = strtod(s, &end), mult = 1e9;
-
-	if (end == s || !(v >= 0))
-		return -EINVAL;
-	if (!strcmp(end, "ms"))
-		mult = 1e6;
-	else if (!strcmp(end, "us"))
-		mult = 1e3;
-	else if (!strcmp(end, "ns"))
-		mult = 1;
-	else if (*end && strcmp(end, "s"))
-		return -EINVAL;
-	if (v * mult > 1e18)
-		return -ERANGE;
-	*out = (uint64_t)(v * mult);
-	return 0;
-}
-
 /* ---- main ---------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -575,7 +554,7 @@ int main(int argc, char **argv)
 			break;
 		case 'n': n = strtoull(optarg, NULL, 10); break;
 		case 's':
-			if (parse_seconds(optarg, &run_ns) || run_ns < VC_SEC(1)) {
+			if (vc_parse_duration(optarg, VC_SEC(1), &run_ns) || run_ns < VC_SEC(1)) {
 				fprintf(stderr, "bench-kvm: bad --seconds %s (1 s at least)\n", optarg);
 				return 2;
 			}

@@ -41,6 +41,7 @@
 
 #include <vcoproc/errno.h>
 #include <vcoproc/posix.h>
+#include <vcoproc/util.h>
 
 #include "control.h"
 #include "host.h"
@@ -127,29 +128,10 @@ static void usage(FILE *f)
 "  --help\n");
 }
 
-/* A duration: a decimal number with ns, us, ms or s (bare: seconds). */
+/* A duration: the project's syntax (vc_parse_duration()), a bare number in seconds. */
 static int parse_dur(const char *s, uint64_t *out)
 {
-	static const struct { const char *sfx; double mult; } units[] = {
-		{ "", 1e9 }, { "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 }, { "ns", 1 },
-	};
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno || !(v >= 0))
-		return -EINVAL;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (!strcmp(end, units[i].sfx)) {
-			v *= units[i].mult;
-			if (v > 1e18)
-				return -ERANGE;
-			*out = (uint64_t)llround(v);
-			return 0;
-		}
-	}
-	return -EINVAL;
+	return vc_parse_duration(s, VC_SEC(1), out);
 }
 
 /* A size: N MiB, or N with a K/M/G suffix. */

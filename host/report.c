@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <vcoproc/util.h>
+
 #include "report.h"
 
 /* ---- statistics --------------------------------------------------------------- */
@@ -215,19 +217,18 @@ void report_summary(struct host *h, const struct report_shares *sh, uint64_t t1)
 
 /* ---- JSON ------------------------------------------------------------------------ */
 
+static int file_write(void *opaque, const char *buf, size_t len)
+{
+	return fwrite(buf, 1, len, opaque) == len ? 0 : -EIO;
+}
+
+/* @s as a JSON string: the project's one escaper (valid UTF-8 kept). */
 static void json_str(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	struct vc_printer p = { .write = file_write, .opaque = f };
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
+	fputc('"', f);
+	(void)vc_pr_json_str(&p, s);
 	fputc('"', f);
 }
 
