@@ -186,6 +186,11 @@ static int dtb_register(struct host *h)
 		goto out_sys;
 	}
 	h->coproc = sysdt_coproc(h->sf, 0);
+	if (!h->coproc) {
+		host_log("%s: no shared coprocessor (docs/dt-binding.md)", h->cfg.dtb);
+		r = -VC_ENOENT;
+		goto out_sys;
+	}
 	for (unsigned int i = 0; i < sys->nr_coprocs; i++) {
 		struct vc_coproc *c = sysdt_coproc(h->sf, i);
 		const struct vc_coproc_desc *d = vc_coproc_desc(c);
@@ -329,18 +334,8 @@ void host_reap(struct host *h, struct dom *d, const char *why)
 	if (d->reaped)
 		return;
 	host_window_update(h, now);
-	if (d->nr_vv && h->win.state == HOST_WIN_OPEN) {
-		for (unsigned int i = 0; i < h->nr_doms; i++)
-			if (h->doms[i]->nr_vv && !h->doms[i]->reaped)
-				vc_vcoproc_stats(h->doms[i]->vv[0], &h->doms[i]->win1);
-		h->win.state = HOST_WIN_CLOSED;
-		h->win.t1 = now;
-		snprintf(h->win.why, sizeof(h->win.why), "%s %s", d->cfg.name, why);
-	} else if (d->nr_vv && h->win.state == HOST_WIN_WAITING) {
-		h->win.state = HOST_WIN_NONE;
-		snprintf(h->win.why, sizeof(h->win.why), "%s %s before every domain was busy",
-			 d->cfg.name, why);
-	}
+	if (d->nr_vv)
+		host_window_end(h, now, d->cfg.name, why);
 	dom_teardown(d);
 	if (d->state == DOM_FAILED)
 		host_log("%s: %s", d->cfg.name, d->fail);

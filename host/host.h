@@ -171,6 +171,12 @@ void host_window_start(struct host *h);
 /** host_window_update() - open or close the window from the marks and ends. */
 void host_window_update(struct host *h, uint64_t now);
 
+/**
+ * host_window_end() - domain @name is going (@why): close an open window
+ * (statistics taken now) or give up on one still waiting.
+ */
+void host_window_end(struct host *h, uint64_t now, const char *name, const char *why);
+
 /** host_window_ns() - the window's length so far (0 before it opens). */
 uint64_t host_window_ns(const struct host *h, uint64_t now);
 

@@ -82,6 +82,17 @@ void host_window_update(struct host *h, uint64_t now)
 		snap(h, true, now, "every domain busy");
 }
 
+void host_window_end(struct host *h, uint64_t now, const char *name, const char *why)
+{
+	if (h->win.state == HOST_WIN_OPEN) {
+		snap(h, false, now, "%s %s", name, why);
+	} else if (h->win.state == HOST_WIN_WAITING) {
+		h->win.state = HOST_WIN_NONE;
+		snprintf(h->win.why, sizeof(h->win.why), "%s %s before every domain was busy",
+			 name, why);
+	}
+}
+
 uint64_t host_window_ns(const struct host *h, uint64_t now)
 {
 	switch (h->win.state) {
