@@ -167,6 +167,17 @@ static double jdbl(struct json_object *o, const char *key)
 	return 0;
 }
 
+/* A share as "12.5%" in @buf, or "-" when @key is null or missing. */
+static const char *pct_text(struct json_object *o, const char *key, char *buf, size_t len)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !v)
+		return "-";
+	snprintf(buf, len, "%.1f%%", 100 * json_object_get_double(v));
+	return buf;
+}
+
 static struct json_object *jobj(struct json_object *o, const char *key)
 {
 	struct json_object *v = NULL;
@@ -362,16 +373,18 @@ static int do_vcoproc_list(int argc, char **argv)
 	if (G.json) {
 		print_json(ret);
 	} else {
-		printf("%-12s %5s %-8s %-13s %7s %10s %10s  %s\n", "DOMAIN", "DOMID", "COPROC",
-		       "STATE", "SHARE", "RUN(s)", "JOBS", "PARAMS");
+		printf("%-12s %5s %-8s %-13s %7s %8s %10s %10s  %s\n", "DOMAIN", "DOMID", "COPROC",
+		       "STATE", "SHARE", "EXPECTED", "RUN(s)", "JOBS", "PARAMS");
 		for (size_t i = 0; i < json_object_array_length(ret); i++) {
 			struct json_object *v = json_object_array_get_idx(ret, i);
 			struct json_object *st = jobj(v, "stats");
+			char exp[16];
 
 			params_text(jobj(v, "params"), params, sizeof(params));
-			printf("%-12s %5llu %-8s %-13s %6.1f%% %10.3f %10llu  %s\n", jstr(v, "domain"),
-			       (unsigned long long)jnum(v, "domid"), jstr(v, "coproc"),
-			       jstr(v, "state"), 100 * jdbl(v, "share"),
+			printf("%-12s %5llu %-8s %-13s %6.1f%% %8s %10.3f %10llu  %s\n",
+			       jstr(v, "domain"), (unsigned long long)jnum(v, "domid"),
+			       jstr(v, "coproc"), jstr(v, "state"), 100 * jdbl(v, "share"),
+			       pct_text(v, "expected_share", exp, sizeof(exp)),
 			       (double)jnum(st, "run_ns") / 1e9, (unsigned long long)jnum(st, "jobs"),
 			       params);
 		}
@@ -732,12 +745,13 @@ static void top_sample(struct json_object *cl, struct json_object *vl, struct js
 		       (double)delta(st, pst, "refusals") / secs);
 	}
 	if (!G.json)
-		printf("\n%-12s %-8s %-13s %7s %10s %10s  %s\n", "DOMAIN", "COPROC", "STATE", "SHARE",
-		       "JOBS/s", "IRQS/s", "PARAMS");
+		printf("\n%-12s %-8s %-13s %7s %8s %10s %10s  %s\n", "DOMAIN", "COPROC", "STATE",
+		       "SHARE", "EXPECTED", "JOBS/s", "IRQS/s", "PARAMS");
 	for (size_t i = 0; i < json_object_array_length(vl); i++) {
 		struct json_object *v = json_object_array_get_idx(vl, i), *p, *st, *pst;
 		uint64_t run, total = 0;
 		double share;
+		char exp[16];
 
 		p = find_prev(pvl, v, true);
 		st = jobj(v, "stats");
@@ -759,14 +773,17 @@ static void top_sample(struct json_object *cl, struct json_object *vl, struct js
 			json_object_object_add(e, "domain", json_object_new_string(jstr(v, "domain")));
 			json_object_object_add(e, "coproc", json_object_new_string(jstr(v, "coproc")));
 			json_object_object_add(e, "share", json_object_new_double(share));
+			json_object_object_add(e, "expected_share",
+					       json_object_get(jobj(v, "expected_share")));
 			json_object_object_add(e, "jobs_per_s",
 					       json_object_new_double((double)delta(st, pst, "jobs") / secs));
 			json_object_array_add(ov, e);
 			continue;
 		}
 		params_text(jobj(v, "params"), params, sizeof(params));
-		printf("%-12s %-8s %-13s %6.1f%% %10.1f %10.1f  %s\n", jstr(v, "domain"),
+		printf("%-12s %-8s %-13s %6.1f%% %8s %10.1f %10.1f  %s\n", jstr(v, "domain"),
 		       jstr(v, "coproc"), jstr(v, "state"), 100 * share,
+		       pct_text(v, "expected_share", exp, sizeof(exp)),
 		       (double)delta(st, pst, "jobs") / secs, (double)delta(st, pst, "irqs") / secs,
 		       params);
 	}

@@ -258,6 +258,16 @@ static inline void plat_ctx_free(struct vc_coproc *c, void *ctx)
 
 static inline int plat_stop(struct vc_coproc *c, void *ctx, vc_time_t *retry_after)
 {
+/* Without an expected_share() hook the algorithm promises nothing: -VC_ENOENT. */
+static inline int sched_expected_share(struct vc_sched *s, struct vc_vcoproc *v,
+				       uint32_t *ppb)
+{
+	VC_ASSERT_LOCKED(s->coproc->lock);
+	if (!s->ops->expected_share)
+		return -VC_ENOENT;
+	return s->ops->expected_share(s, v, ppb);
+}
+
 	return plat_ops(c)->stop(c, ctx, retry_after);
 }
 

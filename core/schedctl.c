@@ -6,6 +6,11 @@
  * helpers algorithms use, and the run-time control of a coprocessor's
  * scheduler: changing algorithm and parameters while vcoprocs run.
  *
+ * Expected shares (vc_vcoproc_expected_share): what the algorithm promises
+ * each vcoproc, from its expected_share() hook, under the coproc lock; the
+ * core only normalizes it over the vcoprocs of the coprocessor.  No policy
+ * lives outside sched/.
+ *
  * Changing algorithm (vc_coproc_sched_set): under the coproc lock, a new
  * instance is initialised and admits every vcoproc (reading its parameter
  * list); only if all are admitted does it replace the old one, which is
@@ -327,4 +332,96 @@ int vc_coproc_dump(struct vc_coproc *c, struct vc_printer *p)
 		p->err = p->write(p->opaque, sb.buf, sb.len);
 	vc_strbuf_free(&sb);
 	return bp.err ? bp.err : p->err;
+}
+
+/* ---- expected shares -------------------------------------------------------- */
+
+/*
+ * The device share of every vcoproc of @c into @ppb[slot], and their sum
+ * into *@sum.  c->lock held.  0 or the hook's error.
+ */
+static int expected_device_shares(struct vc_coproc *c, uint32_t *ppb, uint64_t *sum)
+{
+	struct vc_vcoproc *v;
+	int err;
+
+	VC_ASSERT_LOCKED(c->lock);
+	*sum = 0;
+	vc_list_for_each_entry(v, &c->vcoprocs, struct vc_vcoproc, cnode) {
+		err = sched_expected_share(&c->sched, v, &ppb[v->slot]);
+		if (err)
+			return err;
+		if (ppb[v->slot] > VC_SHARE_ONE)
+			ppb[v->slot] = VC_SHARE_ONE;
+		*sum += ppb[v->slot];
+	}
+	return 0;
+}
+
+/*
+ * @device over @sum (device <= sum) in parts per billion, rounded to
+ * nearest.  device * 10^9 <= 10^18 and sum <= 2^12 * 10^9: no overflow.
+ */
+static uint32_t run_share(uint32_t device, uint64_t sum)
+{
+	if (!sum)
+		return 0;
+	return (uint32_t)(((uint64_t)device * VC_SHARE_ONE + sum / 2) / sum);
+}
+
+int vc_vcoproc_expected_share(struct vc_vcoproc *v, struct vc_share *out)
+{
+	struct vc_coproc *c = v->coproc;
+	struct vc_vcoproc *o;
+	uint64_t sum = 0;
+	uint32_t mine = 0, ppb;
+	int err = 0;
+
+	*out = (struct vc_share){ 0 };
+	vc_os_lock(c->lock);
+	vc_list_for_each_entry(o, &c->vcoprocs, struct vc_vcoproc, cnode) {
+		err = sched_expected_share(&c->sched, o, &ppb);
+		if (err)
+			goto out_unlock;
+		ppb = VC_MIN(ppb, VC_SHARE_ONE);
+		if (o == v)
+			mine = ppb;
+		sum += ppb;
+	}
+	out->device_ppb = mine;
+	out->run_ppb = run_share(mine, sum);
+out_unlock:
+	vc_os_unlock(c->lock);
+	return err;
+}
+
+int vc_coproc_expected_shares(struct vc_coproc *c, struct vc_vcoproc **vs,
+			      struct vc_share *out, unsigned int max)
+{
+	struct vc_vcoproc *v;
+	unsigned int n = 0;
+	uint32_t *ppb;
+	uint64_t sum;
+	int err;
+
+	ppb = vc_os_zalloc(sizeof(*ppb) * VC_MAX_VCOPROCS_PER_COPROC);
+	if (!ppb)
+		return -VC_ENOMEM;
+	vc_os_lock(c->lock);
+	err = expected_device_shares(c, ppb, &sum);
+	if (err)
+		goto out_unlock;
+	vc_list_for_each_entry(v, &c->vcoprocs, struct vc_vcoproc, cnode) {
+		if (n < max) {
+			vs[n] = v;
+			out[n].device_ppb = ppb[v->slot];
+			out[n].run_ppb = run_share(ppb[v->slot], sum);
+		}
+		n++;
+	}
+	err = (int)n;
+out_unlock:
+	vc_os_unlock(c->lock);
+	vc_os_free(ppb);
+	return err;
 }

@@ -397,7 +397,13 @@ static int cmd_sched_dump(void *opaque, struct json_object *args, struct json_ob
 
 /* ---- vcoprocs --------------------------------------------------------------------------- */
 
-static struct json_object *vcoproc_object(struct vc_vcoproc *v, vc_time_t total_run)
+/*
+ * A vcoproc's entry: @total_run is the run time of all vcoprocs of its
+ * coprocessor (0: no "share"), @exp what its algorithm promises it (NULL:
+ * nothing, "expected_share" is null).
+ */
+static struct json_object *vcoproc_object(struct vc_vcoproc *v, vc_time_t total_run,
+					  const struct vc_share *exp)
 {
 	struct vc_domain *d = vc_vcoproc_domain(v);
 	struct vc_param p[MAX_SET_PARAMS];
@@ -415,6 +421,8 @@ static struct json_object *vcoproc_object(struct vc_vcoproc *v, vc_time_t total_
 	json_object_object_add(o, "loaded", json_object_new_boolean(st.loaded));
 	json_object_object_add(o, "share",
 			       jdouble(total_run ? (double)st.run_ns / (double)total_run : 0));
+	json_object_object_add(o, "expected_share",
+			       exp ? jdouble((double)exp->run_ppb / VC_SHARE_ONE) : NULL);
 	json_object_object_add(o, "params", params_object(p, n));
 	json_object_object_add(s, "run_ns", json_object_new_uint64(st.run_ns));
 	json_object_object_add(s, "switches_in", json_object_new_uint64(st.switches_in));
@@ -474,18 +482,26 @@ static int cmd_vcoproc_list(void *opaque, struct json_object *args, struct json_
 	}
 	arr = json_object_new_array();
 	for (unsigned int i = 0; i < nc; i++) {
-		unsigned int nv = VC_MIN(vc_coproc_vcoprocs(cs[i], vs, MAX_VCOPROCS),
-					 (unsigned)MAX_VCOPROCS);
+		struct vc_share sh[MAX_VCOPROCS];
+		int ne = vc_coproc_expected_shares(cs[i], vs, sh, MAX_VCOPROCS);
+		unsigned int nv;
 		struct vc_vcoproc_stats st;
 		vc_time_t total = 0;
 
+		/* The same vcoprocs either way; without promises, list them alone. */
+		if (ne < 0)
+			nv = vc_coproc_vcoprocs(cs[i], vs, MAX_VCOPROCS);
+		else
+			nv = (unsigned int)ne;
+		nv = VC_MIN(nv, (unsigned)MAX_VCOPROCS);
 		for (unsigned int k = 0; k < nv; k++) {
 			vc_vcoproc_stats(vs[k], &st);
 			total += st.run_ns;
 		}
 		for (unsigned int k = 0; k < nv; k++)
 			if (!dom || vc_vcoproc_domain(vs[k]) == dom)
-				json_object_array_add(arr, vcoproc_object(vs[k], total));
+				json_object_array_add(arr, vcoproc_object(vs[k], total,
+									  ne < 0 ? NULL : &sh[k]));
 	}
 	*ret = arr;
 	return 0;
@@ -500,6 +516,7 @@ static int cmd_vcoproc_set(void *opaque, struct json_object *args, struct json_o
 	struct vc_domain *d;
 	struct vc_coproc *c;
 	struct vc_vcoproc *v;
+	struct vc_share sh;
 	char where[2 * VC_NAME_MAX + 8];
 	int r;
 
@@ -530,7 +547,7 @@ static int cmd_vcoproc_set(void *opaque, struct json_object *args, struct json_o
 					(void)vc_vcoproc_param_set(v, old[o].key, old[o].val);
 		return r;
 	}
-	*ret = vcoproc_object(v, 0);
+	*ret = vcoproc_object(v, 0, vc_vcoproc_expected_share(v, &sh) ? NULL : &sh);
 	json_object_object_del(*ret, "share");
 	return 0;
 }
@@ -772,7 +789,7 @@ const struct ctl_command ctl_fw_commands[] = {
 	{ "list", cmd_list, args_none,
 	  "coprocessors: id, compatible, algorithm, vcoprocs, utilization, counters" },
 	{ "vcoproc-list", cmd_vcoproc_list, args_vlist,
-	  "vcoprocs (of a domain, on a coprocessor): state, share, parameters, counters" },
+	  "vcoprocs (of a domain, on a coprocessor): state, share and expected share, parameters, counters" },
 	{ "sched-get", cmd_sched_get, args_coproc,
 	  "a coprocessor's algorithm and its parameters" },
 	{ "sched-set", cmd_sched_set, args_sched_set,

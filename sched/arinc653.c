@@ -28,6 +28,10 @@
  * worth in the long run, and the next window's owner usually finds the
  * device already free at its nominal start.
  *
+ * Expected share (expected_share): the time of the windows of a vcoproc's
+ * domain over the major frame; idle windows and windows of absent domains
+ * are nobody's, so the shares may sum to less than the device.
+ *
  * Parameters (instance):
  *   frame  "NAME:DURATION,NAME:DURATION,..." where NAME is a domain name or
  *          id (all digits: an id, vc_domain_match()) or `idle`, made of
@@ -525,6 +529,21 @@ static void a653_dump(struct vc_sched *s, struct vc_printer *p)
 	}
 }
 
+/* The time of @v's windows over the major frame (0 without a frame). */
+static int a653_expected_share(struct vc_sched *s, struct vc_vcoproc *v, uint32_t *ppb)
+{
+	struct a653_priv *ap = a653_priv(s);
+	struct a653_vdata *vd = a653_vdata(v);
+	vc_time_t mine = 0;
+
+	VC_SCHED_ASSERT_LOCKED(s);
+	for (unsigned int i = 0; i < ap->nr_win; i++)
+		if (ap->win[i].vd == vd)
+			mine += ap->win[i].len;
+	*ppb = vc_sched_share(mine, ap->major);
+	return 0;
+}
+
 const struct vc_sched_ops vc_sched_arinc653_ops = {
 	.name = "arinc653",
 	.init = a653_init,
@@ -539,4 +558,5 @@ const struct vc_sched_ops vc_sched_arinc653_ops = {
 	.set_param = a653_set_param,
 	.get_params = a653_get_params,
 	.dump = a653_dump,
+	.expected_share = a653_expected_share,
 };

@@ -51,6 +51,20 @@ int vc_sched_parse_bool(const char *val, bool *out)
 	return -VC_EINVAL;
 }
 
+uint32_t vc_sched_share(uint64_t part, uint64_t whole)
+{
+	if (!whole)
+		return 0;
+	if (part >= whole)
+		return VC_SHARE_ONE;
+	/* part * 10^9 must fit 64 bits: halve both (a ratio) until it does. */
+	while (part > UINT64_MAX / VC_SHARE_ONE - 1) {
+		part >>= 1;
+		whole >>= 1;
+	}
+	return (uint32_t)((part * VC_SHARE_ONE + whole / 2) / whole);
+}
+
 const char *vc_sched_fmt_time(char buf[VC_SCHED_TIME_STR], vc_time_t t)
 {
 	static const struct {

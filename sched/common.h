@@ -63,6 +63,13 @@ int vc_sched_parse_uint(const char *val, uint64_t min, uint64_t max, uint64_t *o
 /** vc_sched_parse_bool() - "1"/"on"/"yes"/"true" or "0"/"off"/"no"/"false". */
 int vc_sched_parse_bool(const char *val, bool *out);
 
+/**
+ * vc_sched_share() - @part of @whole in parts per billion (VC_SHARE_ONE),
+ * rounded to nearest, for expected_share() hooks: VC_SHARE_ONE when @part
+ * >= @whole, 0 when @whole is 0.  Any 64-bit values.
+ */
+uint32_t vc_sched_share(uint64_t part, uint64_t whole);
+
 /** Room for any duration vc_sched_fmt_time() writes. */
 #define VC_SCHED_TIME_STR 24
 

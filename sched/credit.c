@@ -35,6 +35,12 @@
  * is parked (off the run queue) until the next period begins; what it
  * overran is carried into that period.
  *
+ * Expected share (expected_share, while all have work): weight over the
+ * total weight of the vcoprocs on the coprocessor; a vcoproc whose part
+ * would exceed its cap gets its cap, and the rest is shared by weight
+ * among the others (water-filling).  When every vcoproc is capped the
+ * shares may sum to less than the device: it idles.
+ *
  * Refusals: nothing special - the intended next keeps the smallest virtual
  * time (the refused vcoproc's only grows), so it is chosen again at the retry.
  *
@@ -83,6 +89,7 @@ struct credit_vdata {
 	vc_time_t stint;           /* charged since it was switched in */
 	vc_time_t cap_used;        /* charged in cap period cap_epoch */
 	uint64_t cap_epoch;
+	bool share_capped;         /* scratch of credit_expected_share() */
 	bool runnable;             /* woken and not asleep */
 	bool parked;               /* runnable, but used its cap this period */
 };
@@ -537,6 +544,52 @@ static void credit_dump(struct vc_sched *s, struct vc_printer *p)
 		      vc_sched_fmt_time(t1, vd->stint), vc_sched_fmt_time(t2, vd->cap_used));
 }
 
+/*
+ * Shares by weight, no vcoproc above its cap (water-filling): a capped
+ * vcoproc whose weighted part of what is left exceeds its cap gets its cap;
+ * the rest is shared again by the others' weights, until no part exceeds a
+ * cap.  Capping one only raises the others' parts, so each round caps at
+ * least one or ends: O(n) rounds of O(n).  In parts per billion.
+ */
+static int credit_expected_share(struct vc_sched *s, struct vc_vcoproc *v, uint32_t *ppb)
+{
+	struct credit_priv *cp = credit_priv(s);
+	struct credit_vdata *vd, *me = credit_vdata(v);
+	uint64_t left = VC_SHARE_ONE, wsum;
+	bool again = true;
+
+	VC_SCHED_ASSERT_LOCKED(s);
+	vc_list_for_each_entry(vd, &cp->all, struct credit_vdata, node)
+		vd->share_capped = false;
+	while (again) {
+		again = false;
+		wsum = 0;
+		vc_list_for_each_entry(vd, &cp->all, struct credit_vdata, node)
+			if (!vd->share_capped)
+				wsum += vd->weight;
+		vc_list_for_each_entry(vd, &cp->all, struct credit_vdata, node) {
+			uint64_t cap = (uint64_t)vd->cap * (VC_SHARE_ONE / 100);
+
+			/* left * weight / wsum > cap, without dividing */
+			if (vd->share_capped || !vd->cap || left * vd->weight <= cap * wsum)
+				continue;
+			vd->share_capped = true;
+			left -= VC_MIN(cap, left);
+			again = true;
+		}
+	}
+	if (me->share_capped) {
+		*ppb = me->cap * (VC_SHARE_ONE / 100);
+		return 0;
+	}
+	wsum = 0;
+	vc_list_for_each_entry(vd, &cp->all, struct credit_vdata, node)
+		if (!vd->share_capped)
+			wsum += vd->weight;
+	*ppb = wsum ? (uint32_t)((left * me->weight + wsum / 2) / wsum) : 0;
+	return 0;
+}
+
 const struct vc_sched_ops vc_sched_credit_ops = {
 	.name = "credit",
 	.init = credit_init,
@@ -552,4 +605,5 @@ const struct vc_sched_ops vc_sched_credit_ops = {
 	.vcoproc_params = (const char *const[]){ "weight", "cap", NULL },
 	.get_params = credit_get_params,
 	.dump = credit_dump,
+	.expected_share = credit_expected_share,
 };

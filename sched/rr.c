@@ -43,6 +43,7 @@ struct rr_vdata {
 struct rr_priv {
 	struct vc_list runq; /* runnable vcoprocs; the head's turn now */
 	unsigned int nr_runnable;
+	unsigned int nr_vdata;  /* every vcoproc admitted */
 	vc_time_t slice;
 };
 
@@ -85,6 +86,7 @@ static int rr_alloc_vdata(struct vc_sched *s, struct vc_vcoproc *v, void **vdata
 		return -VC_ENOMEM;
 	vd->v = v;
 	vc_list_init(&vd->node);
+	rr_priv(s)->nr_vdata++;
 	*vdata = vd;
 	return 0;
 }
@@ -94,10 +96,13 @@ static void rr_free_vdata(struct vc_sched *s, struct vc_vcoproc *v, void *vdata)
 	struct rr_vdata *vd = vdata;
 
 	VC_SCHED_ASSERT_LOCKED(s);
-	if (vd && vd->runnable) { /* not expected: v leaves asleep */
+	if (!vd)
+		return;
+	if (vd->runnable) { /* not expected: v leaves asleep */
 		vc_list_del(&vd->node);
 		rr_priv(s)->nr_runnable--;
 	}
+	rr_priv(s)->nr_vdata--;
 	vc_os_free(vd);
 }
 
@@ -202,6 +207,14 @@ static void rr_dump(struct vc_sched *s, struct vc_printer *p)
 		      vc_sched_fmt_time(t, vd->used));
 }
 
+/* Equal turns: 1/n of the device each. */
+static int rr_expected_share(struct vc_sched *s, struct vc_vcoproc *v, uint32_t *ppb)
+{
+	VC_SCHED_ASSERT_LOCKED(s);
+	*ppb = vc_sched_share(1, rr_priv(s)->nr_vdata);
+	return 0;
+}
+
 const struct vc_sched_ops vc_sched_rr_ops = {
 	.name = "rr",
 	.init = rr_init,
@@ -215,4 +228,5 @@ const struct vc_sched_ops vc_sched_rr_ops = {
 	.set_param = rr_set_param,
 	.get_params = rr_get_params,
 	.dump = rr_dump,
+	.expected_share = rr_expected_share,
 };

@@ -25,6 +25,10 @@
  * it keeps running and the framework charges it: the budget goes negative,
  * and that overrun is taken from its next period's budget (and counted).
  *
+ * Expected share (expected_share): budget / period, what is guaranteed;
+ * with every vcoproc busy that is also what each gets, as a vcoproc out of
+ * budget waits for its next period even if the device would idle.
+ *
  * Deadline misses: a miss is counted (vc_sched_note_miss) when a period
  * ends while the vcoproc is runnable and has received less than that
  * period's budget (budget left > 0); and once for every further period that
@@ -491,6 +495,16 @@ static void rtds_dump(struct vc_sched *s, struct vc_printer *p)
 		      vc_sched_fmt_time(t4, vd->overrun_max));
 }
 
+/* The guarantee: budget in every period (spare time is not handed out). */
+static int rtds_expected_share(struct vc_sched *s, struct vc_vcoproc *v, uint32_t *ppb)
+{
+	struct rtds_vdata *vd = rtds_vdata(v);
+
+	VC_SCHED_ASSERT_LOCKED(s);
+	*ppb = vc_sched_share(vd->budget, vd->period);
+	return 0;
+}
+
 const struct vc_sched_ops vc_sched_rtds_ops = {
 	.name = "rtds",
 	.init = rtds_init,
@@ -506,4 +520,5 @@ const struct vc_sched_ops vc_sched_rtds_ops = {
 	.vcoproc_params = (const char *const[]){ "budget", "period", NULL },
 	.get_params = rtds_get_params,
 	.dump = rtds_dump,
+	.expected_share = rtds_expected_share,
 };

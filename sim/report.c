@@ -2,10 +2,10 @@
 /*
  * DOC: judging and reporting a run
  *
- * What each algorithm promises, turned into expected shares and a
- * verdict (--check), and the JSON document the CLI prints (docs/sim.md).
- * Shares are always the framework's: a vcoproc's run_ns over the run_ns
- * of all vcoprocs.
+ * What each algorithm promises (the framework's expected shares, where
+ * the run has a steady state), the verdict (--check), and the JSON document
+ * the CLI prints (docs/sim.md).  Shares are always the framework's: a
+ * vcoproc's run_ns over the run_ns of all vcoprocs.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -17,92 +17,33 @@
 
 /* ---- expected shares ---------------------------------------------------------- */
 
-/* A scheduling parameter of domain @c as a number, or @def. */
-static double param_num(const struct sim_domain_cfg *c, const char *key, double def)
+void sim_expected_shares(const struct sim_scenario *scn, struct sim *sim,
+			 struct sim_result *res)
 {
-	const char *v = sim_param_get(c->params, c->nr_params, key);
-
-	return v ? strtod(v, NULL) : def;
-}
-
-/*
- * arinc653: the time the frame "NAME:DUR,..." gives each domain (by name,
- * else numeric id; bare durations in ms) into @w.  "auto" or no frame: one
- * equal window per vcoproc.  Returns false if the frame cannot be read.
- */
-static bool a653_windows(const struct sim_scenario *scn, const struct sim_result *res,
-			 double *w)
-{
-	const char *frame = sim_param_get(scn->params, scn->nr_params, "frame");
-	char buf[VC_PARAM_VAL_MAX], *tok, *save;
-
-	if (!frame || !strcmp(frame, "auto")) {
-		for (unsigned int i = 0; i < res->nr_domains; i++)
-			w[i] = res->dom[i].create_err ? 0 : 1;
-		return true;
-	}
-	for (unsigned int i = 0; i < res->nr_domains; i++)
-		w[i] = 0;
-	snprintf(buf, sizeof(buf), "%s", frame);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *colon = strrchr(tok, ':');
-		vc_time_t len;
-		int owner = -1;
-
-		if (!colon || vc_parse_duration(colon + 1, VC_MSEC(1), &len))
-			return false;
-		*colon = '\0';
-		for (unsigned int i = 0; i < res->nr_domains && owner < 0; i++)
-			if (!strcmp(res->dom[i].name, tok))
-				owner = (int)i;
-		for (unsigned int i = 0; i < res->nr_domains && owner < 0; i++)
-			if (strtoul(tok, NULL, 10) == res->dom[i].domid)
-				owner = (int)i;
-		if (owner >= 0 && !res->dom[owner].create_err)
-			w[owner] += (double)len;
-	}
-	return true;
-}
-
-void sim_expected_shares(const struct sim_scenario *scn, struct sim_result *res)
-{
-	const char *algo = res->algo;
-	double w[SIM_MAX_DOMAINS], sum = 0;
+	struct vc_share sh;
 
 	for (unsigned int i = 0; i < res->nr_domains; i++)
 		res->dom[i].expected_share = -1;
 	/* Only a steady state has one answer: no scripted changes. */
 	if (scn->nr_events)
 		return;
-	if (!strcmp(algo, "arinc653") && !a653_windows(scn, res, w))
-		return;
 	for (unsigned int i = 0; i < res->nr_domains; i++) {
 		const struct sim_domain_cfg *c = &scn->dom[i];
 
-		if (res->dom[i].create_err) {
-			w[i] = 0;
-			continue;
-		}
 		/* A domain that leaves the device, even for an instant (one job
 		 * in flight idles it at each completion), changes everyone's. */
-		if (c->arrival != SIM_ARRIVAL_SATURATE || c->depth < 2)
+		if (!res->dom[i].create_err &&
+		    (c->arrival != SIM_ARRIVAL_SATURATE || c->depth < 2))
 			return;
-		if (!strcmp(algo, "credit")) {
-			if (param_num(c, "cap", 0) != 0)
-				return;
-			w[i] = param_num(c, "weight", 256);
-		} else if (!strcmp(algo, "rr")) {
-			w[i] = 1;
-		} else if (strcmp(algo, "arinc653")) {
-			return; /* rtds: judged by deadlines, not shares */
-		}
-		sum += w[i];
 	}
-	if (sum <= 0)
-		return;
-	for (unsigned int i = 0; i < res->nr_domains; i++)
-		if (!res->dom[i].create_err)
-			res->dom[i].expected_share = w[i] / sum;
+	/* What the algorithm promises (its expected_share() hook), as a share
+	 * of the run time of all vcoprocs: what .share measures. */
+	for (unsigned int i = 0; i < res->nr_domains; i++) {
+		struct vc_vcoproc *v = sim_vcoproc(sim, i);
+
+		if (v && !vc_vcoproc_expected_share(v, &sh))
+			res->dom[i].expected_share = (double)sh.run_ppb / VC_SHARE_ONE;
+	}
 }
 
 /* ---- verdict ---------------------------------------------------------------------- */

@@ -752,7 +752,7 @@ void sim_result(struct sim *sim, struct sim_result *res)
 	}
 	for (unsigned int i = 0; i < res->nr_domains; i++)
 		res->dom[i].share = total ? (double)res->dom[i].st.run_ns / (double)total : 0;
-	sim_expected_shares(&sim->scn, res);
+	sim_expected_shares(&sim->scn, sim, res);
 }
 
 int sim_run_scenario(const struct sim_scenario *scn, struct sim_result *res,

@@ -225,13 +225,14 @@ int sim_run_scenario(const struct sim_scenario *scn, struct sim_result *res,
 /* ---- judging ------------------------------------------------------------------- */
 
 /**
- * sim_expected_shares() - fill every dom[].expected_share of @res that
- * @scn defines: credit weight/sum of weights, rr equal shares, arinc653
- * window/sum of windows - only for runs where every created domain
- * saturates and no event changes the schedule; -1 elsewhere.  Called by
- * sim_result().
+ * sim_expected_shares() - fill every dom[].expected_share of @res (from
+ * @sim, running @scn) with what the algorithm promises - the framework's
+ * vc_vcoproc_expected_share(), as a share of all vcoprocs' run time - only
+ * for runs where every created domain saturates and no event changes the
+ * schedule; -1 elsewhere.  Called by sim_result().
  */
-void sim_expected_shares(const struct sim_scenario *scn, struct sim_result *res);
+void sim_expected_shares(const struct sim_scenario *scn, struct sim *sim,
+			 struct sim_result *res);
 
 /**
  * sim_check() - the --check verdict: every defined expected share met

@@ -115,6 +115,20 @@ struct vc_sched_ops {
 
 	/** dump() - human-readable state, for debugging.  Optional. */
 	void (*dump)(struct vc_sched *s, struct vc_printer *p);
+
+	/**
+	 * expected_share() - the share of the device's time @v is entitled
+	 * to under the current parameters while every vcoproc of the
+	 * coprocessor has work, in parts per billion (VC_SHARE_ONE is the
+	 * whole device): the algorithm's promise, not a measurement (e.g.
+	 * weight over the total weight, budget over period).  Vcoprocs the
+	 * algorithm gives nothing have 0.  The core sums it over the
+	 * vcoprocs (vc_vcoproc_expected_share()), so it should be cheap.
+	 * Returns 0 and *@ppb (at most VC_SHARE_ONE), or -VC_ENOENT when the
+	 * algorithm promises @v no definite share.  Optional (none: no share
+	 * is promised to anyone).
+	 */
+	int (*expected_share)(struct vc_sched *s, struct vc_vcoproc *v, uint32_t *ppb);
 };
 
 /** A scheduler instance: one per coprocessor. */

@@ -289,6 +289,49 @@ unsigned int vc_vcoproc_params(struct vc_vcoproc *v, struct vc_param *out, unsig
  */
 int vc_coproc_dump(struct vc_coproc *c, struct vc_printer *p);
 
+/** A whole device, in the parts per billion of struct vc_share. */
+#define VC_SHARE_ONE 1000000000u
+
+/**
+ * What a vcoproc is entitled to while every vcoproc of its coprocessor has
+ * work, from its algorithm's current parameters, in parts per billion
+ * (VC_SHARE_ONE = 1.0):
+ *   credit    weight / total weight; a capped vcoproc gets no more than its
+ *             cap, and what it leaves is shared by the others' weights
+ *   rr        1 / number of vcoprocs
+ *   rtds      budget / period
+ *   arinc653  the time of its domain's windows / the major frame
+ */
+struct vc_share {
+	/* Of all the device's time; the shares of a coprocessor sum to at
+	 * most VC_SHARE_ONE (less when the algorithm lets the device idle). */
+	uint32_t device_ppb;
+	/* Of the time the device runs this coprocessor's vcoprocs:
+	 * device_ppb over the sum of every vcoproc's, so these sum to
+	 * VC_SHARE_ONE (0 all round when that sum is 0).  This is what a
+	 * measured share - run_ns over all the vcoprocs' run_ns - is compared
+	 * with. */
+	uint32_t run_ppb;
+};
+
+/**
+ * vc_vcoproc_expected_share() - *@out for @v (see struct vc_share), taken
+ * under the coproc lock with the algorithm's expected_share() hook.  It
+ * follows every change of parameters or of algorithm at once.  Returns 0,
+ * or -VC_ENOENT when the algorithm promises no definite share (*@out is
+ * then zeroed).
+ */
+int vc_vcoproc_expected_share(struct vc_vcoproc *v, struct vc_share *out);
+
+/**
+ * vc_coproc_expected_shares() - vc_vcoproc_expected_share() of every
+ * vcoproc of @c at one instant: the first @max vcoprocs in creation order
+ * into @vs[] and their shares into @out[].  Returns how many vcoprocs @c
+ * has (as vc_coproc_vcoprocs()), -VC_ENOENT as above, or -VC_ENOMEM.
+ */
+int vc_coproc_expected_shares(struct vc_coproc *c, struct vc_vcoproc **vs,
+			      struct vc_share *out, unsigned int max);
+
 /* ---- statistics ----------------------------------------------------------- */
 
 /** A snapshot of one vcoproc's counters; times in ns. */

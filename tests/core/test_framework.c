@@ -745,6 +745,95 @@ static unsigned int count(const char *hay, const char *needle)
 		n++;
 	return n;
 }
+/* ---- expected shares ------------------------------------------------------------- */
+
+static struct vc_share share_of(struct mock_dom *md)
+{
+	struct vc_share sh;
+
+	assert_int_equal(vc_vcoproc_expected_share(md->v, &sh), 0);
+	return sh;
+}
+
+/* What each algorithm promises, after parameter and algorithm changes. */
+static void test_expected_shares(void **state)
+{
+	struct vc_vcoproc *vs[4];
+	struct vc_share sh[4];
+
+	(void)state;
+	/* rr: equal. */
+	assert_int_equal(share_of(&d1).device_ppb, VC_SHARE_ONE / 2);
+	assert_int_equal(share_of(&d2).run_ppb, VC_SHARE_ONE / 2);
+	/* credit, weight 256 -> 768 live: 1/4 and 3/4. */
+	assert_int_equal(vc_coproc_sched_set(h.c, "credit"), 0);
+	assert_int_equal(share_of(&d2).run_ppb, VC_SHARE_ONE / 2);
+	assert_int_equal(vc_vcoproc_param_set(d2.v, "weight", "768"), 0);
+	assert_int_equal(share_of(&d1).device_ppb, VC_SHARE_ONE / 4);
+	assert_int_equal(share_of(&d2).device_ppb, VC_SHARE_ONE / 4 * 3);
+	assert_int_equal(share_of(&d2).run_ppb, VC_SHARE_ONE / 4 * 3);
+	/* All at one instant, in creation order. */
+	assert_int_equal(vc_coproc_expected_shares(h.c, vs, sh, 4), 2);
+	assert_ptr_equal(vs[0], d1.v);
+	assert_ptr_equal(vs[1], d2.v);
+	assert_int_equal(sh[0].run_ppb, VC_SHARE_ONE / 4);
+	assert_int_equal(sh[1].device_ppb, VC_SHARE_ONE / 4 * 3);
+	assert_int_equal(vc_coproc_expected_shares(h.c, vs, sh, 1), 2); /* room for one */
+	assert_ptr_equal(vs[0], d1.v);
+	/* Back to rr: the weight is kept for later but rr ignores it. */
+	assert_int_equal(vc_coproc_sched_set(h.c, "rr"), 0);
+	assert_int_equal(share_of(&d2).device_ppb, VC_SHARE_ONE / 2);
+	if (vc_sched_lookup("rtds")) {
+		/* rtds: budget / period of the device; run shares over their sum. */
+		assert_int_equal(vc_coproc_sched_set(h.c, "rtds"), 0);
+		assert_int_equal(share_of(&d1).device_ppb, VC_SHARE_ONE / 10 * 4); /* 4ms/10ms */
+		assert_int_equal(vc_vcoproc_param_set(d1.v, "budget", "1ms"), 0);
+		assert_int_equal(vc_vcoproc_param_set(d2.v, "budget", "3ms"), 0);
+		assert_int_equal(share_of(&d1).device_ppb, VC_SHARE_ONE / 10);
+		assert_int_equal(share_of(&d2).device_ppb, VC_SHARE_ONE / 10 * 3);
+		assert_int_equal(share_of(&d1).run_ppb, VC_SHARE_ONE / 4);
+		assert_int_equal(share_of(&d2).run_ppb, VC_SHARE_ONE / 4 * 3);
+	}
+	if (vc_sched_lookup("arinc653")) {
+		/* arinc653: windows over the frame; idle time is nobody's. */
+		assert_int_equal(vc_coproc_sched_set(h.c, "arinc653"), 0);
+		assert_int_equal(share_of(&d1).device_ppb, VC_SHARE_ONE / 2); /* auto */
+		assert_int_equal(vc_coproc_param_set(h.c, "frame", "d1:2,idle:4,2:2"), 0);
+		assert_int_equal(share_of(&d1).device_ppb, VC_SHARE_ONE / 4);
+		assert_int_equal(share_of(&d1).run_ppb, VC_SHARE_ONE / 2);
+		assert_int_equal(vc_coproc_param_set(h.c, "frame", "d1:2,idle:4"), 0);
+		assert_int_equal(share_of(&d2).device_ppb, 0);
+		assert_int_equal(share_of(&d2).run_ppb, 0);
+		assert_int_equal(share_of(&d1).run_ppb, VC_SHARE_ONE);
+		vc_domain_destroy(d1.d);
+		assert_int_equal(share_of(&d2).run_ppb, 0); /* nobody has a window */
+	}
+}
+
+/* The promise is kept: measured shares of busy vcoprocs match it. */
+static void test_expected_matches_measured(void **state)
+{
+	struct vc_vcoproc_stats a0, b0, a1, b1;
+	vc_time_t ra, rb;
+	double diff;
+
+	(void)state;
+	assert_int_equal(vc_coproc_sched_set(h.c, "credit"), 0);
+	assert_int_equal(vc_vcoproc_param_set(d2.v, "weight", "768"), 0);
+	mock_submit(&d1, 100000, VC_USEC(100), false);
+	mock_submit(&d2, 100000, VC_USEC(100), false);
+	vc_vtime_advance(VC_MSEC(100));
+	a0 = vstats(&d1);
+	b0 = vstats(&d2);
+	vc_vtime_advance(VC_SEC(2));
+	a1 = vstats(&d1);
+	b1 = vstats(&d2);
+	ra = a1.run_ns - a0.run_ns;
+	rb = b1.run_ns - b0.run_ns;
+	diff = (double)ra / (double)(ra + rb) - (double)share_of(&d1).run_ppb / VC_SHARE_ONE;
+	assert_true(diff < 0.01 && diff > -0.01);
+}
+
 
 static void test_trace_export(void **state)
 {
@@ -884,3 +973,5 @@ int main(void)
 	}
 	return cmocka_run_group_tests_name("framework", tests, NULL, NULL);
 }
+		T(test_expected_shares),
+		T(test_expected_matches_measured),

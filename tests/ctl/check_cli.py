@@ -64,6 +64,10 @@ def gpu0_jobs(vlist):
     return {v["domain"]: v["stats"]["jobs"] for v in vlist if v["coproc"] == "gpu0"}
 
 
+def gpu0_expected(vlist):
+    return {v["domain"]: v["expected_share"] for v in vlist if v["coproc"] == "gpu0"}
+
+
 def measure_shares(window):
     """Shares of gpu0's run time per domain over the next @window seconds."""
     a = gpu0_run(run_json("vcoproc-list", "-c", "gpu0"))
@@ -184,11 +188,20 @@ def scenario(tmp, sock):
           json.dumps(shares))
     check(total / 1e9 >= 0.9 * WINDOW, "gpu0 is busy all the time (saturating workloads)",
           "%.2f s of %.2f s" % (total / 1e9, WINDOW))
+    exp = gpu0_expected(run_json("vcoproc-list", "-c", "gpu0"))
+    check(exp == {"dom1": 0.5, "dom2": 0.5}, "vcoproc-list: expected_share 0.5 each (credit 1:1)",
+          json.dumps(exp))
+    rc, out, _ = run("vcoproc-list", "-c", "gpu0")
+    check(rc == 0 and "EXPECTED" in out and " 50.0%" in out,
+          "vcoproc-list: the table shows the expected share next to the measured one", out)
 
     # --- 1:1 -> 1:3, live ------------------------------------------------------------------------
     rc, out, err = run("vcoproc-set", "dom2", "gpu0", "weight=768")
     t_change = time.monotonic()
     check(rc == 0 and "weight=768" in out, "vcoproc-set dom2 gpu0 weight=768", out + err)
+    exp = gpu0_expected(run_json("vcoproc-list", "-c", "gpu0"))
+    check(exp == {"dom1": 0.25, "dom2": 0.75}, "expected_share follows the weights at once: 1/4, 3/4",
+          json.dumps(exp))
     moved = False
     while time.monotonic() - t_change < SETTLE_LIMIT:
         shares, total = measure_shares(WINDOW)
@@ -210,6 +223,8 @@ def scenario(tmp, sock):
           json.dumps(sg))
     vl = run_json("vcoproc-list", "-c", "gpu0")
     check(sorted(v["domain"] for v in vl) == ["dom1", "dom2"], "both vcoprocs survive the switch")
+    check(gpu0_expected(vl) == {"dom1": 0.5, "dom2": 0.5}, "rr: expected_share 0.5 each",
+          json.dumps(gpu0_expected(vl)))
     shares, _ = measure_shares(WINDOW)
     jobs_after = gpu0_jobs(run_json("vcoproc-list", "-c", "gpu0"))
     note("rr: dom1 %.1f%%, dom2 %.1f%%; jobs %s -> %s" %
@@ -239,7 +254,8 @@ def scenario(tmp, sock):
     rc, out, _ = run("top", "-n", "1", "-d", "0.3", "--json")
     try:
         sample = json.loads(out)
-        ok = rc == 0 and len(sample["vcoprocs"]) == 3 and len(sample["coprocs"]) == 2
+        ok = (rc == 0 and len(sample["vcoprocs"]) == 3 and len(sample["coprocs"]) == 2 and
+              all("expected_share" in v for v in sample["vcoprocs"]))
     except ValueError:
         ok = False
     check(ok, "top --json", out)

@@ -349,6 +349,16 @@ static int dump_write(void *opaque, const char *buf, size_t len)
 	return 0;
 }
 
+uint32_t h_share(struct harness *h, struct h_vc *x)
+{
+	uint32_t ppb = VC_SHARE_ONE + 1;
+
+	assert_non_null(h->s.ops->expected_share);
+	assert_int_equal(h->s.ops->expected_share(&h->s, &x->v, &ppb), 0);
+	assert_true(ppb <= VC_SHARE_ONE);
+	return ppb;
+}
+
 const char *h_dump(struct harness *h)
 {
 	struct vc_printer p = { .write = dump_write };

@@ -121,6 +121,12 @@ const char *h_get(struct harness *h, struct h_vc *x, const char *key);
 /** h_nparams() - how many parameters get_params() reports. */
 unsigned int h_nparams(struct harness *h, struct h_vc *x);
 
+/**
+ * h_share() - the expected_share() hook's answer for @x, in parts per
+ * billion of the device; asserts the hook exists and succeeds.
+ */
+uint32_t h_share(struct harness *h, struct h_vc *x);
+
 /** h_dump() - the algorithm's dump() output (a buffer of the harness). */
 const char *h_dump(struct harness *h);
 

@@ -279,6 +279,31 @@ static void test_params(void **state)
 	assert_non_null(strstr(h_dump(&h), "a: vcoproc 100"));
 }
 
+/* Expected shares: a domain's windows over the major frame. */
+static void test_expected_share(void **state)
+{
+	struct h_vc *a, *b, *c;
+
+	(void)state;
+	a = h_add_ok(&h, 1, "a", NULL);
+	b = h_add_ok(&h, 2, "b", NULL);
+	/* "auto": one window each. */
+	assert_int_equal(h_share(&h, a), VC_SHARE_ONE / 2);
+	assert_int_equal(h_share(&h, b), VC_SHARE_ONE / 2);
+	c = h_add_ok(&h, 3, "c", NULL);
+	assert_int_equal(h_share(&h, c), 333333333);
+	/* Several windows of one domain add up; idle time and domains with
+	 * no window are nobody's. */
+	assert_int_equal(h_set(&h, NULL, "frame", "a:5,b:2.5,idle:5,1:5,ghost:2.5"), 0);
+	assert_int_equal(h_share(&h, a), 500000000);
+	assert_int_equal(h_share(&h, b), 125000000);
+	assert_int_equal(h_share(&h, c), 0);
+	/* A domain that comes later fills its window. */
+	h_remove(&h, b);
+	b = h_add_ok(&h, 5, "ghost", NULL);
+	assert_int_equal(h_share(&h, b), 125000000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +316,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_default_frame_follows_vcoprocs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_frame_syntax, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_params, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expected_share, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("sched-arinc653", tests, NULL, NULL);

@@ -385,6 +385,68 @@ static void test_params(void **state)
 	assert_string_equal(h_get(&h, x, "cap"), "0");
 }
 
+/* Expected shares: weight over the total weight, following live changes. */
+static void test_expected_share_weights(void **state)
+{
+	struct h_vc *a, *b, *c;
+
+	(void)state;
+	a = h_add_ok(&h, 1, "a", NULL); /* default weight 256 */
+	b = h_add_ok(&h, 2, "b", "weight=256", NULL);
+	assert_int_equal(h_share(&h, a), VC_SHARE_ONE / 2);
+	assert_int_equal(h_share(&h, b), VC_SHARE_ONE / 2);
+	/* 256 -> 768: 1/4 and 3/4, at once. */
+	assert_int_equal(h_set(&h, b, "weight", "768"), 0);
+	assert_int_equal(h_share(&h, a), VC_SHARE_ONE / 4);
+	assert_int_equal(h_share(&h, b), VC_SHARE_ONE / 4 * 3);
+	/* A third one counts whether it has work or not; rounded to nearest. */
+	c = h_add_ok(&h, 3, "c", "weight=1024", NULL);
+	assert_int_equal(h_share(&h, a), 125000000);
+	assert_int_equal(h_share(&h, b), 375000000);
+	assert_int_equal(h_share(&h, c), 500000000);
+	assert_int_equal(h_set(&h, c, "weight", "1"), 0);
+	assert_int_equal(h_share(&h, c), 975610); /* 1/1025, rounded */
+	h_remove(&h, c);
+	assert_int_equal(h_share(&h, a), VC_SHARE_ONE / 4);
+}
+
+/* Caps: a capped vcoproc gets no more than its cap; the rest is shared by weight. */
+static void test_expected_share_caps(void **state)
+{
+	struct h_vc *x[3];
+	vc_time_t busy;
+
+	(void)state;
+	x[0] = h_add_ok(&h, 1, "c20", "cap=20", NULL);
+	x[1] = h_add_ok(&h, 2, "b", NULL);
+	x[2] = h_add_ok(&h, 3, "c", NULL);
+	assert_int_equal(h_share(&h, x[0]), 200000000);
+	assert_int_equal(h_share(&h, x[1]), 400000000);
+	assert_int_equal(h_share(&h, x[2]), 400000000);
+	/* And that is what the algorithm gives. */
+	for (int i = 0; i < 3; i++)
+		h_wake(&h, x[i], H_FOREVER);
+	h_run(&h, VC_SEC(2));
+	busy = x[0]->run_ns + x[1]->run_ns + x[2]->run_ns;
+	assert_within(x[0]->run_ns, busy / 5, 1.0);
+	assert_within(x[1]->run_ns, busy * 2 / 5, 1.0);
+	/* A cap above the weighted part does not bind. */
+	assert_int_equal(h_set(&h, x[0], "cap", "50"), 0);
+	assert_int_equal(h_share(&h, x[0]), 333333333);
+	/* Caps that bind in turn: 10% and 20%, then the rest to the third. */
+	assert_int_equal(h_set(&h, x[0], "cap", "10"), 0);
+	assert_int_equal(h_set(&h, x[1], "cap", "20"), 0);
+	assert_int_equal(h_share(&h, x[0]), 100000000);
+	assert_int_equal(h_share(&h, x[1]), 200000000);
+	assert_int_equal(h_share(&h, x[2]), 700000000);
+	/* Every one capped: the device idles for the rest. */
+	assert_int_equal(h_set(&h, x[2], "cap", "30"), 0);
+	assert_int_equal(h_share(&h, x[2]), 300000000);
+	/* cap=0 is no cap. */
+	assert_int_equal(h_set(&h, x[2], "cap", "0"), 0);
+	assert_int_equal(h_share(&h, x[2]), 700000000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +464,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refusal_keeps_intended_next, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_light_vcoprocs_get_short_slices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_params, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expected_share_weights, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expected_share_caps, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("sched-credit", tests, NULL, NULL);

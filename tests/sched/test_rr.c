@@ -194,6 +194,23 @@ static void test_slice_change_applies(void **state)
 	assert_non_null(strstr(h_dump(&h), "slice 1ms"));
 }
 
+/* Expected shares: 1/n for every vcoproc admitted, as they come and go. */
+static void test_expected_share(void **state)
+{
+	struct h_vc *a, *b, *c;
+
+	(void)state;
+	a = h_add_ok(&h, 1, "a", NULL);
+	assert_int_equal(h_share(&h, a), VC_SHARE_ONE);
+	b = h_add_ok(&h, 2, "b", NULL);
+	c = h_add_ok(&h, 3, "c", NULL);
+	assert_int_equal(h_share(&h, a), 333333333);
+	assert_int_equal(h_share(&h, c), 333333333);
+	h_remove(&h, b);
+	assert_int_equal(h_share(&h, a), VC_SHARE_ONE / 2);
+	assert_int_equal(h_share(&h, c), VC_SHARE_ONE / 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +222,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shares_equal_under_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_params, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slice_change_applies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expected_share, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("sched-rr", tests, NULL, NULL);

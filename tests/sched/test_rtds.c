@@ -336,6 +336,25 @@ static void test_params(void **state)
 	assert_string_equal(h_get(&h, x, "period"), "1ms");
 }
 
+/* Expected shares: budget over period, following live changes. */
+static void test_expected_share(void **state)
+{
+	struct h_vc *a, *b;
+
+	(void)state;
+	a = h_add_ok(&h, 1, "a", "budget=3ms", "period=10ms", NULL);
+	b = h_add_ok(&h, 2, "b", NULL); /* defaults: 4ms / 10ms */
+	assert_int_equal(h_share(&h, a), 300000000);
+	assert_int_equal(h_share(&h, b), 400000000);
+	assert_int_equal(h_set(&h, a, "period", "20ms"), 0);
+	assert_int_equal(h_share(&h, a), 150000000);
+	assert_int_equal(h_set(&h, b, "budget", "2.5ms"), 0);
+	assert_int_equal(h_share(&h, b), 250000000);
+	assert_int_equal(h_set(&h, b, "budget", "1ms"), 0);
+	assert_int_equal(h_set(&h, b, "period", "3ms"), 0);
+	assert_int_equal(h_share(&h, b), 333333333);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +371,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wake_reports_earlier_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_param_admission, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_params, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expected_share, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("sched-rtds", tests, NULL, NULL);
