@@ -168,6 +168,7 @@ int vc_coproc_unregister(struct vc_coproc *c)
 	vc_os_lock(c->lock);
 	sched_deinit(&c->sched);
 	vc_os_unlock(c->lock);
+	vc_coproc_inst_params_free(c);
 	vc_trace_free(&c->trace);
 	vc_os_lock_destroy(c->lock);
 	vc_os_free(c);

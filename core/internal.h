@@ -67,6 +67,18 @@ struct vc_trace {
 	bool on;
 };
 
+/*
+ * The most instance parameters a coprocessor remembers, over all its
+ * algorithms: more than the built-in algorithms have keys together.
+ */
+#define VC_COPROC_MAX_INST_PARAMS 16
+
+/* An instance parameter given to one algorithm, kept for its next instance. */
+struct vc_inst_param {
+	const struct vc_sched_ops *ops; /* the algorithm it was given to */
+	char *kv;                       /* "key\0val", vc_os_zalloc()ed */
+};
+
 struct vc_coproc {
 	struct vc_fw *fw;
 	struct vc_list node;            /* in fw->coprocs */
@@ -100,6 +112,14 @@ struct vc_coproc {
 	struct vc_coproc_stats stats;
 	vc_time_t registered_at;
 	struct vc_trace trace;
+
+	/*
+	 * Instance parameters accepted by vc_coproc_param_set(), the last
+	 * value of each key per algorithm, in the order first given: a new
+	 * instance of that algorithm gets them again (vc_coproc_sched_set).
+	 */
+	struct vc_inst_param inst[VC_COPROC_MAX_INST_PARAMS];
+	unsigned int nr_inst;
 };
 
 struct vc_domain {
@@ -238,6 +258,16 @@ static inline void sched_dump(struct vc_sched *s, struct vc_printer *p)
 		s->ops->dump(s, p);
 }
 
+/* Without an expected_share() hook the algorithm promises nothing: -VC_ENOENT. */
+static inline int sched_expected_share(struct vc_sched *s, struct vc_vcoproc *v,
+				       uint32_t *ppb)
+{
+	VC_ASSERT_LOCKED(s->coproc->lock);
+	if (!s->ops->expected_share)
+		return -VC_ENOENT;
+	return s->ops->expected_share(s, v, ppb);
+}
+
 /* Platform hooks: all required (vc_coproc_register() checks), all under c->lock. */
 
 static inline const struct vc_platform_ops *plat_ops(const struct vc_coproc *c)
@@ -258,16 +288,6 @@ static inline void plat_ctx_free(struct vc_coproc *c, void *ctx)
 
 static inline int plat_stop(struct vc_coproc *c, void *ctx, vc_time_t *retry_after)
 {
-/* Without an expected_share() hook the algorithm promises nothing: -VC_ENOENT. */
-static inline int sched_expected_share(struct vc_sched *s, struct vc_vcoproc *v,
-				       uint32_t *ppb)
-{
-	VC_ASSERT_LOCKED(s->coproc->lock);
-	if (!s->ops->expected_share)
-		return -VC_ENOENT;
-	return s->ops->expected_share(s, v, ppb);
-}
-
 	return plat_ops(c)->stop(c, ctx, retry_after);
 }
 
@@ -331,5 +351,7 @@ struct vc_domain *vc_domain_find_locked(struct vc_fw *fw, uint32_t domid);
 /* core/schedctl.c; c->lock held */
 int vc_sched_instance_init(struct vc_sched *s, struct vc_coproc *c,
 			   const struct vc_sched_ops *ops);
+/* core/schedctl.c; @c is unregistered (no lock needed) */
+void vc_coproc_inst_params_free(struct vc_coproc *c);
 
 #endif /* VCOPROC_CORE_INTERNAL_H */

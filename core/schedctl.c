@@ -12,9 +12,12 @@
  * lives outside sched/.
  *
  * Changing algorithm (vc_coproc_sched_set): under the coproc lock, a new
- * instance is initialised and admits every vcoproc (reading its parameter
- * list); only if all are admitted does it replace the old one, which is
- * then torn down.  Runnable vcoprocs are woken in the new instance and the
+ * instance is initialised, gets the instance parameters given earlier to
+ * an instance of the same algorithm, and admits every vcoproc (reading its
+ * parameter list); only if all are admitted does it replace the old one,
+ * which is then torn down.  So parameters survive a round trip (credit
+ * with slice=3ms -> rr -> credit has slice=3ms again), as per-vcoproc
+ * ones do; an algorithm never seen before starts at its defaults.  Runnable vcoprocs are woken in the new instance and the
  * coprocessor reschedules at once.  The context on the device stays there:
  * no vcoproc and no work is lost.
  */
@@ -139,6 +142,69 @@ int vc_sched_instance_init(struct vc_sched *s, struct vc_coproc *c,
 	return sched_init(s);
 }
 
+/* ---- instance parameters remembered per algorithm -------------------------- */
+
+static const char *inst_val(const struct vc_inst_param *p)
+{
+	return p->kv + vc_strlen(p->kv) + 1;
+}
+
+/* The entry of @key for algorithm @ops, or NULL.  c->lock held. */
+static struct vc_inst_param *inst_find(struct vc_coproc *c, const struct vc_sched_ops *ops,
+				       const char *key)
+{
+	VC_ASSERT_LOCKED(c->lock);
+	for (unsigned int i = 0; i < c->nr_inst; i++)
+		if (c->inst[i].ops == ops && !vc_strcmp(c->inst[i].kv, key))
+			return &c->inst[i];
+	return NULL;
+}
+
+/* "key\0val" in memory of its own (vc_os_free()), or NULL. */
+static char *inst_kv_new(const char *key, const char *val)
+{
+	size_t kl = vc_strlen(key), vl = vc_strlen(val);
+	char *kv = vc_os_zalloc(kl + vl + 2);
+
+	if (!kv)
+		return NULL;
+	vc_strlcpy(kv, key, kl + 1);
+	vc_strlcpy(kv + kl + 1, val, vl + 1);
+	return kv;
+}
+
+/*
+ * Give new instance @s of @c the parameters remembered for its algorithm,
+ * in the order they were first given.  c->lock held.  0 or the error of
+ * the one it refuses.
+ */
+static int inst_reapply(struct vc_coproc *c, struct vc_sched *s)
+{
+	int err;
+
+	VC_ASSERT_LOCKED(c->lock);
+	for (unsigned int i = 0; i < c->nr_inst; i++) {
+		const struct vc_inst_param *p = &c->inst[i];
+
+		if (p->ops != s->ops)
+			continue;
+		err = sched_set_param(s, NULL, p->kv, inst_val(p));
+		if (err) {
+			vc_log(VC_LOG_ERR, "%s: %s refuses its earlier %s=%s: %s", c->name,
+			       s->ops->name, p->kv, inst_val(p), vc_strerror(err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+void vc_coproc_inst_params_free(struct vc_coproc *c)
+{
+	for (unsigned int i = 0; i < c->nr_inst; i++)
+		vc_os_free(c->inst[i].kv);
+	c->nr_inst = 0;
+}
+
 /*
  * Admit every vcoproc of @c into @s, storing the vdata in @vdata[slot].
  * c->lock held.
@@ -186,6 +252,9 @@ int vc_coproc_sched_set(struct vc_coproc *c, const char *algo)
 	err = vc_sched_instance_init(&s, c, ops);
 	if (err)
 		goto out_unlock;
+	err = inst_reapply(c, &s);
+	if (err)
+		goto out_deinit;
 	err = admit_all(c, &s, vdata);
 	if (err)
 		goto out_deinit;
@@ -232,16 +301,36 @@ const char *vc_coproc_sched_name(struct vc_coproc *c)
 
 int vc_coproc_param_set(struct vc_coproc *c, const char *key, const char *val)
 {
+	struct vc_inst_param *p;
+	char *kv;
 	int err;
 
 	if (!key || !val)
 		return -VC_EINVAL;
+	kv = inst_kv_new(key, val); /* kept for the algorithm's next instance */
+	if (!kv)
+		return -VC_ENOMEM;
 	vc_os_lock(c->lock);
+	p = inst_find(c, c->sched.ops, key);
+	err = -VC_E2BIG;
+	if (!p && c->nr_inst == VC_COPROC_MAX_INST_PARAMS)
+		goto out_unlock;
 	vc_coproc_charge_curr(c, vc_os_now());
 	err = sched_set_param(&c->sched, NULL, key, val);
-	if (!err)
-		vc_coproc_reschedule(c, vc_os_now());
+	if (err)
+		goto out_unlock;
+	if (!p) {
+		p = &c->inst[c->nr_inst++];
+		p->ops = c->sched.ops;
+	} else {
+		vc_os_free(p->kv);
+	}
+	p->kv = kv;
+	kv = NULL;
+	vc_coproc_reschedule(c, vc_os_now());
+out_unlock:
 	vc_os_unlock(c->lock);
+	vc_os_free(kv);
 	return err;
 }
 

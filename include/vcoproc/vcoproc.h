@@ -250,9 +250,13 @@ enum vc_vstate vc_vcoproc_state(struct vc_vcoproc *v);
 /**
  * vc_coproc_sched_set() - switch @c to algorithm @algo at run time.  Every
  * vcoproc and its work is kept; per-vcoproc parameters the new algorithm
- * knows are taken from each vcoproc's parameter list.  Returns 0,
- * -VC_ENOENT (unknown algorithm), -VC_ENOSPC (admission refused: the old
- * algorithm stays), -VC_ENOMEM.
+ * knows are taken from each vcoproc's parameter list, and the instance
+ * parameters given to @algo before (vc_coproc_param_set(), e.g. from the
+ * device tree) are set again, so a round trip through other algorithms
+ * keeps them; an algorithm @c never ran starts at its defaults.  Returns
+ * 0, -VC_ENOENT (unknown algorithm), -VC_ENOSPC (admission refused: the
+ * old algorithm stays), -VC_ENOMEM, or the error of a remembered parameter
+ * @algo refuses now.
  */
 int vc_coproc_sched_set(struct vc_coproc *c, const char *algo);
 
@@ -261,8 +265,10 @@ const char *vc_coproc_sched_name(struct vc_coproc *c);
 
 /**
  * vc_coproc_param_set() - set algorithm parameter @key of @c (e.g.
- * slice=10ms).  Returns 0, -VC_ENOENT (unknown key), -VC_EINVAL (bad value),
- * -VC_ENOSPC (rejected by admission control).
+ * slice=10ms).  An accepted value is remembered for the current algorithm
+ * (see vc_coproc_sched_set()).  Returns 0, -VC_ENOENT (unknown key),
+ * -VC_EINVAL (bad value), -VC_ENOSPC (rejected by admission control),
+ * -VC_E2BIG (too many parameters remembered), -VC_ENOMEM.
  */
 int vc_coproc_param_set(struct vc_coproc *c, const char *key, const char *val);
 

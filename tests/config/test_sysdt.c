@@ -350,6 +350,42 @@ static void test_register(void **state)
 	assert_int_equal(nr_coprocs(), 0);
 }
 
+static const char *coproc_param(struct vc_coproc *c, const char *key)
+{
+	static struct vc_param p[8];
+	unsigned int n = vc_coproc_params(c, p, 8);
+
+	for (unsigned int i = 0; i < n && i < 8; i++)
+		if (!strcmp(p[i].key, key))
+			return p[i].val;
+	return "";
+}
+
+/*
+ * The sched-params of the device tree are the algorithm's: they come back
+ * when the coprocessor returns to it after a run-time change (the core
+ * remembers instance parameters per algorithm).
+ */
+static void test_register_params_survive_round_trip(void **state)
+{
+	char err[SYSDT_ERR_MAX];
+	struct sysdt_fw *sf;
+	struct vc_coproc *c;
+
+	if (!vc_sched_lookup("credit") || !vc_sched_lookup("rr"))
+		skip();
+	assert_int_equal(sysdt_load(fixture("good"), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(sysdt_register(fw, &cfg, plats, 1, NULL, &sf, err, sizeof(err)), 0);
+	c = vc_coproc_find(fw, "gpu0");
+	assert_string_equal(vc_coproc_sched_name(c), "credit");
+	assert_string_equal(coproc_param(c, "slice"), "5ms");
+	assert_int_equal(vc_coproc_sched_set(c, "rr"), 0);
+	assert_string_not_equal(coproc_param(c, "slice"), "5ms"); /* rr's own default */
+	assert_int_equal(vc_coproc_sched_set(c, "credit"), 0);
+	assert_string_equal(coproc_param(c, "slice"), "5ms");
+	sysdt_unregister(sf);
+}
+
 static void test_register_unknown_algo(void **state)
 {
 	char err[SYSDT_ERR_MAX], want[SYSDT_ERR_MAX], names[128] = "";
@@ -421,6 +457,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_bitflips),
 		cmocka_unit_test_setup_teardown(test_register, reg_setup, reg_teardown),
+		cmocka_unit_test_setup_teardown(test_register_params_survive_round_trip,
+						reg_setup, reg_teardown),
 		cmocka_unit_test_setup_teardown(test_register_unknown_algo, reg_setup, reg_teardown),
 		cmocka_unit_test_setup_teardown(test_register_bad_param, reg_setup, reg_teardown),
 		cmocka_unit_test_setup_teardown(test_register_no_platform, reg_setup, reg_teardown),

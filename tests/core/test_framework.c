@@ -676,6 +676,54 @@ static void test_params(void **state)
 	assert_true(has_param(p, n, "weight", "512"));
 }
 
+/*
+ * Instance parameters are remembered per algorithm: a round trip through
+ * other algorithms gives an algorithm back what it was given; a refused
+ * value is not remembered; an algorithm not seen before starts at its
+ * defaults.
+ */
+static void test_instance_params_survive_round_trip(void **state)
+{
+	struct vc_param p[16];
+	unsigned int n;
+
+	(void)state;
+	if (!vc_sched_lookup("credit"))
+		skip();
+	mock_submit(&d1, 1000, MS(1), false);
+	mock_submit(&d2, 1000, MS(1), false);
+	n = vc_coproc_params(h.c, p, 16);
+	assert_true(has_param(p, n, "slice", "1ms")); /* rr's, from setup_rr */
+	assert_int_equal(vc_coproc_sched_set(h.c, "credit"), 0);
+	n = vc_coproc_params(h.c, p, 16);
+	assert_true(has_param(p, n, "slice", "10ms")); /* credit's default */
+	assert_int_equal(vc_coproc_param_set(h.c, "slice", "3ms"), 0);
+	assert_int_equal(vc_coproc_param_set(h.c, "ratelimit", "500us"), 0);
+	assert_int_equal(vc_coproc_param_set(h.c, "slice", "4ms"), 0);
+	assert_int_equal(vc_coproc_param_set(h.c, "slice", "bogus"), -VC_EINVAL);
+	vc_vtime_advance(MS(5));
+
+	assert_int_equal(vc_coproc_sched_set(h.c, "rr"), 0);
+	n = vc_coproc_params(h.c, p, 16);
+	assert_true(has_param(p, n, "slice", "1ms"));
+	vc_vtime_advance(MS(5));
+	if (vc_sched_lookup("rtds")) {
+		assert_int_equal(vc_coproc_sched_set(h.c, "rtds"), 0);
+		vc_vtime_advance(MS(5));
+	}
+	assert_int_equal(vc_coproc_sched_set(h.c, "credit"), 0);
+	n = vc_coproc_params(h.c, p, 16);
+	assert_true(has_param(p, n, "slice", "4ms"));
+	assert_true(has_param(p, n, "ratelimit", "500us"));
+	assert_int_equal(vc_coproc_sched_set(h.c, "rr"), 0);
+	n = vc_coproc_params(h.c, p, 16);
+	assert_true(has_param(p, n, "slice", "1ms"));
+	/* The work went on throughout. */
+	vc_vtime_advance(MS(3000));
+	assert_int_equal(mock_reg_read(&d1, MOCK_REG_DONE), 1000);
+	assert_int_equal(mock_reg_read(&d2, MOCK_REG_DONE), 1000);
+}
+
 static void test_weights_shift_shares(void **state)
 {
 	struct vc_vcoproc_stats a0, b0, a1, b1;
@@ -697,54 +745,6 @@ static void test_weights_shift_shares(void **state)
 	assert_true((a1.run_ns - a0.run_ns) < MS(550));
 }
 
-/* ---- MMIO errors, stats, trace ------------------------------------------------------ */
-
-static void test_mmio_errors(void **state)
-{
-	uint64_t val = 0;
-
-	(void)state;
-	assert_int_equal(vc_domain_mmio(d1.d, 0x1000, 8, false, &val), -VC_ENOENT);
-	assert_int_equal(val, ~0ULL);
-	val = 0;
-	assert_int_equal(vc_domain_mmio(d1.d, MOCK_MMIO_BASE, 3, false, &val), -VC_EINVAL);
-	assert_int_equal(val, ~0ULL);
-	val = 0;
-	assert_int_equal(vc_domain_mmio(d1.d, MOCK_MMIO_BASE + 0x800, 8, false, &val),
-			 -VC_EINVAL);
-	assert_int_equal(val, ~0ULL);
-	/* An access straddling the end of the window matches no window. */
-	assert_int_equal(vc_domain_mmio(d1.d, MOCK_MMIO_BASE + MOCK_MMIO_SIZE - 4, 8,
-					false, &val), -VC_ENOENT);
-}
-
-struct membuf {
-	char *buf;
-	size_t len, cap;
-};
-
-static int membuf_write(void *opaque, const char *s, size_t n)
-{
-	struct membuf *m = opaque;
-
-	if (m->len + n + 1 > m->cap) {
-		m->cap = (m->len + n + 1) * 2;
-		m->buf = realloc(m->buf, m->cap);
-	}
-	memcpy(m->buf + m->len, s, n);
-	m->len += n;
-	m->buf[m->len] = 0;
-	return 0;
-}
-
-static unsigned int count(const char *hay, const char *needle)
-{
-	unsigned int n = 0;
-
-	for (const char *p = hay; (p = strstr(p, needle)); p++)
-		n++;
-	return n;
-}
 /* ---- expected shares ------------------------------------------------------------- */
 
 static struct vc_share share_of(struct mock_dom *md)
@@ -834,6 +834,54 @@ static void test_expected_matches_measured(void **state)
 	assert_true(diff < 0.01 && diff > -0.01);
 }
 
+/* ---- MMIO errors, stats, trace ------------------------------------------------------ */
+
+static void test_mmio_errors(void **state)
+{
+	uint64_t val = 0;
+
+	(void)state;
+	assert_int_equal(vc_domain_mmio(d1.d, 0x1000, 8, false, &val), -VC_ENOENT);
+	assert_int_equal(val, ~0ULL);
+	val = 0;
+	assert_int_equal(vc_domain_mmio(d1.d, MOCK_MMIO_BASE, 3, false, &val), -VC_EINVAL);
+	assert_int_equal(val, ~0ULL);
+	val = 0;
+	assert_int_equal(vc_domain_mmio(d1.d, MOCK_MMIO_BASE + 0x800, 8, false, &val),
+			 -VC_EINVAL);
+	assert_int_equal(val, ~0ULL);
+	/* An access straddling the end of the window matches no window. */
+	assert_int_equal(vc_domain_mmio(d1.d, MOCK_MMIO_BASE + MOCK_MMIO_SIZE - 4, 8,
+					false, &val), -VC_ENOENT);
+}
+
+struct membuf {
+	char *buf;
+	size_t len, cap;
+};
+
+static int membuf_write(void *opaque, const char *s, size_t n)
+{
+	struct membuf *m = opaque;
+
+	if (m->len + n + 1 > m->cap) {
+		m->cap = (m->len + n + 1) * 2;
+		m->buf = realloc(m->buf, m->cap);
+	}
+	memcpy(m->buf + m->len, s, n);
+	m->len += n;
+	m->buf[m->len] = 0;
+	return 0;
+}
+
+static unsigned int count(const char *hay, const char *needle)
+{
+	unsigned int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
 
 static void test_trace_export(void **state)
 {
@@ -959,7 +1007,10 @@ int main(void)
 		T(test_runtime_algo_switch_keeps_work),
 		T(test_algo_switch_while_stopping),
 		T(test_params),
+		T(test_instance_params_survive_round_trip),
 		T(test_weights_shift_shares),
+		T(test_expected_shares),
+		T(test_expected_matches_measured),
 		T(test_mmio_errors),
 		T(test_trace_export),
 		T(test_trace_escapes_names),
@@ -973,5 +1024,3 @@ int main(void)
 	}
 	return cmocka_run_group_tests_name("framework", tests, NULL, NULL);
 }
-		T(test_expected_shares),
-		T(test_expected_matches_measured),

@@ -35,6 +35,8 @@ static struct {
 	struct vc_coproc *c;
 	struct simcp *s;
 	struct dom dom[NDOM];
+	const struct vc_param *vparams; /* each vcoproc's, at creation */
+	unsigned int nr_vparams;
 } F;
 
 static void host_irq(void *host_dom, uint32_t irq)
@@ -62,13 +64,15 @@ static void dwr(struct dom *d, uint64_t off, uint32_t val)
 	assert_int_equal(vc_domain_mmio(d->d, MMIO_BASE + off, 4, true, &v), 0);
 }
 
-static int setup(void **state)
+static int setup_with(const struct vc_param *vparams, unsigned int nr_vparams)
 {
 	struct simcp_config cfg = { .mode = SIMCP_MODE_VTIME };
 	struct vc_coproc_desc desc;
 
 	vc_vtime_reset();
 	memset(&F, 0, sizeof(F));
+	F.vparams = vparams;
+	F.nr_vparams = nr_vparams;
 	assert_int_equal(simcp_create(&cfg, &F.s), 0);
 	assert_int_equal(vc_fw_create(&hops, &F.fw), 0);
 	simcp_coproc_desc(F.s, "simcp0", MMIO_BASE, IRQ, &desc);
@@ -84,7 +88,7 @@ static int setup(void **state)
 		guest_init(&d->g, BASE, GUEST_SIZE);
 		assert_int_equal(vc_domain_create(F.fw, (uint32_t)i + 1, NULL, &d->g.io, d,
 						  &d->d), 0);
-		assert_int_equal(vc_vcoproc_create(d->d, F.c, NULL, 0, &d->v), 0);
+		assert_int_equal(vc_vcoproc_create(d->d, F.c, F.vparams, F.nr_vparams, &d->v), 0);
 		/* The driver's set-up, as the guest would do it. */
 		assert_int_equal(drd(d, SIMCP_REG_ID), SIMCP_ID_VALUE);
 		d->g.ring_gpa = BASE + GUEST_RING_OFF;
@@ -96,6 +100,21 @@ static int setup(void **state)
 		dwr(d, SIMCP_REG_CONTROL, SIMCP_CTRL_ENABLE);
 	}
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(NULL, 0);
+}
+
+/* Every vcoproc fits rtds's admission control (3 x 2ms in 10ms). */
+static int setup_rt(void **state)
+{
+	static const struct vc_param rt[] = {
+		{ "period", "10ms" }, { "budget", "2ms" }, { "weight", "256" },
+	};
+
+	return setup_with(rt, VC_ARRAY_SIZE(rt));
 }
 
 static int teardown(void **state)
@@ -201,6 +220,86 @@ static void test_hang_is_isolated(void **state)
 	assert_int_equal(hung->irqs, 2);
 }
 
+static bool coproc_param_is(const char *key, const char *val)
+{
+	struct vc_param p[16];
+	unsigned int n = vc_coproc_params(F.c, p, 16);
+
+	for (unsigned int i = 0; i < n && i < 16; i++)
+		if (!strcmp(p[i].key, key))
+			return !strcmp(p[i].val, val);
+	return false;
+}
+
+/*
+ * The algorithm changes at run time, into rtds and arinc653 and back to
+ * credit and rr, while every domain has work in flight: no vcoproc and no
+ * command is lost, each domain gets its own results and one interrupt, and
+ * the instance parameters given to rr (slice=100us) are rr's again after
+ * the round trip.
+ */
+static void test_algo_round_trip_keeps_work(void **state)
+{
+	static const char *const trip[] = {
+		"credit", "rtds", "arinc653", "rr", "arinc653", "rtds", "credit",
+	};
+	const unsigned int cmds = 2 * 40 + 2;
+	uint8_t want[NDOM][32];
+	struct vc_vcoproc *vs[NDOM + 1];
+	struct vc_coproc_stats cs;
+
+	for (size_t i = 0; i < VC_ARRAY_SIZE(trip); i++)
+		if (!vc_sched_lookup(trip[i]))
+			skip();
+	for (int i = 0; i < NDOM; i++) {
+		struct dom *d = &F.dom[i];
+
+		memset(gp(&d->g, DATA(0)), 'k' + i, 8192);
+		simcp_sha256(gp(&d->g, DATA(0)), 8192, want[i]);
+		for (int k = 0; k < 40; k++) {
+			guest_push(&d->g, cmd_load(DATA(0), 0, 8192));
+			guest_push(&d->g, cmd_compute(VC_USEC(100), 8192, 0));
+		}
+		guest_push(&d->g, cmd_hash(SIMCP_HASH_SHA256, DATA(0), 8192, DATA(0x8000)));
+		guest_push(&d->g, cmd_fence(200 + (uint64_t)i, DATA(0x9000), SIMCP_F_IRQ));
+		doorbell(d);
+	}
+	for (size_t t = 0; t < VC_ARRAY_SIZE(trip); t++) {
+		uint32_t left = 0;
+
+		vc_vtime_advance(VC_USEC(700));
+		for (int i = 0; i < NDOM; i++)
+			left += cmds - drd(&F.dom[i], SIMCP_REG_CMDS_DONE);
+		assert_true(left > 0); /* work is in flight at every change */
+		assert_int_equal(vc_coproc_sched_set(F.c, trip[t]), 0);
+		assert_string_equal(vc_coproc_sched_name(F.c), trip[t]);
+		assert_int_equal(vc_coproc_vcoprocs(F.c, vs, NDOM + 1), NDOM);
+	}
+	vc_vtime_advance(VC_MSEC(200));
+
+	for (int i = 0; i < NDOM; i++) {
+		struct dom *d = &F.dom[i];
+		struct vc_vcoproc_stats st;
+
+		assert_memory_equal(gp(&d->g, DATA(0x8000)), want[i], 32);
+		assert_int_equal(*(uint64_t *)gp(&d->g, DATA(0x9000)), 200 + i);
+		assert_int_equal(drd(d, SIMCP_REG_CMDS_DONE), cmds);
+		assert_int_equal(drd(d, SIMCP_REG_FAULT_CODE), 0);
+		assert_int_equal(d->irqs, 1);
+		vc_vcoproc_stats(d->v, &st);
+		assert_int_equal(st.jobs, cmds);
+		assert_int_equal(st.resets, 0);
+		assert_int_equal(st.state, VC_VS_SLEEPING);
+	}
+	vc_coproc_stats(F.c, &cs);
+	assert_int_equal(cs.resets, 0);
+	assert_int_equal(cs.nr_vcoprocs, NDOM);
+	/* rr's slice came back with rr; credit kept its own default. */
+	assert_true(coproc_param_is("slice", "10ms"));
+	assert_int_equal(vc_coproc_sched_set(F.c, "rr"), 0);
+	assert_true(coproc_param_is("slice", "100us"));
+}
+
 /* A non-preemptible command delays a switch by its remaining time. */
 static void test_nonpreemptible_refusal(void **state)
 {
@@ -228,6 +327,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_three_domains_share, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hang_is_isolated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonpreemptible_refusal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_algo_round_trip_keeps_work, setup_rt, teardown),
 	};
 
 	if (!vc_sched_lookup("rr")) {
