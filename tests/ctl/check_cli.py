@@ -109,14 +109,15 @@ def main():
     sock = os.path.join(tmp, "vcoprocd.sock")
     os.chmod(tmp, 0o755)
     os.environ["VCOPROC_SOCKET"] = sock
-    daemon = subprocess.Popen([TESTD, "--dtb", DTB, "--socket", sock],
+    ctx_log = os.path.join(tmp, "events")
+    daemon = subprocess.Popen([TESTD, "--dtb", DTB, "--socket", sock, "--events", ctx_log],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         ready = daemon.stdout.readline().strip()
         if not check(ready == "ready", "vcoproc-testd starts and listens",
                      "got %r; stderr: %s" % (ready, daemon.stderr.read() if daemon.poll() is not None else "")):
             return
-        scenario(tmp, sock)
+        scenario(tmp, sock, ctx_log)
     finally:
         if daemon.poll() is None:
             daemon.send_signal(signal.SIGTERM)
@@ -134,7 +135,16 @@ def main():
         print("1..%d" % len(results))
 
 
-def scenario(tmp, sock):
+def read_events(path):
+    """The daemon's context log (--events): [(op, coproc, tag)], in order."""
+    try:
+        with open(path) as f:
+            return [tuple(l.split()) for l in f if l.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def scenario(tmp, sock, ctx_log):
     dom1 = os.path.join(EXAMPLES, "dom1.cfg")
     dom2 = os.path.join(EXAMPLES, "dom2.cfg")
 
@@ -297,7 +307,39 @@ def scenario(tmp, sock):
     want = '%s:4:14: expected a coprocessor instance (gpu0, gpu1), found "gpu9"' % os.path.realpath(bad)
     check(rc == 1 and want in err, "an unknown coprocessor is refused with FILE:LINE:COL", err)
     check(run_json("vcoproc-list") == [] and run_json("domain-list") == [],
-          "...and gpu0's vcoproc made first is undone: no domain left")
+          "...before anything is made: no domain left")
+
+    # The second vcoproc fails after the first was made (gpu1 runs credit,
+    # which refuses weight=0): the first is undone with the domain.  The
+    # daemon's context log shows gpu0's context made before gpu1 was tried
+    # and freed only after, and nothing left allocated.
+    rc, _, err = run("sched-set", "gpu1", "--algo", "credit")
+    check(rc == 0, "sched-set gpu1 --algo credit", err)
+    with open(bad, "w") as f:
+        f.write('name = "dom3"\nkernel = "builtin:idle"\nvcoproc = [ "gpu0", "gpu1,weight=0" ]\n')
+    mark = len(read_events(ctx_log))
+    rc, out, err = run("create", bad)
+    want = '%s:3:34: expected a valid value of "weight" for credit on gpu1' % os.path.realpath(bad)
+    check(rc == 1 and want in err, "the second vcoproc of a domain file is refused", err)
+    ev = read_events(ctx_log)[mark:]
+    g0 = [i for i, e in enumerate(ev) if e[1] == "gpu0"]
+    g1 = [i for i, e in enumerate(ev) if e[1] == "gpu1"]
+    made = [ev[i] for i in g0 if ev[i][0] == "alloc"]
+    freed = [ev[i] for i in g0 if ev[i][0] == "free"]
+    check(len(made) == 1 and len(freed) == 1 and made[0][2] == freed[0][2] and
+          g1 and ev[g0[0]][0] == "alloc" and g0[0] < g1[0] and
+          ev[g0[-1]][0] == "free" and g0[-1] > g1[-1],
+          "...after gpu0's vcoproc was made: its context lived while gpu1 was tried, then was freed",
+          repr(ev))
+    live = {}
+    for op, cp, tag in ev:
+        live[(cp, tag)] = live.get((cp, tag), 0) + (1 if op == "alloc" else -1)
+    check(ev and all(n == 0 for n in live.values()), "...every context made for it is freed",
+          repr(ev))
+    check(run_json("vcoproc-list") == [] and run_json("domain-list") == [],
+          "...and no domain and no vcoproc is left")
+    rc, _, err = run("sched-set", "gpu1", "--algo", "rr")
+    check(rc == 0, "sched-set gpu1 --algo rr (back)", err)
     with open(bad, "w") as f:
         f.write('name = "dom3"\nkernel = "k"\nvcoproc = [ "gpu0" "gpu1" ]\n')
     rc, out, err = run("create", bad)

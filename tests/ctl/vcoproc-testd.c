@@ -2,7 +2,7 @@
 /*
  * DOC: vcoproc-testd - a control-socket daemon for the CLI tests, no KVM
  *
- *   vcoproc-testd --dtb FILE --socket PATH
+ *   vcoproc-testd --dtb FILE --socket PATH [--events FILE]
  *
  * Everything a real host does with the configuration and control layers,
  * with in-process domains instead of VMs:
@@ -27,6 +27,10 @@
  *       builtin:idle     nothing
  *
  *     Its console reports progress once a second (console-read).
+ *
+ * --events FILE: every platform context the framework makes or frees is
+ * appended to FILE as a line "alloc|free COPROC TAG", in order, so a test
+ * can see what a refused domain file created before it was undone.
  *
  * The main thread owns the topology: it runs ctl_server_dispatch(), so
  * every create and destroy happens there.  Prints "ready" on stdout once
@@ -109,6 +113,9 @@ static struct {
 	struct ctl_fw be;
 	struct td_dom *dom[TD_MAX_DOMAINS];
 	uint32_t next_domid;
+	FILE *events;                        /* --events, or NULL */
+	const struct vc_platform_ops *simcp_ops;
+	struct vc_platform_ops counted_ops;  /* simcp's, contexts logged */
 } T = { .next_domid = 1 };
 
 static void die(const char *fmt, ...) VC_PRINTF(1, 2);
@@ -126,6 +133,30 @@ static void die(const char *fmt, ...)
 }
 
 /* ---- the simcp platform (what vcoprocd's factory does too) ------------------- */
+
+/* The platform hooks run under the coproc lock; the event file has its own. */
+static void log_event(const char *what, struct vc_coproc *c, uint32_t tag)
+{
+	if (!T.events)
+		return;
+	fprintf(T.events, "%s %s %u\n", what, vc_coproc_name(c), tag);
+	fflush(T.events);
+}
+
+static int counted_ctx_alloc(struct vc_coproc *c, uint32_t tag, void **ctx)
+{
+	int r = T.simcp_ops->ctx_alloc(c, tag, ctx);
+
+	if (!r)
+		log_event("alloc", c, tag);
+	return r;
+}
+
+static void counted_ctx_free(struct vc_coproc *c, void *ctx)
+{
+	log_event("free", c, simcp_ctx_tag(ctx));
+	T.simcp_ops->ctx_free(c, ctx);
+}
 
 static int simcp_make(void *opaque, const struct vc_sysconfig_coproc *cp,
 		      struct vc_coproc_desc *desc, void **dev, char *err, size_t errlen)
@@ -145,6 +176,13 @@ static int simcp_make(void *opaque, const struct vc_sysconfig_coproc *cp,
 		return r;
 	}
 	simcp_coproc_desc(s, cp->name, cp->mmio[0].base, cp->irqs[0], desc);
+	if (T.events) {
+		T.simcp_ops = desc->ops;
+		T.counted_ops = *desc->ops;
+		T.counted_ops.ctx_alloc = counted_ctx_alloc;
+		T.counted_ops.ctx_free = counted_ctx_free;
+		desc->ops = &T.counted_ops;
+	}
 	*dev = s;
 	return 0;
 }
@@ -491,7 +529,7 @@ static const struct ctl_host_ops td_host_ops = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vcoproc-testd --dtb FILE --socket PATH\n"
+	fprintf(f, "usage: vcoproc-testd --dtb FILE --socket PATH [--events FILE]\n"
 		   "\n"
 		   "A vcoproc control daemon with in-process domains (no KVM), for tests.\n");
 }
@@ -501,6 +539,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "dtb", required_argument, NULL, 'd' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "events", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -517,6 +556,11 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			sock = optarg;
+			break;
+		case 'e':
+			T.events = fopen(optarg, "a");
+			if (!T.events)
+				die("%s: %s", optarg, strerror(errno));
 			break;
 		case 'h':
 			usage(stdout);
@@ -576,6 +620,8 @@ int main(int argc, char **argv)
 	sysdt_unregister(T.sf);
 	vc_fw_destroy(T.fw);
 	close(sfd);
+	if (T.events)
+		fclose(T.events);
 	fprintf(stderr, "vcoproc-testd: stopped\n");
 	return 0;
 }
