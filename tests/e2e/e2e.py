@@ -139,6 +139,28 @@ def near(got, want, tol):
     return abs(got - want) <= tol * want
 
 
+# Set by tools/kvm-vm's /init: this runs in a software-emulated VM (QEMU's
+# TCG emulating AMD SVM), on a KVM that is itself nested under emulation.
+IN_EMULATED_VM = os.environ.get("VCOPROC_IN_VM") == "1"
+
+
+def extra_irqs(f, raised):
+    """How many more interrupts the guest took (its result's irqs=, every run of
+    its handler) than the host raised for it; 0 if no more.  On KVM that must
+    be 0: each irqfd signal is one edge on an edge-triggered IOAPIC input,
+    delivered at most once.  In the emulated VM with more than one CPU
+    (docs/kvm-host.md, "KVM where the machine has none"), the emulated SVM
+    now and then delivers an interrupt the guest has already taken a second
+    time; the guest's handler then finds nothing pending and counts the run
+    as spurious.  There, extra runs that each found nothing pending are the
+    emulation's and not counted; every run that found work still must have
+    been raised for this guest (and the idle domain still must see none)."""
+    extra = f.get("irqs", 0) - raised
+    if extra > 0 and IN_EMULATED_VM:
+        extra -= min(extra, f.get("spurious", 0))
+    return max(extra, 0)
+
+
 # ---- cases ------------------------------------------------------------------------
 
 
@@ -334,8 +356,9 @@ def case_irqroute(ctx):
         check(f.get("foreign") == 0 and f.get("unknown") == 0, "%s: %r" % (name, f), r)
         check(raised == d["irqs"], "%s: %d irqfd signals, framework raised %d"
               % (name, raised, d["irqs"]), r)
-        check(f.get("irqs", -1) <= raised, "%s: the guest took more interrupts (%s) than "
-              "were raised for it (%d)" % (name, f.get("irqs"), raised), r)
+        check("irqs" in f and extra_irqs(f, raised) == 0, "%s: the guest took more "
+              "interrupts (%s, %s of them spurious) than were raised for it (%d)"
+              % (name, f.get("irqs"), f.get("spurious"), raised), r)
         if name == "idle":
             check(raised == 0 and f.get("irqs") == 0, "idle got interrupts: %r" % d, r)
         else:
@@ -455,8 +478,10 @@ def case_vcpus(ctx):
     print(s["work"]["result"])
     check(w.get("jobs", 0) >= 20 and w.get("foreign") == 0 and w.get("unknown") == 0,
           "work: %r" % w, r)
-    check(0 < w["irqs"] <= s["work"]["host"]["irqs_raised"] == s["work"]["irqs"],
-          "work: interrupts %r raised %r" % (w["irqs"], s["work"]["host"]), r)
+    raised = s["work"]["host"]["irqs_raised"]
+    check(0 < w["irqs"] and extra_irqs(w, raised) == 0 and raised == s["work"]["irqs"],
+          "work: interrupts %r (%r spurious) raised %r" % (w["irqs"], w.get("spurious"),
+                                                          s["work"]["host"]), r)
     check(s.get("victim", {}).get("verdict") == "destroyed", "victim: %r" % s.get("victim"), r)
 
     log_dir = tempfile.mkdtemp(prefix="vcoprocd-e2e-")
