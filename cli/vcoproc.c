@@ -26,6 +26,8 @@
 
 #include <json-c/json.h>
 
+#include <vcoproc/vcoproc.h>
+
 #include "ctl.h"
 
 #include "vcoproc-config.h"
@@ -385,8 +387,8 @@ static int do_vcoproc_list(int argc, char **argv)
 			       jstr(v, "domain"), (unsigned long long)jnum(v, "domid"),
 			       jstr(v, "coproc"), jstr(v, "state"), 100 * jdbl(v, "share"),
 			       pct_text(v, "expected_share", exp, sizeof(exp)),
-			       (double)jnum(st, "run_ns") / 1e9, (unsigned long long)jnum(st, "jobs"),
-			       params);
+			       (double)jnum(st, VC_VCOPROC_STAT_KEY(run_ns)) / 1e9,
+			       (unsigned long long)jnum(st, VC_VCOPROC_STAT_KEY(jobs)), params);
 		}
 	}
 	json_object_put(ret);
@@ -700,6 +702,26 @@ static uint64_t delta(struct json_object *now, struct json_object *before, const
 	return a >= b ? a - b : 0;
 }
 
+/* Every counter of VC_*_STATS() over the interval, under its own key. */
+#define TOP_DELTA(type, name, what) \
+	json_object_object_add(o, #name, json_object_new_uint64(delta(now, before, #name)));
+
+static struct json_object *vcoproc_deltas(struct json_object *now, struct json_object *before)
+{
+	struct json_object *o = json_object_new_object();
+
+	VC_VCOPROC_STATS(TOP_DELTA)
+	return o;
+}
+
+static struct json_object *coproc_deltas(struct json_object *now, struct json_object *before)
+{
+	struct json_object *o = json_object_new_object();
+
+	VC_COPROC_STATS(TOP_DELTA)
+	return o;
+}
+
 static void top_sample(struct json_object *cl, struct json_object *vl, struct json_object *pcl,
 		       struct json_object *pvl, double secs, bool tty)
 {
@@ -727,8 +749,8 @@ static void top_sample(struct json_object *cl, struct json_object *vl, struct js
 		p = find_prev(pcl, c, false);
 		st = jobj(c, "stats");
 		pst = p ? jobj(p, "stats") : NULL;
-		up = delta(st, pst, "uptime_ns");
-		busy = delta(st, pst, "busy_ns");
+		up = delta(st, pst, VC_COPROC_STAT_KEY(uptime_ns));
+		busy = delta(st, pst, VC_COPROC_STAT_KEY(busy_ns));
 		util = up ? (double)busy / (double)up : 0;
 		if (G.json) {
 			struct json_object *e = json_object_new_object();
@@ -736,13 +758,14 @@ static void top_sample(struct json_object *cl, struct json_object *vl, struct js
 			json_object_object_add(e, "id", json_object_new_string(jstr(c, "id")));
 			json_object_object_add(e, "algorithm", json_object_new_string(jstr(c, "algorithm")));
 			json_object_object_add(e, "utilization", json_object_new_double(util));
+			json_object_object_add(e, "stats", coproc_deltas(st, pst));
 			json_object_array_add(oc, e);
 			continue;
 		}
 		printf("%-12s %-10s %6.1f%% %8llu %10.1f %10.1f\n", jstr(c, "id"),
 		       jstr(c, "algorithm"), 100 * util, (unsigned long long)jnum(c, "vcoprocs"),
-		       (double)delta(st, pst, "switches") / secs,
-		       (double)delta(st, pst, "refusals") / secs);
+		       (double)delta(st, pst, VC_COPROC_STAT_KEY(switches)) / secs,
+		       (double)delta(st, pst, VC_COPROC_STAT_KEY(refusals)) / secs);
 	}
 	if (!G.json)
 		printf("\n%-12s %-8s %-13s %7s %8s %10s %10s  %s\n", "DOMAIN", "COPROC", "STATE",
@@ -756,7 +779,7 @@ static void top_sample(struct json_object *cl, struct json_object *vl, struct js
 		p = find_prev(pvl, v, true);
 		st = jobj(v, "stats");
 		pst = p ? jobj(p, "stats") : NULL;
-		run = delta(st, pst, "run_ns");
+		run = delta(st, pst, VC_VCOPROC_STAT_KEY(run_ns));
 		/* The share of this coprocessor's run time over the interval. */
 		for (size_t k = 0; k < json_object_array_length(vl); k++) {
 			struct json_object *o = json_object_array_get_idx(vl, k), *po;
@@ -764,7 +787,8 @@ static void top_sample(struct json_object *cl, struct json_object *vl, struct js
 			if (strcmp(jstr(o, "coproc"), jstr(v, "coproc")))
 				continue;
 			po = find_prev(pvl, o, true);
-			total += delta(jobj(o, "stats"), po ? jobj(po, "stats") : NULL, "run_ns");
+			total += delta(jobj(o, "stats"), po ? jobj(po, "stats") : NULL,
+				       VC_VCOPROC_STAT_KEY(run_ns));
 		}
 		share = total ? (double)run / (double)total : 0;
 		if (G.json) {
@@ -776,7 +800,8 @@ static void top_sample(struct json_object *cl, struct json_object *vl, struct js
 			json_object_object_add(e, "expected_share",
 					       json_object_get(jobj(v, "expected_share")));
 			json_object_object_add(e, "jobs_per_s",
-					       json_object_new_double((double)delta(st, pst, "jobs") / secs));
+					       json_object_new_double((double)delta(st, pst, VC_VCOPROC_STAT_KEY(jobs)) / secs));
+			json_object_object_add(e, "stats", vcoproc_deltas(st, pst));
 			json_object_array_add(ov, e);
 			continue;
 		}
@@ -784,7 +809,8 @@ static void top_sample(struct json_object *cl, struct json_object *vl, struct js
 		printf("%-12s %-8s %-13s %6.1f%% %8s %10.1f %10.1f  %s\n", jstr(v, "domain"),
 		       jstr(v, "coproc"), jstr(v, "state"), 100 * share,
 		       pct_text(v, "expected_share", exp, sizeof(exp)),
-		       (double)delta(st, pst, "jobs") / secs, (double)delta(st, pst, "irqs") / secs,
+		       (double)delta(st, pst, VC_VCOPROC_STAT_KEY(jobs)) / secs,
+		       (double)delta(st, pst, VC_VCOPROC_STAT_KEY(irqs)) / secs,
 		       params);
 	}
 	if (G.json) {

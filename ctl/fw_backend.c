@@ -218,25 +218,23 @@ static int param_error(struct ctl_error *err, int r, const char *algo, const cha
 
 /* ---- coprocessors -------------------------------------------------------------------- */
 
+/* Counters as JSON numbers, generated from VC_*_STATS(): key = field name. */
+#define STATS_ADD(type, name, what) \
+	json_object_object_add(o, #name, json_object_new_uint64(st->name));
+
 static struct json_object *coproc_stats_object(const struct vc_coproc_stats *st)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "uptime_ns", json_object_new_uint64(st->uptime_ns));
-	json_object_object_add(o, "busy_ns", json_object_new_uint64(st->busy_ns));
-	json_object_object_add(o, "decisions", json_object_new_uint64(st->decisions));
-	json_object_object_add(o, "decision_ns", json_object_new_uint64(st->decision_ns));
-	json_object_object_add(o, "switches", json_object_new_uint64(st->switches));
-	json_object_object_add(o, "refusals", json_object_new_uint64(st->refusals));
-	json_object_object_add(o, "refusal_wait_ns", json_object_new_uint64(st->refusal_wait_ns));
-	json_object_object_add(o, "switch_lat_total_ns",
-			       json_object_new_uint64(st->switch_lat_total_ns));
-	json_object_object_add(o, "switch_lat_max_ns", json_object_new_uint64(st->switch_lat_max_ns));
-	json_object_object_add(o, "mmio_emulated", json_object_new_uint64(st->mmio_emulated));
-	json_object_object_add(o, "mmio_forwarded", json_object_new_uint64(st->mmio_forwarded));
-	json_object_object_add(o, "irqs", json_object_new_uint64(st->irqs));
-	json_object_object_add(o, "resets", json_object_new_uint64(st->resets));
-	json_object_object_add(o, "stale_events", json_object_new_uint64(st->stale_events));
+	VC_COPROC_STATS(STATS_ADD)
+	return o;
+}
+
+static struct json_object *vcoproc_stats_object(const struct vc_vcoproc_stats *st)
+{
+	struct json_object *o = json_object_new_object();
+
+	VC_VCOPROC_STATS(STATS_ADD)
 	return o;
 }
 
@@ -408,7 +406,7 @@ static struct json_object *vcoproc_object(struct vc_vcoproc *v, vc_time_t total_
 	struct vc_domain *d = vc_vcoproc_domain(v);
 	struct vc_param p[MAX_SET_PARAMS];
 	struct vc_vcoproc_stats st;
-	struct json_object *o = json_object_new_object(), *s = json_object_new_object();
+	struct json_object *o = json_object_new_object();
 	unsigned int n;
 
 	vc_vcoproc_stats(v, &st);
@@ -424,21 +422,7 @@ static struct json_object *vcoproc_object(struct vc_vcoproc *v, vc_time_t total_
 	json_object_object_add(o, "expected_share",
 			       exp ? jdouble((double)exp->run_ppb / VC_SHARE_ONE) : NULL);
 	json_object_object_add(o, "params", params_object(p, n));
-	json_object_object_add(s, "run_ns", json_object_new_uint64(st.run_ns));
-	json_object_object_add(s, "switches_in", json_object_new_uint64(st.switches_in));
-	json_object_object_add(s, "switches_out", json_object_new_uint64(st.switches_out));
-	json_object_object_add(s, "refusals", json_object_new_uint64(st.refusals));
-	json_object_object_add(s, "refusal_wait_ns", json_object_new_uint64(st.refusal_wait_ns));
-	json_object_object_add(s, "mmio_emulated", json_object_new_uint64(st.mmio_emulated));
-	json_object_object_add(s, "mmio_forwarded", json_object_new_uint64(st.mmio_forwarded));
-	json_object_object_add(s, "irqs", json_object_new_uint64(st.irqs));
-	json_object_object_add(s, "jobs", json_object_new_uint64(st.jobs));
-	json_object_object_add(s, "resets", json_object_new_uint64(st.resets));
-	json_object_object_add(s, "wakeups", json_object_new_uint64(st.wakeups));
-	json_object_object_add(s, "deadline_misses", json_object_new_uint64(st.deadline_misses));
-	json_object_object_add(s, "jitter_ns", json_object_new_uint64(st.jitter_ns));
-	json_object_object_add(s, "jitter_max_ns", json_object_new_uint64(st.jitter_max_ns));
-	json_object_object_add(o, "stats", s);
+	json_object_object_add(o, "stats", vcoproc_stats_object(&st));
 	return o;
 }
 
@@ -789,7 +773,7 @@ const struct ctl_command ctl_fw_commands[] = {
 	{ "list", cmd_list, args_none,
 	  "coprocessors: id, compatible, algorithm, vcoprocs, utilization, counters" },
 	{ "vcoproc-list", cmd_vcoproc_list, args_vlist,
-	  "vcoprocs (of a domain, on a coprocessor): state, share and expected share, parameters, counters" },
+	  "vcoprocs (of a domain, on a coprocessor): state, share, expected share, parameters, counters" },
 	{ "sched-get", cmd_sched_get, args_coproc,
 	  "a coprocessor's algorithm and its parameters" },
 	{ "sched-set", cmd_sched_set, args_sched_set,

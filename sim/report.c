@@ -165,6 +165,28 @@ static void json_params(struct vc_printer *p, const struct vc_param *a, unsigned
 	jpr(p, "}");
 }
 
+/* Counters, generated from VC_*_STATS(): the keys are the field names. */
+#define JSON_STAT(type, name, what) \
+	jpr(p, "%s\"" #name "\": %llu", sep, (unsigned long long)st->name), sep = ", ";
+
+static void json_vstats(struct vc_printer *p, const struct vc_vcoproc_stats *st)
+{
+	const char *sep = "";
+
+	jpr(p, "{");
+	VC_VCOPROC_STATS(JSON_STAT)
+	jpr(p, "}");
+}
+
+static void json_cstats(struct vc_printer *p, const struct vc_coproc_stats *st)
+{
+	const char *sep = "";
+
+	jpr(p, "{");
+	VC_COPROC_STATS(JSON_STAT)
+	jpr(p, "}");
+}
+
 static void json_vcoproc(struct vc_printer *p, const struct sim_scenario *scn,
 			 const struct sim_result *res, unsigned int i)
 {
@@ -190,8 +212,7 @@ static void json_vcoproc(struct vc_printer *p, const struct sim_scenario *scn,
 		jf(p, "expected_share", r->expected_share, true);
 	else
 		jpr(p, "\"expected_share\": null, ");
-	jf(p, "device_fraction", res->now ? (double)st->run_ns / (double)res->now : 0, true);
-	ju(p, "run_ns", st->run_ns, false);
+	jf(p, "device_fraction", res->now ? (double)st->run_ns / (double)res->now : 0, false);
 	jpr(p, ",\n     ");
 	ju(p, "jobs", r->jobs_completed, true);
 	ju(p, "jobs_released", r->jobs_released, true);
@@ -203,30 +224,18 @@ static void json_vcoproc(struct vc_printer *p, const struct sim_scenario *scn,
 	ju(p, "latency_max_ns", r->lat_max_ns, true);
 	ju(p, "job_deadline_misses", r->job_misses, false);
 	jpr(p, ",\n     ");
-	ju(p, "commands", st->jobs, true);
-	ju(p, "switches", st->switches_in, true);
-	ju(p, "switches_out", st->switches_out, true);
-	ju(p, "refusals", st->refusals, true);
-	ju(p, "refusal_wait_ns", st->refusal_wait_ns, true);
-	ju(p, "deadline_misses", st->deadline_misses, true);
-	ju(p, "jitter_ns", st->jitter_ns, true);
-	ju(p, "jitter_max_ns", st->jitter_max_ns, false);
-	jpr(p, ",\n     ");
-	ju(p, "irqs", st->irqs, true);
 	ju(p, "irq_handlers", r->irq_handlers, true);
 	ju(p, "irqs_spurious", r->irqs_spurious, true);
-	ju(p, "resets", st->resets, true);
 	ju(p, "errors", r->errors, true);
 	ju(p, "hang_faults", r->hang_faults, true);
 	ju(p, "foreign_fences", r->foreign_fences, true);
-	ju(p, "wakeups", st->wakeups, true);
-	ju(p, "mmio_emulated", st->mmio_emulated, true);
-	ju(p, "mmio_forwarded", st->mmio_forwarded, false);
-	jpr(p, ",\n     ");
 	jf(p, "np_fraction", r->compute_ns ? (double)r->np_ns / (double)r->compute_ns : 0,
 	   true);
 	ju(p, "ring_full", r->ring_full, true);
 	ju(p, "jobs_dropped", r->jobs_dropped, false);
+	/* The framework's counters, as the control socket's vcoproc-list has them. */
+	jpr(p, ",\n     \"stats\": ");
+	json_vstats(p, st);
 	jpr(p, "}");
 }
 
@@ -243,24 +252,15 @@ int sim_result_json(const struct sim_scenario *scn, const struct sim_result *res
 	jpr(p, ",\n  \"params\": ");
 	json_params(p, scn->params, scn->nr_params);
 	jpr(p, ",\n  \"coproc\": {\"name\": \"simcp0\", ");
-	ju(p, "switches", cs->switches, true);
-	ju(p, "refusals", cs->refusals, true);
-	ju(p, "refusal_wait_ns", cs->refusal_wait_ns, true);
-	ju(p, "decisions", cs->decisions, true);
+	jf(p, "busy_fraction",
+	   cs->uptime_ns ? (double)cs->busy_ns / (double)cs->uptime_ns : 0, true);
 	ju(p, "switch_latency_mean_ns",
 	   cs->switches ? cs->switch_lat_total_ns / cs->switches : 0, true);
-	ju(p, "switch_latency_max_ns", cs->switch_lat_max_ns, true);
-	jf(p, "busy_fraction",
-	   cs->uptime_ns ? (double)cs->busy_ns / (double)cs->uptime_ns : 0, false);
-	jpr(p, ",\n    ");
-	ju(p, "busy_ns", cs->busy_ns, true);
-	ju(p, "irqs", cs->irqs, true);
-	ju(p, "resets", cs->resets, true);
-	ju(p, "stale_events", cs->stale_events, true);
-	ju(p, "mmio_emulated", cs->mmio_emulated, true);
-	ju(p, "mmio_forwarded", cs->mmio_forwarded, true);
 	ju(p, "switch_cost_ns", res->switch_cost, true);
 	ju(p, "max_nonpreempt_ns", res->max_nonpreempt, false);
+	/* The framework's counters, as the control socket's list has them. */
+	jpr(p, ",\n    \"stats\": ");
+	json_cstats(p, cs);
 	jpr(p, ",\n    \"device\": {");
 	ju(p, "commands", res->dev_cmds, true);
 	ju(p, "saves", res->dev_saves, true);

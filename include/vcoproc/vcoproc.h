@@ -289,12 +289,6 @@ int vc_vcoproc_param_set(struct vc_vcoproc *v, const char *key, const char *val)
 /** vc_vcoproc_params() - as vc_coproc_params(), for @v under the current algorithm. */
 unsigned int vc_vcoproc_params(struct vc_vcoproc *v, struct vc_param *out, unsigned int max);
 
-/**
- * vc_coproc_dump() - the scheduler's human-readable state of @c.
- * Returns 0 or the printer's first error.
- */
-int vc_coproc_dump(struct vc_coproc *c, struct vc_printer *p);
-
 /** A whole device, in the parts per billion of struct vc_share. */
 #define VC_SHARE_ONE 1000000000u
 
@@ -338,46 +332,83 @@ int vc_vcoproc_expected_share(struct vc_vcoproc *v, struct vc_share *out);
 int vc_coproc_expected_shares(struct vc_coproc *c, struct vc_vcoproc **vs,
 			      struct vc_share *out, unsigned int max);
 
+/**
+ * vc_coproc_dump() - the scheduler's human-readable state of @c.
+ * Returns 0 or the printer's first error.
+ */
+int vc_coproc_dump(struct vc_coproc *c, struct vc_printer *p);
+
 /* ---- statistics ----------------------------------------------------------- */
 
-/** A snapshot of one vcoproc's counters; times in ns. */
+/*
+ * The counters of struct vc_vcoproc_stats, listed once, as
+ * X(type, name, what): every serializer - the control socket (ctl/), the
+ * simulator's JSON (sim/), the CLI (cli/) - is generated from this list, and
+ * the field's name is its key everywhere.  Times are ns.
+ */
+#define VC_VCOPROC_STATS(X)                                                      \
+	X(vc_time_t, run_ns, "device time while it had work")                   \
+	X(uint64_t, switches_in, "times its context was loaded")                 \
+	X(uint64_t, switches_out, "times its context was saved")                 \
+	X(uint64_t, refusals, "stops of its context the device refused")         \
+	X(vc_time_t, refusal_wait_ns, "time from a first refusal to the switch") \
+	X(uint64_t, mmio_emulated, "accesses emulated on its saved context")     \
+	X(uint64_t, mmio_forwarded, "accesses forwarded to the device")          \
+	X(uint64_t, irqs, "interrupts delivered to its domain")                  \
+	X(uint64_t, jobs, "commands the device completed for it")                \
+	X(uint64_t, resets, "hang resets")                                        \
+	X(uint64_t, wakeups, "times it got work")                                 \
+	X(uint64_t, deadline_misses, "kept by deadline-aware algorithms")        \
+	X(vc_time_t, jitter_ns, "late starts, summed (arinc653)")                \
+	X(vc_time_t, jitter_max_ns, "the latest start (arinc653)")
+
+/*
+ * The counters of struct vc_coproc_stats, listed once, as
+ * VC_VCOPROC_STATS() is.
+ */
+#define VC_COPROC_STATS(X)                                                       \
+	X(vc_time_t, uptime_ns, "since registration")                            \
+	X(vc_time_t, busy_ns, "a vcoproc with work was loaded")                  \
+	X(uint64_t, decisions, "do_schedule() calls")                            \
+	X(vc_time_t, decision_ns, "OS time spent in do_schedule()")              \
+	X(uint64_t, switches, "completed context switches")                      \
+	X(uint64_t, refusals, "stops the device refused")                        \
+	X(vc_time_t, refusal_wait_ns, "time from first refusals to the switches") \
+	X(vc_time_t, switch_lat_total_ns, "decision to new context started, summed") \
+	X(vc_time_t, switch_lat_max_ns, "the longest of those")                  \
+	X(uint64_t, mmio_emulated, "accesses emulated on saved contexts")        \
+	X(uint64_t, mmio_forwarded, "accesses forwarded to the device")          \
+	X(uint64_t, irqs, "interrupts delivered")                                 \
+	X(uint64_t, resets, "contexts reset")                                     \
+	X(uint64_t, stale_events, "events for contexts that no longer exist")
+
+/* A struct member of a VC_*_STATS() entry. */
+#define VC_STATS_MEMBER(type, name, what) type name;
+
+/** A snapshot of one vcoproc's counters (VC_VCOPROC_STATS()); times in ns. */
 struct vc_vcoproc_stats {
 	enum vc_vstate state;
 	bool loaded;            /* its context is on the device */
-	vc_time_t run_ns;       /* device time while it had work */
-	uint64_t switches_in;   /* times its context was loaded */
-	uint64_t switches_out;
-	uint64_t refusals;      /* stops of its context the device refused */
-	vc_time_t refusal_wait_ns; /* time from a first refusal to the switch */
-	uint64_t mmio_emulated;
-	uint64_t mmio_forwarded;
-	uint64_t irqs;          /* interrupts delivered to its domain */
-	uint64_t jobs;          /* commands the device completed for it */
-	uint64_t resets;        /* hang resets */
-	uint64_t wakeups;
-	uint64_t deadline_misses; /* kept by deadline-aware algorithms */
-	vc_time_t jitter_ns;      /* late starts, kept by arinc653 */
-	vc_time_t jitter_max_ns;
+	VC_VCOPROC_STATS(VC_STATS_MEMBER)
 };
 
-/** A snapshot of one coprocessor's counters. */
+/** A snapshot of one coprocessor's counters (VC_COPROC_STATS()). */
 struct vc_coproc_stats {
-	vc_time_t uptime_ns;    /* since registration */
-	vc_time_t busy_ns;      /* a vcoproc with work was loaded */
-	uint64_t decisions;     /* do_schedule calls */
-	vc_time_t decision_ns;  /* OS time spent in do_schedule */
-	uint64_t switches;      /* completed context switches */
-	uint64_t refusals;
-	vc_time_t refusal_wait_ns;
-	vc_time_t switch_lat_total_ns; /* decision .. new context started */
-	vc_time_t switch_lat_max_ns;
-	uint64_t mmio_emulated;
-	uint64_t mmio_forwarded;
-	uint64_t irqs;
-	uint64_t resets;
-	uint64_t stale_events;  /* events for contexts that no longer exist */
+	VC_COPROC_STATS(VC_STATS_MEMBER)
 	unsigned int nr_vcoprocs;
 };
+
+/**
+ * VC_VCOPROC_STAT_KEY() - the key of counter @name of struct
+ * vc_vcoproc_stats, "name", for code that reads serialized counters back:
+ * it does not compile unless @name is a field of the struct.
+ */
+#define VC_VCOPROC_STAT_KEY(name) \
+	((void)sizeof(((struct vc_vcoproc_stats *)0)->name), #name)
+
+/** VC_COPROC_STAT_KEY() - likewise for struct vc_coproc_stats. */
+#define VC_COPROC_STAT_KEY(name) \
+	((void)sizeof(((struct vc_coproc_stats *)0)->name), #name)
 
 void vc_vcoproc_stats(struct vc_vcoproc *v, struct vc_vcoproc_stats *out);
 void vc_coproc_stats(struct vc_coproc *c, struct vc_coproc_stats *out);

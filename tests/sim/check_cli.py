@@ -15,11 +15,15 @@ import subprocess
 import sys
 import tempfile
 
-FIELDS = ["domain", "share", "expected_share", "run_ns", "jobs", "switches",
-          "refusals", "refusal_wait_ns", "deadline_misses", "jitter_max_ns",
-          "irqs", "resets", "mmio_emulated", "mmio_forwarded"]
-COPROC_FIELDS = ["switches", "refusals", "decisions", "switch_latency_mean_ns",
-                 "switch_latency_max_ns", "busy_fraction"]
+FIELDS = ["domain", "share", "expected_share", "jobs", "stats"]
+# The framework's counters: the keys of the control socket (VC_VCOPROC_STATS).
+STATS = ["run_ns", "switches_in", "switches_out", "refusals", "refusal_wait_ns",
+         "mmio_emulated", "mmio_forwarded", "irqs", "jobs", "resets", "wakeups",
+         "deadline_misses", "jitter_ns", "jitter_max_ns"]
+COPROC_STATS = ["uptime_ns", "busy_ns", "decisions", "decision_ns", "switches", "refusals",
+                "refusal_wait_ns", "switch_lat_total_ns", "switch_lat_max_ns",
+                "mmio_emulated", "mmio_forwarded", "irqs", "resets", "stale_events"]
+COPROC_FIELDS = ["stats", "switch_latency_mean_ns", "busy_fraction"]
 
 
 def fail(msg):
@@ -42,29 +46,34 @@ def test_shares(sim, _):
     doc = json.loads(p.stdout)
     if doc["algo"] != "credit" or abs(doc["seconds"] - 10) > 1e-9:
         fail("algo/seconds: %r %r" % (doc["algo"], doc["seconds"]))
+    if sorted(doc["coproc"]["stats"]) != sorted(COPROC_STATS):
+        fail("coproc stats: %r" % sorted(doc["coproc"]["stats"]))
     for k in COPROC_FIELDS:
         if k not in doc["coproc"]:
             fail("coproc lacks " + k)
     vcs = doc["vcoprocs"]
     if len(vcs) != 3:
         fail("%d vcoprocs" % len(vcs))
-    total = sum(v["run_ns"] for v in vcs)
+    total = sum(v["stats"]["run_ns"] for v in vcs)
     for v, w in zip(vcs, weights):
         for k in FIELDS:
             if k not in v:
                 fail("%s lacks %s" % (v.get("domain"), k))
+        if sorted(v["stats"]) != sorted(STATS):
+            fail("%s: stats %r" % (v["domain"], sorted(v["stats"])))
+        st = v["stats"]
         want = w / sum(weights)
-        if abs(v["share"] - v["run_ns"] / total) > 1e-6:
+        if abs(v["share"] - st["run_ns"] / total) > 1e-6:
             fail("%s: share %f is not run_ns/total" % (v["domain"], v["share"]))
         if abs(v["share"] - want) > 0.01 * want:
             fail("%s: share %f, want %f within 1%%" % (v["domain"], v["share"], want))
         if abs(v["expected_share"] - want) > 1e-6:
             fail("%s: expected_share %f" % (v["domain"], v["expected_share"]))
-        if v["jobs"] <= 0 or v["irqs"] < v["jobs"] or v["mmio_forwarded"] <= 0:
+        if v["jobs"] <= 0 or st["irqs"] < v["jobs"] or st["mmio_forwarded"] <= 0:
             fail("%s: no work seen: %r" % (v["domain"], v))
         print("%s share %.6f want %.6f (%+.3f%%)" % (v["domain"], v["share"], want,
                                                      100 * (v["share"] - want) / want))
-    if doc["coproc"]["refusals"] <= 0:
+    if doc["coproc"]["stats"]["refusals"] <= 0:
         fail("no refusals with 20% non-preemptible work")
     run(sim, "--algo", "credit", "--weights", "1,2,4", "--seconds", "10",
         "--nonpreemptible", "0.2", "--check", "--quiet")
