@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The helpers the algorithms share (sched/common.c): parameter parsing and
- * printing.
+ * printing, shares for expected_share().
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +16,22 @@
 
 #include "../core/death.h"
 #include "common.h"
+
+/* Shares in parts per billion, rounded, for any 64-bit part and whole. */
+static void test_share(void **state)
+{
+	(void)state;
+	assert_int_equal(vc_sched_share(1, 4), VC_SHARE_ONE / 4);
+	assert_int_equal(vc_sched_share(1, 3), 333333333);
+	assert_int_equal(vc_sched_share(2, 3), 666666667);
+	assert_int_equal(vc_sched_share(0, 3), 0);
+	assert_int_equal(vc_sched_share(3, 3), VC_SHARE_ONE);
+	assert_int_equal(vc_sched_share(4, 3), VC_SHARE_ONE);  /* capped at the whole */
+	assert_int_equal(vc_sched_share(1, 0), 0);             /* nothing to share */
+	assert_int_equal(vc_sched_share(VC_SEC(1280), VC_SEC(2560)), VC_SHARE_ONE / 2);
+	assert_int_equal(vc_sched_share(UINT64_MAX / 3, UINT64_MAX), 333333333);
+	assert_int_equal(vc_sched_share(UINT64_MAX - 1, UINT64_MAX), VC_SHARE_ONE);
+}
 
 static void test_time_values(void **state)
 {
@@ -90,6 +106,7 @@ static void test_heap_push_misuse_asserts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_share),
 		cmocka_unit_test(test_time_values),
 #ifndef NDEBUG
 		cmocka_unit_test(test_heap_push_misuse_asserts),
