@@ -739,6 +739,49 @@ static void test_setup_errors(void **state)
 	assert_true(res.dom[0].jobs_completed >= 95);
 }
 
+/* ---- expected shares: the schedulers' promises, kept -------------------------------- */
+
+/* Expected shares come from each algorithm's hook, and --check holds them. */
+static void test_expected_shares_caps(void **state)
+{
+	(void)state;
+	/* A cap binds: 20%, the rest by weight 1:2. */
+	parse("algo credit\nseconds 5\n"
+	      "domain name=a cap=20\ndomain name=b\ndomain name=c weight=512\n");
+	run(&res);
+	assert_true(fabs(res.dom[0].expected_share - 0.2) < 1e-9);
+	assert_true(fabs(res.dom[1].expected_share - 0.8 / 3) < 1e-9);
+	assert_true(fabs(res.dom[2].expected_share - 1.6 / 3) < 1e-9);
+	assert_share(&res.dom[0], 0.2, 0.01);
+	assert_true(sim_check(&scn, &res, 0.01, NULL));
+}
+
+static void test_expected_shares_rtds(void **state)
+{
+	(void)state;
+	/* (budget / period) over the sum: 0.2 : 0.3 : 0.2. */
+	parse("algo rtds\nseconds 5\n"
+	      "domain name=a budget=2ms period=10ms\n"
+	      "domain name=b budget=3ms period=10ms\n"
+	      "domain name=c budget=1ms period=5ms\n");
+	run(&res);
+	assert_true(fabs(res.dom[1].expected_share - 3.0 / 7) < 1e-9);
+	assert_share(&res.dom[1], 3.0 / 7, 0.01);
+	assert_true(sim_check(&scn, &res, 0.01, NULL));
+}
+
+static void test_expected_shares_frame(void **state)
+{
+	(void)state;
+	/* Windows by name and by id (all digits), idle time nobody's. */
+	parse("algo arinc653\nseconds 5\nparam frame=a:5,b:2.5,idle:2.5,1:5\n"
+	      "domain name=a\ndomain name=b\n");
+	run(&res);
+	assert_true(fabs(res.dom[0].expected_share - 0.8) < 1e-9);
+	assert_true(fabs(res.dom[1].expected_share - 0.2) < 1e-9);
+	assert_true(sim_check(&scn, &res, 0.01, NULL));
+}
+
 /* Every algorithm named in the blank-separated @list is built in. */
 static bool built(const char *list)
 {
@@ -769,6 +812,9 @@ int main(void)
 		{ cmocka_unit_test(test_sched_switch_keeps_work), "credit rr" },
 		{ cmocka_unit_test(test_destroy_domain), "credit" },
 		{ cmocka_unit_test(test_periodic_misses_counted), "credit" },
+		{ cmocka_unit_test(test_expected_shares_caps), "credit" },
+		{ cmocka_unit_test(test_expected_shares_rtds), "rtds" },
+		{ cmocka_unit_test(test_expected_shares_frame), "arinc653" },
 		{ cmocka_unit_test(test_determinism), "credit rr" },
 		{ cmocka_unit_test(test_scenario_parse), "rtds" }, /* parses an rtds scenario */
 		{ cmocka_unit_test(test_scenario_errors), "" },
