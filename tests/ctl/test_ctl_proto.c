@@ -600,6 +600,13 @@ static void test_fw_list_and_create(void **state)
 		     "d.cfg:3:18: expected a coprocessor instance (gpu0, gpu1), found \"gpu9\"");
 	assert_null(vc_domain_lookup(F.fw, "d3"));
 	assert_null(vc_domain_find(F.fw, 3));
+	/* A domain with no vcoproc is found by name too (vc_domain_lookup()). */
+	o = fw_call(CREATE("name='d4'\\nkernel='k'\\n"));
+	ret_of(o);
+	json_object_put(o);
+	o = fw_call("{\"execute\":\"vcoproc-list\",\"arguments\":{\"domain\":\"d4\"}}");
+	assert_int_equal(json_object_array_length(ret_of(o)), 0);
+	json_object_put(o);
 	assert_error(CREATE("name=3\\n"), "GenericError",
 		     "d.cfg:1:6: expected a domain name (a letter, then letters, digits, '_', '-', '.'; at most 31), found number 3");
 	assert_error("{\"execute\":\"create\",\"arguments\":{\"config\":5}}", "GenericError",
@@ -693,9 +700,20 @@ static void test_fw_vcoproc_set(void **state)
 
 	o = fw_call(CREATE("name='d1'\\nkernel='k'\\nvcoproc=['gpu0']\\n"));
 	json_object_put(o);
+	o = fw_call(CREATE("name='d2'\\nkernel='k'\\nvcoproc=['gpu0']\\n"));
+	json_object_put(o);
+	o = fw_call("{\"execute\":\"vcoproc-list\",\"arguments\":{\"coproc\":\"gpu0\"}}");
+	assert_string_equal(get_str(ret_of(o), "0.expected_share"), "0.5000");
+	json_object_put(o);
 	o = fw_call("{\"execute\":\"vcoproc-set\",\"arguments\":{\"domain\":\"d1\",\"coproc\":\"gpu0\",\"params\":{\"weight\":768}}}");
 	assert_string_equal(get_str(ret_of(o), "params.weight"), "768");
 	assert_string_equal(get_str(ret_of(o), "domain"), "d1");
+	/* The reply has the new promise already: 768 against 256. */
+	assert_string_equal(get_str(ret_of(o), "expected_share"), "0.7500");
+	json_object_put(o);
+	o = fw_call("{\"execute\":\"vcoproc-list\",\"arguments\":{\"coproc\":\"gpu0\"}}");
+	assert_string_equal(get_str(ret_of(o), "1.expected_share"), "0.2500");
+	assert_non_null(get_str(ret_of(o), "1.stats.switches_in"));
 	json_object_put(o);
 	/* cap is refused: weight goes back to 768. */
 	assert_error("{\"execute\":\"vcoproc-set\",\"arguments\":{\"domain\":1,\"coproc\":\"gpu0\",\"params\":{\"weight\":100,\"cap\":\"200\"}}}",
