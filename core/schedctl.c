@@ -8,8 +8,8 @@
  *
  * Expected shares (vc_vcoproc_expected_share): what the algorithm promises
  * each vcoproc, from its expected_share() hook, under the coproc lock; the
- * core only normalizes it over the vcoprocs of the coprocessor.  No policy
- * lives outside sched/.
+ * core only normalizes it over the vcoprocs of the coprocessor (one hook
+ * call per vcoproc).  No policy lives outside sched/.
  *
  * Changing algorithm (vc_coproc_sched_set): under the coproc lock, a new
  * instance is initialised, gets the instance parameters given earlier to

@@ -2,8 +2,10 @@
 /*
  * DOC: core utilities
  *
- * String helpers, number and duration parsing, a small vsnprintf, and
- * logging - what the core would otherwise take from libc (see util.h).
+ * String helpers, number and duration parsing, a small vsnprintf, logging,
+ * the string buffer, UTF-8 checking and the JSON string escaper - what the
+ * core would otherwise take from libc (see util.h), and what the layers
+ * above share instead of keeping copies.
  */
 #include <vcoproc/errno.h>
 #include <vcoproc/util.h>

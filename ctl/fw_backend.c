@@ -8,7 +8,10 @@
  * come from vc_coproc_stats() and vc_vcoproc_stats(); shares and
  * utilization are ratios of those counters since registration or
  * creation (clients that want a window, like "vcoproc top", take deltas of
- * the raw counters that are in every reply).
+ * the raw counters that are in every reply), keyed by their field names
+ * (VC_*_STATS()).  Expected shares are the algorithm's own
+ * (vc_coproc_expected_shares()); nothing here knows a scheduling policy.
+ * Domains are named by vc_domain_lookup()'s rule.
  *
  * The host's commands (create, destroy, console-read, domain-list) check
  * their arguments here and call struct ctl_host_ops; guest console output

@@ -3,8 +3,10 @@
  * DOC: core utilities
  *
  * What the core would otherwise take from libc: string helpers, number
- * parsing, a small printf, intrusive lists, and formatted logging over
- * vc_os_log().  All are reentrant and take no locks.
+ * and duration parsing, a small printf, a string buffer, UTF-8 checking and
+ * JSON string escaping, intrusive lists, and formatted logging over
+ * vc_os_log().  The simulator, the control socket and the CLI use these
+ * too, so each exists once.  All are reentrant and take no locks.
  */
 #ifndef VCOPROC_UTIL_H
 #define VCOPROC_UTIL_H
