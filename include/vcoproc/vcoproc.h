@@ -346,40 +346,40 @@ int vc_coproc_dump(struct vc_coproc *c, struct vc_printer *p);
  * simulator's JSON (sim/), the CLI (cli/) - is generated from this list, and
  * the field's name is its key everywhere.  Times are ns.
  */
-#define VC_VCOPROC_STATS(X)                                                      \
-	X(vc_time_t, run_ns, "device time while it had work")                   \
-	X(uint64_t, switches_in, "times its context was loaded")                 \
-	X(uint64_t, switches_out, "times its context was saved")                 \
-	X(uint64_t, refusals, "stops of its context the device refused")         \
-	X(vc_time_t, refusal_wait_ns, "time from a first refusal to the switch") \
-	X(uint64_t, mmio_emulated, "accesses emulated on its saved context")     \
-	X(uint64_t, mmio_forwarded, "accesses forwarded to the device")          \
-	X(uint64_t, irqs, "interrupts delivered to its domain")                  \
-	X(uint64_t, jobs, "commands the device completed for it")                \
-	X(uint64_t, resets, "hang resets")                                        \
-	X(uint64_t, wakeups, "times it got work")                                 \
-	X(uint64_t, deadline_misses, "kept by deadline-aware algorithms")        \
-	X(vc_time_t, jitter_ns, "late starts, summed (arinc653)")                \
+#define VC_VCOPROC_STATS(X)                                                            \
+	X(vc_time_t, run_ns, "device time while it had work")                          \
+	X(uint64_t, switches_in, "times its context was loaded")                       \
+	X(uint64_t, switches_out, "times its context was saved")                       \
+	X(uint64_t, refusals, "stops of its context the device refused")               \
+	X(vc_time_t, refusal_wait_ns, "time from a first refusal to the switch")       \
+	X(uint64_t, mmio_emulated, "accesses emulated on its saved context")           \
+	X(uint64_t, mmio_forwarded, "accesses forwarded to the device")                \
+	X(uint64_t, irqs, "interrupts delivered to its domain")                        \
+	X(uint64_t, jobs, "commands the device completed for it")                      \
+	X(uint64_t, resets, "hang resets")                                             \
+	X(uint64_t, wakeups, "times it got work")                                      \
+	X(uint64_t, deadline_misses, "kept by deadline-aware algorithms")              \
+	X(vc_time_t, jitter_ns, "late starts, summed (arinc653)")                      \
 	X(vc_time_t, jitter_max_ns, "the latest start (arinc653)")
 
 /*
  * The counters of struct vc_coproc_stats, listed once, as
  * VC_VCOPROC_STATS() is.
  */
-#define VC_COPROC_STATS(X)                                                       \
-	X(vc_time_t, uptime_ns, "since registration")                            \
-	X(vc_time_t, busy_ns, "a vcoproc with work was loaded")                  \
-	X(uint64_t, decisions, "do_schedule() calls")                            \
-	X(vc_time_t, decision_ns, "OS time spent in do_schedule()")              \
-	X(uint64_t, switches, "completed context switches")                      \
-	X(uint64_t, refusals, "stops the device refused")                        \
-	X(vc_time_t, refusal_wait_ns, "time from first refusals to the switches") \
-	X(vc_time_t, switch_lat_total_ns, "decision to new context started, summed") \
-	X(vc_time_t, switch_lat_max_ns, "the longest of those")                  \
-	X(uint64_t, mmio_emulated, "accesses emulated on saved contexts")        \
-	X(uint64_t, mmio_forwarded, "accesses forwarded to the device")          \
-	X(uint64_t, irqs, "interrupts delivered")                                 \
-	X(uint64_t, resets, "contexts reset")                                     \
+#define VC_COPROC_STATS(X)                                                             \
+	X(vc_time_t, uptime_ns, "since registration")                                  \
+	X(vc_time_t, busy_ns, "a vcoproc with work was loaded")                        \
+	X(uint64_t, decisions, "do_schedule() calls")                                  \
+	X(vc_time_t, decision_ns, "OS time spent in do_schedule()")                    \
+	X(uint64_t, switches, "completed context switches")                            \
+	X(uint64_t, refusals, "stops the device refused")                              \
+	X(vc_time_t, refusal_wait_ns, "time from first refusals to the switches")      \
+	X(vc_time_t, switch_lat_total_ns, "decision to new context started, summed")   \
+	X(vc_time_t, switch_lat_max_ns, "the longest of those")                        \
+	X(uint64_t, mmio_emulated, "accesses emulated on saved contexts")              \
+	X(uint64_t, mmio_forwarded, "accesses forwarded to the device")                \
+	X(uint64_t, irqs, "interrupts delivered")                                      \
+	X(uint64_t, resets, "contexts reset")                                          \
 	X(uint64_t, stale_events, "events for contexts that no longer exist")
 
 /* A struct member of a VC_*_STATS() entry. */
