@@ -268,6 +268,13 @@ static inline int sched_expected_share(struct vc_sched *s, struct vc_vcoproc *v,
 	return s->ops->expected_share(s, v, ppb);
 }
 
+/* The host's interrupt hook (required, vc_fw_create() checks), under c->lock. */
+static inline void fw_irq_raise(struct vc_coproc *c, struct vc_domain *d, uint32_t irq)
+{
+	VC_ASSERT_LOCKED(c->lock);
+	c->fw->hops->irq_raise(d->host_dom, irq);
+}
+
 /* Platform hooks: all required (vc_coproc_register() checks), all under c->lock. */
 
 static inline const struct vc_platform_ops *plat_ops(const struct vc_coproc *c)

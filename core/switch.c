@@ -145,7 +145,7 @@ static void raise_irq(struct vc_coproc *c, struct vc_vcoproc *v)
 	v->stats.irqs++;
 	c->stats.irqs++;
 	vc_trace_record(c, VC_TR_IRQ, v->id, 0);
-	c->fw->hops->irq_raise(v->dom->host_dom, c->desc.nr_irqs ? c->desc.irqs[0] : 0);
+	fw_irq_raise(c, v->dom, c->desc.nr_irqs ? c->desc.irqs[0] : 0);
 }
 
 /* @v has no more work. */
