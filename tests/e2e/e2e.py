@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SKIP = 77
@@ -93,17 +94,73 @@ def check(cond, what, run=None):
         raise Failed(what)
 
 
+class StallWatch:
+    """The longest time this machine did not run us while vcoprocd ran: a thread
+    that sleeps 10 ms at a time and keeps its longest oversleep.  On a loaded
+    machine, and above all in the emulated VM (one QEMU process the machine
+    deschedules as a whole), every thread of vcoprocd stops with it while the
+    device's clock runs on, and the domain holding the device is charged the
+    whole stall."""
+
+    TICK = 0.01
+
+    def __init__(self):
+        self.longest = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self):
+        t = time.monotonic()
+        while not self._stop.wait(self.TICK):
+            now = time.monotonic()
+            self.longest = max(self.longest, now - t - self.TICK)
+            t = now
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        return self.longest
+
+
 def vcoprocd(ctx, args, timeout):
     log_dir = tempfile.mkdtemp(prefix="vcoprocd-e2e-")
     atexit.register(shutil.rmtree, log_dir, True)
     cmd = [ctx["vcoprocd"], "--log-dir", log_dir,
            "--json", os.path.join(log_dir, "summary.json")] + args
     print("$ " + " ".join(cmd))
+    watch = StallWatch()
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         raise Failed("vcoprocd did not finish within %d s" % timeout) from e
+    finally:
+        ctx["stall"] = max(ctx.get("stall", 0.0), watch.stop())
     return Run(p.returncode, p.stdout, p.stderr, log_dir)
+
+
+# A stall this long moves a 3 s busy window's shares by several percent:
+# a case measuring shares whose run had one is measured once more.
+STALL_S = 0.1
+
+
+def remeasure_after_stall(case):
+    """Run the share-measuring @case; if a check fails and the run had a stall
+    of STALL_S or more (StallWatch), say so and run it once more: that
+    measurement, not the first, decides."""
+    def run(ctx):
+        ctx["stall"] = 0.0
+        try:
+            case(ctx)
+        except Failed as e:
+            if ctx["stall"] < STALL_S:
+                raise
+            print("%s; but the run stalled for %.0f ms (the machine did not run it): "
+                  "measuring once more" % (e, ctx["stall"] * 1000))
+            ctx["stall"] = 0.0
+            case(ctx)
+    run.__doc__ = case.__doc__
+    return run
 
 
 def image(ctx, name):
@@ -226,6 +283,7 @@ def four(ctx, algo, doms, extra, seconds=3):
     return r
 
 
+@remeasure_after_stall
 def case_four_credit(ctx):
     """credit 1:1:2:4: over the busy window each domain's share of the device
     follows its weight; register accesses both emulated and forwarded."""
@@ -247,6 +305,7 @@ def case_four_credit(ctx):
     check(sum(x["w4"]["djobs"] for x in t) <= t[-1]["w4"]["jobs"], "table deltas", r)
 
 
+@remeasure_after_stall
 def case_four_rr(ctx):
     """rr: four equal domains get equal shares over the busy window."""
     names = ["r1", "r2", "r3", "r4"]
@@ -257,6 +316,7 @@ def case_four_rr(ctx):
         check(near(shares[name], 0.25, 0.2), "%s: share %.4f" % (name, shares[name]), r)
 
 
+@remeasure_after_stall
 def case_four_rtds(ctx):
     """rtds: an admitted set of budgets every 100 ms period (10, 10, 20, 30 ms;
     each job's commands last at most 2.5 ms, so --max-nonpreempt 2.5ms): no
@@ -277,6 +337,7 @@ def case_four_rtds(ctx):
               % (name, util, b / 100), r)
 
 
+@remeasure_after_stall
 def case_four_arinc653(ctx):
     """arinc653: a 100 ms frame of windows 10, 10, 20, 40 ms and 20 ms idle:
     each domain gets its windows' fraction of the device over the busy window,

@@ -256,8 +256,8 @@ def run_once(args, qemu_cmd, log, t_end, attempt):
                 line = ""
                 if time.monotonic() >= deadline:
                     if stage == "boot":
-                        return "lockup", "no progress on the console within %d s of "\
-                            "QEMU's start" % args.boot_timeout
+                        return "lockup", "KVM not up in the VM within %d s of QEMU's "\
+                            "start" % args.boot_timeout
                     return "failed", "timed out after %d s" % (time.monotonic() - t0)
                 continue
             if line is None:
