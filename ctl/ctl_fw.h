@@ -109,14 +109,4 @@ extern const struct ctl_ops ctl_fw_ops;
 /** Its commands, for a host that builds a table of its own around them. */
 extern const struct ctl_command ctl_fw_commands[];
 
-/**
- * ctl_fw_find_domain() - vc_domain_lookup(): the domain @dom names or
- * numbers (all digits: an id), NULL if none.  Kept for callers outside
- * ctl/ (fuzz/fuzz_ctl.c); new code calls vc_domain_lookup().
- */
-static inline struct vc_domain *ctl_fw_find_domain(struct vc_fw *fw, const char *dom)
-{
-	return vc_domain_lookup(fw, dom);
-}
-
 #endif /* VCOPROC_CTL_FW_H */

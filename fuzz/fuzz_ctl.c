@@ -68,7 +68,7 @@ static int h_create(void *opaque, const char *path, const char *text, size_t len
 
 static int h_destroy(void *opaque, const char *dom, struct ctl_error *err)
 {
-	struct vc_domain *d = ctl_fw_find_domain(F.fw, dom);
+	struct vc_domain *d = vc_domain_lookup(F.fw, dom);
 
 	if (!d)
 		return ctl_error_set(err, CTL_ERR_DEVICE_NOT_FOUND, "no domain");

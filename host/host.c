@@ -15,6 +15,7 @@
 
 #include <vcoproc/errno.h>
 #include <vcoproc/posix.h>
+#include <vcoproc/util.h>
 
 #include "host.h"
 #include "simcp.h"
@@ -283,23 +284,24 @@ out_destroy:
 
 /* ---- the registry ------------------------------------------------------------------- */
 
+/*
+ * The project's one rule (vc_domain_match()): all decimal digits is an id,
+ * anything else a name.  Ended domains have no framework domain any more,
+ * so the rule is applied to the record.
+ */
 struct dom *host_find(struct host *h, const char *s)
 {
-	char *end;
-	unsigned long id;
+	uint64_t id;
+	bool is_id = *s && !vc_parse_u64(s, &id);
 
-	for (unsigned int i = 0; i < h->nr_doms; i++)
-		if (!strcmp(h->doms[i]->cfg.name, s))
-			return h->doms[i];
-	if (s[0] < '0' || s[0] > '9')
-		return NULL;
-	errno = 0;
-	id = strtoul(s, &end, 10);
-	if (*end || errno)
-		return NULL;
-	for (unsigned int i = 0; i < h->nr_doms; i++)
-		if (h->doms[i]->domid == id)
-			return h->doms[i];
+	for (const char *p = s; is_id && *p; p++)
+		is_id = *p >= '0' && *p <= '9';
+	for (unsigned int i = 0; i < h->nr_doms; i++) {
+		struct dom *d = h->doms[i];
+
+		if (is_id ? d->domid == id : !strcmp(d->cfg.name, s))
+			return d;
+	}
 	return NULL;
 }
 

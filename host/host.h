@@ -136,8 +136,8 @@ int host_add(struct host *h, const struct domcfg *cfg, const struct dom_opts *o,
 	     struct dom **out, char *err, size_t errlen);
 
 /**
- * host_find() - the domain named @s, else the one whose id @s spells in
- * decimal (digits only); NULL if none.
+ * host_find() - the domain whose id @s spells when @s is all decimal
+ * digits, else the one named @s (vc_domain_match()'s rule); NULL if none.
  */
 struct dom *host_find(struct host *h, const char *s);
 

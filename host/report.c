@@ -240,20 +240,24 @@ static void json_num(FILE *f, double v)
 		fprintf(f, "%.6f", v);
 }
 
+/* The counters as a JSON object, keys and order from VC_VCOPROC_STATS(). */
 static void json_vstats(FILE *f, const struct vc_vcoproc_stats *s)
 {
-	fprintf(f, "{\"run_ns\": %llu, \"switches_in\": %llu, \"switches_out\": %llu, "
-		"\"refusals\": %llu, \"refusal_wait_ns\": %llu, \"mmio_emulated\": %llu, "
-		"\"mmio_forwarded\": %llu, \"irqs\": %llu, \"jobs\": %llu, \"resets\": %llu, "
-		"\"wakeups\": %llu, \"deadline_misses\": %llu, \"jitter_ns\": %llu, "
-		"\"jitter_max_ns\": %llu}",
-		(unsigned long long)s->run_ns, (unsigned long long)s->switches_in,
-		(unsigned long long)s->switches_out, (unsigned long long)s->refusals,
-		(unsigned long long)s->refusal_wait_ns, (unsigned long long)s->mmio_emulated,
-		(unsigned long long)s->mmio_forwarded, (unsigned long long)s->irqs,
-		(unsigned long long)s->jobs, (unsigned long long)s->resets,
-		(unsigned long long)s->wakeups, (unsigned long long)s->deadline_misses,
-		(unsigned long long)s->jitter_ns, (unsigned long long)s->jitter_max_ns);
+	const char *sep = "{";
+
+#define X(type, name, what) \
+	fprintf(f, "%s\"%s\": %llu", sep, #name, (unsigned long long)s->name); sep = ", ";
+	VC_VCOPROC_STATS(X)
+#undef X
+	fputc('}', f);
+}
+
+/* ... and of the coprocessor, from VC_COPROC_STATS(). */
+static void json_cstats(FILE *f, const struct vc_coproc_stats *s)
+{
+#define X(type, name, what) fprintf(f, ", \"%s\": %llu", #name, (unsigned long long)s->name);
+	VC_COPROC_STATS(X)
+#undef X
 }
 
 /* The summary as one JSON object (docs/kvm-host.md lists the fields). */
@@ -281,18 +285,8 @@ int report_json(struct host *h, const struct report_shares *sh, const char *path
 	json_str(f, h->win.why);
 	fprintf(f, "},\n \"coproc\": {\"name\": ");
 	json_str(f, vc_coproc_name(h->coproc));
-	fprintf(f, ", \"uptime_ns\": %llu, \"busy_ns\": %llu, \"decisions\": %llu, "
-		"\"decision_ns\": %llu, \"switches\": %llu, \"switch_lat_total_ns\": %llu, "
-		"\"switch_lat_max_ns\": %llu, \"refusals\": %llu, \"refusal_wait_ns\": %llu, "
-		"\"mmio_emulated\": %llu, \"mmio_forwarded\": %llu, \"irqs\": %llu, "
-		"\"resets\": %llu, \"stale_events\": %llu},\n \"domains\": [",
-		(unsigned long long)cs.uptime_ns, (unsigned long long)cs.busy_ns,
-		(unsigned long long)cs.decisions, (unsigned long long)cs.decision_ns,
-		(unsigned long long)cs.switches, (unsigned long long)cs.switch_lat_total_ns,
-		(unsigned long long)cs.switch_lat_max_ns, (unsigned long long)cs.refusals,
-		(unsigned long long)cs.refusal_wait_ns, (unsigned long long)cs.mmio_emulated,
-		(unsigned long long)cs.mmio_forwarded, (unsigned long long)cs.irqs,
-		(unsigned long long)cs.resets, (unsigned long long)cs.stale_events);
+	json_cstats(f, &cs);
+	fprintf(f, "},\n \"domains\": [");
 	for (unsigned int i = 0; i < h->nr_doms; i++) {
 		struct dom *d = h->doms[i];
 		struct vc_vcoproc_stats w;

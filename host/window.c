@@ -9,12 +9,11 @@
  * the sum of every domain's run_ns(window).
  *
  * Expected shares are what the algorithm promises among vcoprocs that
- * always have work, from the parameters the scheduler reports
- * (vc_vcoproc_params(), vc_coproc_params()).
+ * always have work: the scheduler says (vc_vcoproc_expected_share()); the
+ * host only compares.
  */
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "host.h"
@@ -115,129 +114,27 @@ void host_window_delta(struct host *h, struct dom *d, struct vc_vcoproc_stats *o
 	else
 		return;
 	*out = end;
-#define DELTA(f) out->f = end.f - a->f
-	DELTA(run_ns); DELTA(switches_in); DELTA(switches_out); DELTA(refusals);
-	DELTA(refusal_wait_ns); DELTA(mmio_emulated); DELTA(mmio_forwarded); DELTA(irqs);
-	DELTA(jobs); DELTA(resets); DELTA(wakeups); DELTA(deadline_misses); DELTA(jitter_ns);
-#undef DELTA
+#define X(type, name, what) out->name = end.name - a->name;
+	VC_VCOPROC_STATS(X)
+#undef X
+	out->jitter_max_ns = end.jitter_max_ns; /* a maximum, not a count */
 }
 
 /* ---- expected shares ------------------------------------------------------------ */
 
-/* The value of parameter @key in @p[0..@n) as a number, or -1. */
-static double param_num(const struct vc_param *p, unsigned int n, const char *key, bool dur)
-{
-	for (unsigned int i = 0; i < n; i++) {
-		char *end;
-		double v;
-
-		if (strcmp(p[i].key, key))
-			continue;
-		v = strtod(p[i].val, &end);
-		if (!dur || !strcmp(end, "ns"))
-			return v;
-		if (!strcmp(end, "us") || !*end)
-			return v * 1e3;
-		if (!strcmp(end, "ms"))
-			return v * 1e6;
-		if (!strcmp(end, "s"))
-			return v * 1e9;
-		return -1;
-	}
-	return -1;
-}
-
-/* A vcoproc's weight under @algo (credit: weight; rtds: budget/period); < 0: none. */
-static double weight_of(const char *algo, struct vc_vcoproc *v)
-{
-	struct vc_param p[VC_VCOPROC_MAX_PARAMS];
-	unsigned int n = vc_vcoproc_params(v, p, VC_VCOPROC_MAX_PARAMS);
-	double a, b;
-
-	n = n < VC_VCOPROC_MAX_PARAMS ? n : VC_VCOPROC_MAX_PARAMS;
-	if (!strcmp(algo, "rr"))
-		return 1;
-	if (!strcmp(algo, "credit")) {
-		if (param_num(p, n, "cap", false) > 0)
-			return -1;
-		return param_num(p, n, "weight", false);
-	}
-	if (!strcmp(algo, "rtds")) {
-		a = param_num(p, n, "budget", true);
-		b = param_num(p, n, "period", true);
-		return a > 0 && b > 0 ? a / b : -1;
-	}
-	return -1;
-}
-
-/* arinc653: each domain's windows in the frame; false if the frame is unknown. */
-static bool frame_weights(struct host *h, struct vc_coproc *c, double *w)
-{
-	struct vc_param p[8];
-	unsigned int n = vc_coproc_params(c, p, 8);
-	const char *frame = NULL;
-	char *copy, *item, *save = NULL;
-	bool ok = true;
-
-	for (unsigned int i = 0; i < n && i < 8; i++)
-		if (!strcmp(p[i].key, "frame"))
-			frame = p[i].val;
-	if (!frame || strstr(frame, "..."))
-		return false;
-	for (unsigned int i = 0; i < h->nr_doms; i++)
-		w[i] = h->doms[i]->nr_vv ? (strcmp(frame, "auto") ? 0 : 1) : -1;
-	if (!strcmp(frame, "auto"))
-		return true;
-	copy = strdup(frame);
-	if (!copy)
-		return false;
-	for (item = strtok_r(copy, ",", &save); item && ok; item = strtok_r(NULL, ",", &save)) {
-		char *colon = strrchr(item, ':');
-		struct vc_param dur;
-		struct dom *d;
-
-		if (!colon) {
-			ok = false;
-			break;
-		}
-		*colon = '\0';
-		while (*item == ' ')
-			item++;
-		snprintf(dur.key, sizeof(dur.key), "t");
-		snprintf(dur.val, sizeof(dur.val), "%s", colon + 1);
-		/* A bare number in a frame is ms, as the scheduler reads it. */
-		if (!strpbrk(dur.val, "nums"))
-			snprintf(dur.val + strlen(dur.val), sizeof(dur.val) - strlen(dur.val), "ms");
-		d = host_find(h, item);
-		for (unsigned int i = 0; d && i < h->nr_doms; i++)
-			if (h->doms[i] == d && d->nr_vv)
-				w[i] += param_num(&dur, 1, "t", true);
-	}
-	free(copy);
-	return ok;
-}
-
+/*
+ * What the algorithm promises each domain's vcoproc among all vcoprocs on
+ * its coprocessor (the scheduler's expected_share hook, through the core):
+ * run_ppb is comparable with a share measured as run_ns over all run_ns.
+ */
 void host_expected_shares(struct host *h)
 {
-	struct vc_coproc *c = h->coproc;
-	const char *algo = c ? vc_coproc_sched_name(c) : "";
-	double w[HOST_MAX_DOMAINS], sum = 0;
-	bool known = c != NULL;
+	for (unsigned int i = 0; i < h->nr_doms; i++) {
+		struct dom *d = h->doms[i];
+		struct vc_share sh;
 
-	if (known && !strcmp(algo, "arinc653")) {
-		known = frame_weights(h, c, w);
-	} else {
-		for (unsigned int i = 0; known && i < h->nr_doms; i++) {
-			struct dom *d = h->doms[i];
-
-			w[i] = d->nr_vv && !d->reaped ? weight_of(algo, d->vv[0]) : -1;
-			if (d->nr_vv && w[i] < 0)
-				known = false;
-		}
+		d->expected = -1;
+		if (d->nr_vv && !d->reaped && !vc_vcoproc_expected_share(d->vv[0], &sh))
+			d->expected = (double)sh.run_ppb / (double)VC_SHARE_ONE;
 	}
-	for (unsigned int i = 0; known && i < h->nr_doms; i++)
-		if (w[i] > 0)
-			sum += w[i];
-	for (unsigned int i = 0; i < h->nr_doms; i++)
-		h->doms[i]->expected = known && sum > 0 && w[i] >= 0 ? w[i] / sum : -1;
 }
