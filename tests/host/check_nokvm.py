@@ -95,6 +95,8 @@ def main():
         check(rc1 == 0 and rc2 == 0, "builtin domains are created", e1 + e2)
         rc, _, err = cli("vcoproc-set", "b2", "gpu0", "weight=768")
         check(rc == 0, "vcoproc-set b2 gpu0 weight=768", err)
+        exp = {v["domain"]: v["expected_share"] for v in cli_json("vcoproc-list", "-c", "gpu0")}
+        check(exp == {"b1": 0.25, "b2": 0.75}, "vcoproc-list --json: expected shares 1/4, 3/4", exp)
         time.sleep(1.0)
         a1, a2 = run_ns("b1"), run_ns("b2")
         time.sleep(2.0)
@@ -147,6 +149,20 @@ def main():
         ok = [x["verdict"] for x in s["domains"]] == ["pass", "pass"] and \
             all(x["stats"]["jobs"] > 0 for x in s["domains"])
     check(ok, "--domain: builtin guests run and pass", p.stdout[-2000:] + p.stderr[-2000:])
+
+    # The host's share check takes the scheduler's word: a bare number in an
+    # arinc653 frame is ms to the scheduler, so a:10,b:30ms promises 1/4, 3/4.
+    p = subprocess.run([VCOPROCD, "--algo", "arinc653", "--param", "frame=a:10,b:30ms",
+                        "--domain", "kernel=builtin:compute,name=a,cmdline=seconds=2",
+                        "--domain", "kernel=builtin:compute,name=b,cmdline=seconds=2",
+                        "--check-shares", "5%", "--json", "-", "--no-echo", "--interval", "0"],
+                       capture_output=True, text=True, timeout=60)
+    ok = p.returncode == 0
+    if ok:
+        s = json.loads(p.stdout)
+        ok = [(x["name"], x["expected_share"]) for x in s["domains"]] == [("a", 0.25), ("b", 0.75)]
+    check(ok, "arinc653 frame a:10,b:30ms: the host expects 1/4, 3/4 and measures it",
+          p.stdout[-2000:] + p.stderr[-2000:])
     print("1..%d" % len(results))
     sys.exit(0 if all(results) else 1)
 
