@@ -286,7 +286,10 @@ def run_once(args, qemu_cmd, log, t_end, attempt):
                 st = int(rest)
                 if st == SKIP and stage == "boot":
                     return "nokvm", "; ".join(reasons) or "no /dev/kvm in the VM"
-                b.p.wait(timeout=30)
+                try:
+                    b.p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    say("QEMU did not power off; stopped")
                 say("attempt %d: KVM up %.1f s after QEMU's start, command finished %.1f s "
                     "after it" % (attempt, ready_at or 0, time.monotonic() - t0))
                 return "done", st
@@ -384,12 +387,12 @@ def main():
     r.add_argument("--tcg-thread", choices=("single", "multi"),
                    default=os.environ.get("VCOPROC_VM_TCG_THREAD", "multi"))
     r.add_argument("--append", default="", help="more kernel command line")
-    r.add_argument("--boot-timeout", type=float, default=180,
+    r.add_argument("--boot-timeout", type=float, default=120,
                    help="seconds from QEMU's start to KVM up before the boot counts as "
-                   "locked up (default 180)")
+                   "locked up (default 120)")
     r.add_argument("--timeout", type=float, default=float(
-        os.environ.get("VCOPROC_VM_TIMEOUT", "900")),
-        help="seconds for everything, retries included (default 900)")
+        os.environ.get("VCOPROC_VM_TIMEOUT", "600")),
+        help="seconds for everything, retries included (default 600)")
     r.add_argument("--retries", type=int, default=1)
     r.add_argument("--timeout-multiplier", type=int, default=3)
     r.add_argument("--quiet", action="store_true", help="show only the command's output")
