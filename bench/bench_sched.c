@@ -181,7 +181,7 @@ static void build(struct setup *s, const char *algo, unsigned int n)
 		params_for(algo, i, n, p, &nr);
 		if ((err = vc_domain_create(s->fw, i + 1, NULL, NULL, NULL, &s->doms[i])))
 			die("domain", err);
-		if ((err = vc_vcoproc_create(s->doms[i], s->c, p, nr, &v)))
+		if ((err = vc_vcoproc_create(s->doms[i], s->c, p, nr, &v, NULL)))
 			die("vcoproc", err);
 		if (vc_domain_mmio(s->doms[i], 0x10000000, 4, true, &one))
 			die("doorbell", -VC_EIO);

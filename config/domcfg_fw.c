@@ -10,9 +10,8 @@
  * the vcoprocs already made for it.
  *
  * A key no algorithm has is refused up front (the framework would refuse
- * it too).  The framework reports a rejected value as -VC_EINVAL without
- * naming it; to name it in the message, the creation is retried with the
- * first 1, 2, ... parameters until it fails again (the error path only).
+ * it too).  A value the algorithm rejects is named by the framework
+ * (vc_vcoproc_create()'s @refused), and the message points at it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -41,24 +40,6 @@ static void coproc_names(struct vc_fw *fw, char *buf, size_t len)
 		snprintf(buf + o, len - o, ", ...");
 	if (!n)
 		snprintf(buf, len, "none registered");
-}
-
-/* Which parameter of entry @e made creation fail with -VC_EINVAL; -1 if none alone does. */
-static int find_bad_param(struct vc_domain *d, struct vc_coproc *c,
-			  const struct domcfg_vcoproc *e)
-{
-	struct vc_vcoproc *v;
-
-	for (unsigned int k = 1; k <= e->nr_params; k++) {
-		int r = vc_vcoproc_create(d, c, e->params, k, &v);
-
-		if (!r) {
-			vc_vcoproc_destroy(v);
-			continue;
-		}
-		return r == -VC_EINVAL ? (int)k - 1 : -1;
-	}
-	return -1;
 }
 
 /* Warn about keys of entry @i that @c's current algorithm does not know. */
@@ -127,14 +108,14 @@ int domcfg_build(struct vc_fw *fw, struct domcfg *cfg, uint32_t domid,
 		struct vc_vcoproc *v;
 		int bad;
 
-		r = vc_vcoproc_create(d, cps[i], e->params, e->nr_params, &v);
+		r = vc_vcoproc_create(d, cps[i], e->params, e->nr_params, &v, &bad);
 		if (!r) {
 			if (vv)
 				vv[i] = v;
 			check_keys(cfg, i, v, cps[i]);
 			continue;
 		}
-		if (r == -VC_EINVAL && (bad = find_bad_param(d, cps[i], e)) >= 0)
+		if (r == -VC_EINVAL && bad >= 0 && (unsigned int)bad < e->nr_params)
 			domcfg_errorf(cfg, e->val_pos[bad], err, errlen,
 				      "expected a valid value of \"%s\" for %s on %s, found \"%s\"",
 				      e->params[bad].key, vc_coproc_sched_name(cps[i]), e->instance,

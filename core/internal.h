@@ -149,6 +149,7 @@ struct vc_vcoproc {
 	bool has_work;                 /* woken and not yet asleep */
 	struct vc_param params[VC_VCOPROC_MAX_PARAMS];
 	unsigned int nr_params;
+	int refused_param;             /* vc_vcoproc_param_refused(): index, or -1 */
 
 	bool accounting;               /* running: device time is charged to it */
 	vc_time_t run_since;           /* charged up to here while accounting */

@@ -91,6 +91,15 @@ void *vc_sched_vdata(const struct vc_vcoproc *v)
 	return v->sched_priv;
 }
 
+int vc_vcoproc_param_refused(struct vc_vcoproc *v, const char *key)
+{
+	v->refused_param = -1;
+	for (unsigned int i = 0; i < v->nr_params; i++)
+		if (!vc_strcmp(v->params[i].key, key))
+			v->refused_param = (int)i;
+	return -VC_EINVAL;
+}
+
 const char *vc_vcoproc_param(const struct vc_vcoproc *v, const char *key)
 {
 	for (unsigned int i = 0; i < v->nr_params; i++)

@@ -11,6 +11,7 @@
 #include "internal.h"
 #include "switch.h"
 
+/* Take @params; on a bad one, its index goes to v->refused_param. */
 static int copy_params(struct vc_vcoproc *v, const struct vc_param *params,
 		       unsigned int nr)
 {
@@ -20,6 +21,7 @@ static int copy_params(struct vc_vcoproc *v, const struct vc_param *params,
 		const struct vc_param *p = &params[i];
 		size_t kl = 0, vl = 0;
 
+		v->refused_param = (int)i;
 		while (kl < sizeof(p->key) && p->key[kl])
 			kl++;
 		while (vl < sizeof(p->val) && p->val[vl])
@@ -31,6 +33,7 @@ static int copy_params(struct vc_vcoproc *v, const struct vc_param *params,
 		v->params[i] = *p;
 	}
 	v->nr_params = nr;
+	v->refused_param = -1;
 	return 0;
 }
 
@@ -47,11 +50,13 @@ static int alloc_slot(struct vc_coproc *c, unsigned int *slot)
 
 int vc_vcoproc_create(struct vc_domain *d, struct vc_coproc *c,
 		      const struct vc_param *params, unsigned int nr_params,
-		      struct vc_vcoproc **out)
+		      struct vc_vcoproc **out, int *refused)
 {
 	struct vc_vcoproc *v, *it;
 	int err;
 
+	if (refused)
+		*refused = -1;
 	if (!d || !c || !out || (nr_params && !params))
 		return -VC_EINVAL;
 	v = vc_os_zalloc(sizeof(*v));
@@ -105,6 +110,8 @@ out_unlock_dom:
 	vc_os_unlock(d->lock);
 	vc_os_unlock(d->fw->lock);
 out_free:
+	if (refused && (err == -VC_EINVAL || err == -VC_ENOENT))
+		*refused = v->refused_param;
 	vc_os_free(v);
 	return err;
 }

@@ -296,11 +296,15 @@ static int credit_alloc_vdata(struct vc_sched *s, struct vc_vcoproc *v, void **v
 	vd->hnode.tie = vd->id;
 	vd->weight = CREDIT_WEIGHT_DEFAULT;
 	val = vc_vcoproc_param(v, "weight");
-	if (val && (err = credit_parse_weight(val, &vd->weight)))
+	if (val && credit_parse_weight(val, &vd->weight)) {
+		err = vc_vcoproc_param_refused(v, "weight");
 		goto out_free;
+	}
 	val = vc_vcoproc_param(v, "cap");
-	if (val && (err = credit_parse_cap(val, &vd->cap)))
+	if (val && credit_parse_cap(val, &vd->cap)) {
+		err = vc_vcoproc_param_refused(v, "cap");
 		goto out_free;
+	}
 	err = vc_heap_reserve(&cp->runq, cp->nr_vdata + 1);
 	if (err)
 		goto out_free;

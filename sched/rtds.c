@@ -259,16 +259,20 @@ static void rtds_deinit(struct vc_sched *s)
 }
 
 /* Parse @budget_s and @period_s (NULL: keep) into *@budget and *@period. */
+#define RTDS_BAD_PERIOD 1 /* rtds_parse(): the period is at fault */
+#define RTDS_BAD_BUDGET 2 /* the budget (malformed, or above the period) */
+
+/* Returns 0, RTDS_BAD_PERIOD or RTDS_BAD_BUDGET. */
 static int rtds_parse(const char *budget_s, const char *period_s, vc_time_t *budget,
 		      vc_time_t *period)
 {
 	if (period_s && vc_sched_parse_time(period_s, VC_USEC(1), RTDS_PERIOD_MIN,
 					    RTDS_PERIOD_MAX, period))
-		return -VC_EINVAL;
+		return RTDS_BAD_PERIOD;
 	if (budget_s && vc_sched_parse_time(budget_s, VC_USEC(1), RTDS_BUDGET_MIN,
 					    RTDS_PERIOD_MAX, budget))
-		return -VC_EINVAL;
-	return *budget <= *period ? 0 : -VC_EINVAL;
+		return RTDS_BAD_BUDGET;
+	return *budget <= *period ? 0 : RTDS_BAD_BUDGET;
 }
 
 static int rtds_alloc_vdata(struct vc_sched *s, struct vc_vcoproc *v, void **vdata)
@@ -282,7 +286,7 @@ static int rtds_alloc_vdata(struct vc_sched *s, struct vc_vcoproc *v, void **vda
 	err = rtds_parse(vc_vcoproc_param(v, "budget"), vc_vcoproc_param(v, "period"),
 			 &budget, &period);
 	if (err)
-		return err;
+		return vc_vcoproc_param_refused(v, err == RTDS_BAD_PERIOD ? "period" : "budget");
 	err = rtds_admit(s, NULL, budget, period);
 	if (err)
 		return err;
@@ -436,7 +440,7 @@ static int rtds_set_param(struct vc_sched *s, struct vc_vcoproc *v, const char *
 	else
 		return -VC_ENOENT;
 	if (err)
-		return err;
+		return -VC_EINVAL;
 	err = rtds_admit(s, vd, budget, period);
 	if (err)
 		return err;

@@ -19,7 +19,7 @@
  *
  * In a domain line the workload keys (name arrival depth every offset mean
  * job chunk np mem) belong to the simulator; every other key=value is a
- * per-vcoproc scheduling parameter handed to vc_vcoproc_create().
+ * per-vcoproc scheduling parameter handed to vc_vcoproc_create(, NULL).
  * "period" is both: the scheduler's, and the default release period of a
  * periodic workload.
  */

@@ -528,7 +528,7 @@ static int dom_setup(struct sim *sim, unsigned int i, char *err, size_t errlen)
 	r = vc_domain_create(sim->fw, d->domid, c->name, &d->iommu, d, &d->vd);
 	if (r)
 		return sim_fail(err, errlen, r, "domain %s: %s", c->name, vc_strerror(r));
-	r = vc_vcoproc_create(d->vd, sim->coproc, c->params, c->nr_params, &d->vv);
+	r = vc_vcoproc_create(d->vd, sim->coproc, c->params, c->nr_params, &d->vv, NULL);
 	if (r == -VC_ENOSPC) {
 		/* Admission control said no: the domain runs nothing. */
 		d->res.create_err = r;

@@ -126,7 +126,7 @@ void vc_freestanding_entry(void)
 		(void)vc_sched_lookup(*algo);
 	if (!vc_coproc_register(fw, &desc, &c) &&
 	    !vc_domain_create(fw, 1, "d", NULL, NULL, &d) &&
-	    !vc_vcoproc_create(d, c, NULL, 0, &v)) {
+	    !vc_vcoproc_create(d, c, NULL, 0, &v, NULL)) {
 		uint64_t val = 0;
 		struct vc_printer p = { 0 };
 

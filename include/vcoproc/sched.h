@@ -149,6 +149,14 @@ void *vc_sched_vdata(const struct vc_vcoproc *v);
  */
 const char *vc_vcoproc_param(const struct vc_vcoproc *v, const char *key);
 
+/**
+ * vc_vcoproc_param_refused() - for alloc_vdata(): the value of @v's
+ * parameter @key is the one refused.  Records which it was, so that
+ * vc_vcoproc_create() can tell its caller, and returns -VC_EINVAL, the
+ * code alloc_vdata() then returns.  Coproc lock held.
+ */
+int vc_vcoproc_param_refused(struct vc_vcoproc *v, const char *key);
+
 /** vc_sched_note_miss() - count a missed deadline of @v. */
 void vc_sched_note_miss(struct vc_vcoproc *v);
 /** vc_sched_note_jitter() - record that @v started @late ns after its slot. */

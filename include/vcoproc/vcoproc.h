@@ -231,11 +231,16 @@ const char *vc_vstate_name(enum vc_vstate s);
  * (@d has one on @c), -VC_ENOENT (a key no built-in algorithm knows),
  * -VC_EINVAL (bad parameter), -VC_ENOSPC (admission refused), -VC_ENOMEM,
  * or the platform's error; nothing is left behind.  Keys another
- * algorithm knows are kept for when @c switches to it.
+ * algorithm knows are kept for when @c switches to it.  When @refused is
+ * not NULL it says which parameter failed: on -VC_ENOENT or -VC_EINVAL
+ * the index in @params of the key that is unknown, malformed or whose
+ * value the algorithm refused, else (and when no single one is at fault)
+ * -1.
  */
 VC_MUST_CHECK int vc_vcoproc_create(struct vc_domain *d, struct vc_coproc *c,
 				    const struct vc_param *params,
-				    unsigned int nr_params, struct vc_vcoproc **out);
+				    unsigned int nr_params, struct vc_vcoproc **out,
+				    int *refused);
 
 /** vc_vcoproc_destroy() - stop (or reset) and free @v; the others go on. */
 void vc_vcoproc_destroy(struct vc_vcoproc *v);

@@ -219,7 +219,17 @@ static struct {
 	struct vc_fw *fw;
 	struct simcp *dev[2];
 	struct vc_coproc *c[2];
+	unsigned int allocs;          /* contexts the platform was asked for */
 } F;
+
+/* simcp's platform ops, counting the contexts asked for. */
+static struct vc_platform_ops counting_ops;
+
+static int counting_ctx_alloc(struct vc_coproc *c, uint32_t tag, void **ctx)
+{
+	F.allocs++;
+	return simcp_platform_ops.ctx_alloc(c, tag, ctx);
+}
 
 static void no_irq(void *host_dom, uint32_t irq)
 {
@@ -235,12 +245,16 @@ static int fw_setup(void **state)
 	struct vc_coproc_desc d;
 
 	vc_vtime_reset();
+	counting_ops = simcp_platform_ops;
+	counting_ops.ctx_alloc = counting_ctx_alloc;
+	F.allocs = 0;
 	assert_int_equal(vc_fw_create(&hops, &F.fw), 0);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(simcp_create(&sc, &F.dev[i]), 0);
 		simcp_coproc_desc(F.dev[i], names[i], 0xfe000000ull + 0x1000ull * (unsigned)i,
 				  16 + (unsigned)i, &d);
 		d.sched = algos[i];
+		d.ops = &counting_ops;
 		assert_int_equal(vc_coproc_register(F.fw, &d, &F.c[i]), 0);
 		simcp_attach(F.dev[i], F.c[i]);
 	}
@@ -335,6 +349,36 @@ static void test_build_bad_value_undoes(void **state)
 	assert_string_equal(err, "d.cfg:3:26: expected a valid value of \"weight\" for credit on gpu0, found \"0\"");
 }
 
+/*
+ * The framework names the parameter it refused: the message points at it
+ * and the vcoproc is asked for once - no re-creation to find out which.
+ */
+static void test_build_names_refused_param(void **state)
+{
+	char err[DOMCFG_MSG_MAX];
+	struct vc_domain *d;
+
+	F.allocs = 0;
+	assert_int_equal(build(NK "vcoproc = [ 'gpu0,cap=10,weight=0' ]\n", 3, &d, err),
+			 -VC_EINVAL);
+	assert_string_equal(err, "d.cfg:3:33: expected a valid value of \"weight\" for credit on gpu0, found \"0\"");
+	assert_int_equal(F.allocs, 1);
+
+	F.allocs = 0;
+	assert_int_equal(build(NK "vcoproc = [ 'gpu1,budget=20ms,period=10ms' ]\n", 3, &d, err),
+			 -VC_EINVAL);
+	assert_string_equal(err, "d.cfg:3:26: expected a valid value of \"budget\" for rtds on gpu1, found \"20ms\"");
+	assert_int_equal(F.allocs, 1);
+
+	/* 50 us is below rtds's shortest period (a bare number is in us). */
+	assert_int_equal(build(NK "vcoproc = [ 'gpu1,budget=20,period=50' ]\n", 3, &d, err),
+			 -VC_EINVAL);
+	assert_string_equal(err, "d.cfg:3:36: expected a valid value of \"period\" for rtds on gpu1, found \"50\"");
+	assert_null(vc_domain_find(F.fw, 3));
+	assert_int_equal(nr_vcoprocs(0), 0);
+	assert_int_equal(nr_vcoprocs(1), 0);
+}
+
 static void test_build_admission(void **state)
 {
 	char err[DOMCFG_MSG_MAX];
@@ -385,6 +429,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_build_ok, fw_setup, fw_teardown),
 		cmocka_unit_test_setup_teardown(test_build_unknown_instance, fw_setup, fw_teardown),
 		cmocka_unit_test_setup_teardown(test_build_bad_value_undoes, fw_setup, fw_teardown),
+		cmocka_unit_test_setup_teardown(test_build_names_refused_param, fw_setup, fw_teardown),
 		cmocka_unit_test_setup_teardown(test_build_admission, fw_setup, fw_teardown),
 		cmocka_unit_test_setup_teardown(test_build_unknown_key, fw_setup, fw_teardown),
 		cmocka_unit_test_setup_teardown(test_build_domid_taken, fw_setup, fw_teardown),

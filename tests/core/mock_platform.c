@@ -336,7 +336,7 @@ int mock_dom_init(struct mock_host *h, struct mock_dom *md, uint32_t domid,
 	err = vc_domain_create(h->fw, domid, name, NULL, md, &md->d);
 	if (err)
 		return err;
-	return vc_vcoproc_create(md->d, h->c, p, nr, &md->v);
+	return vc_vcoproc_create(md->d, h->c, p, nr, &md->v, NULL);
 }
 
 struct mock_ctx *mock_ctx_of(struct mock_dom *md)

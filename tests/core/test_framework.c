@@ -73,7 +73,7 @@ static void test_create_destroy(void **state)
 	assert_ptr_equal(arr[0], d1.v);
 	assert_ptr_equal(arr[1], d2.v);
 	/* One vcoproc per (domain, coproc); one domain per id. */
-	assert_int_equal(vc_vcoproc_create(d1.d, h.c, NULL, 0, &v), -VC_EEXIST);
+	assert_int_equal(vc_vcoproc_create(d1.d, h.c, NULL, 0, &v, NULL), -VC_EEXIST);
 	assert_int_equal(vc_domain_create(h.fw, 1, "again", NULL, NULL, &d), -VC_EEXIST);
 	assert_ptr_equal(vc_domain_find(h.fw, 2), d2.d);
 	assert_ptr_equal(vc_coproc_find(h.fw, "mock0"), h.c);
@@ -127,13 +127,33 @@ static void test_create_platform_failure_undone(void **state)
 	(void)state;
 	assert_int_equal(vc_domain_create(h.fw, 7, "d7", NULL, NULL, &d), 0);
 	h.dev->fail_alloc = -VC_ENOMEM;
-	assert_int_equal(vc_vcoproc_create(d, h.c, NULL, 0, &v), -VC_ENOMEM);
+	assert_int_equal(vc_vcoproc_create(d, h.c, NULL, 0, &v, NULL), -VC_ENOMEM);
 	assert_null(v);
 	h.dev->fail_alloc = 0;
 	assert_int_equal(cstats().nr_vcoprocs, 2);
 	/* The failure left nothing behind: a later create works. */
-	assert_int_equal(vc_vcoproc_create(d, h.c, NULL, 0, &v), 0);
+	assert_int_equal(vc_vcoproc_create(d, h.c, NULL, 0, &v, NULL), 0);
 	assert_int_equal(cstats().nr_vcoprocs, 3);
+}
+
+/* The algorithm names the value it refuses: vc_vcoproc_create() says which. */
+static void test_create_names_refused_value(void **state)
+{
+	struct vc_param p[3] = { { "cap", "10" }, { "weight", "0" }, { "period", "10ms" } };
+	struct vc_domain *d;
+	struct vc_vcoproc *v = NULL;
+	int refused = 7;
+
+	(void)state;
+	assert_int_equal(vc_coproc_sched_set(h.c, "credit"), 0);
+	assert_int_equal(vc_domain_create(h.fw, 10, "d10", NULL, NULL, &d), 0);
+	assert_int_equal(vc_vcoproc_create(d, h.c, p, 3, &v, &refused), -VC_EINVAL);
+	assert_int_equal(refused, 1);
+	assert_null(v);
+	p[1] = (struct vc_param){ "weight", "300" };
+	assert_int_equal(vc_vcoproc_create(d, h.c, p, 3, &v, &refused), 0);
+	assert_int_equal(refused, -1);
+	vc_domain_destroy(d);
 }
 
 static void test_create_bad_params(void **state)
@@ -146,8 +166,8 @@ static void test_create_bad_params(void **state)
 	memset(p, 0, sizeof(p));
 	assert_int_equal(vc_domain_create(h.fw, 8, "d8", NULL, NULL, &d), 0);
 	/* An empty key, and too many parameters. */
-	assert_int_equal(vc_vcoproc_create(d, h.c, p, 1, &v), -VC_EINVAL);
-	assert_int_equal(vc_vcoproc_create(d, h.c, p, VC_VCOPROC_MAX_PARAMS + 1, &v),
+	assert_int_equal(vc_vcoproc_create(d, h.c, p, 1, &v, NULL), -VC_EINVAL);
+	assert_int_equal(vc_vcoproc_create(d, h.c, p, VC_VCOPROC_MAX_PARAMS + 1, &v, NULL),
 			 -VC_E2BIG);
 	assert_null(v);
 	assert_int_equal(cstats().nr_vcoprocs, 2);
@@ -160,13 +180,19 @@ static void test_create_unknown_key(void **state)
 	struct vc_vcoproc *v = NULL;
 
 	(void)state;
+	struct vc_param q[3] = { { "weight", "512" }, { "cap", "10" }, { "nope", "1" } };
+	int refused = 7;
+
 	assert_int_equal(vc_domain_create(h.fw, 9, "d9", NULL, NULL, &d), 0);
-	/* A typo no algorithm knows is refused ... */
-	assert_int_equal(vc_vcoproc_create(d, h.c, p, 1, &v), -VC_ENOENT);
+	/* A typo no algorithm knows is refused, and named ... */
+	assert_int_equal(vc_vcoproc_create(d, h.c, p, 1, &v, &refused), -VC_ENOENT);
+	assert_int_equal(refused, 0);
+	assert_int_equal(vc_vcoproc_create(d, h.c, q, 3, &v, &refused), -VC_ENOENT);
+	assert_int_equal(refused, 2);
 	assert_null(v);
 	assert_int_equal(cstats().nr_vcoprocs, 2);
 	/* ... a key of another algorithm (credit's weight under rr) is kept. */
-	assert_int_equal(vc_vcoproc_create(d, h.c, &p[1], 1, &v), 0);
+	assert_int_equal(vc_vcoproc_create(d, h.c, &p[1], 1, &v, NULL), 0);
 	assert_string_equal(vc_vcoproc_param(v, "weight"), "512");
 }
 
@@ -915,7 +941,7 @@ static void test_trace_escapes_names(void **state)
 
 	(void)state;
 	assert_int_equal(vc_domain_create(h.fw, 5, "a\"b\\c\n", NULL, NULL, &d), 0);
-	assert_int_equal(vc_vcoproc_create(d, h.c, NULL, 0, &v), 0);
+	assert_int_equal(vc_vcoproc_create(d, h.c, NULL, 0, &v, NULL), 0);
 	assert_int_equal(vc_coproc_trace_enable(h.c, true, 16), 0);
 	assert_int_equal(vc_coproc_trace_export(h.c, &p), 0);
 	assert_non_null(strstr(mb.buf, "(domain a\\\"b\\\\c\\u000a)"));
@@ -981,6 +1007,7 @@ int main(void)
 		T(test_create_destroy),
 		T(test_domain_lookup),
 		T(test_create_platform_failure_undone),
+		T(test_create_names_refused_value),
 		T(test_create_bad_params),
 		T(test_create_unknown_key),
 		T(test_bad_desc_rejected),

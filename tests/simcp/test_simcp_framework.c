@@ -88,7 +88,7 @@ static int setup_with(const struct vc_param *vparams, unsigned int nr_vparams)
 		guest_init(&d->g, BASE, GUEST_SIZE);
 		assert_int_equal(vc_domain_create(F.fw, (uint32_t)i + 1, NULL, &d->g.io, d,
 						  &d->d), 0);
-		assert_int_equal(vc_vcoproc_create(d->d, F.c, F.vparams, F.nr_vparams, &d->v), 0);
+		assert_int_equal(vc_vcoproc_create(d->d, F.c, F.vparams, F.nr_vparams, &d->v, NULL), 0);
 		/* The driver's set-up, as the guest would do it. */
 		assert_int_equal(drd(d, SIMCP_REG_ID), SIMCP_ID_VALUE);
 		d->g.ring_gpa = BASE + GUEST_RING_OFF;
