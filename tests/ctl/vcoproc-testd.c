@@ -59,6 +59,7 @@
 #include "ctl_fw.h"
 #include "domcfg.h"
 #include "simcp.h"
+#include "simcp_sysdt.h"
 #include "simcp_drv.h"
 #include "sysdt.h"
 
@@ -132,7 +133,7 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-/* ---- the simcp platform (what vcoprocd's factory does too) ------------------- */
+/* ---- the simcp platform: simcp's binding (simcp_sysdt.h) ---------------------- */
 
 /* The platform hooks run under the coproc lock; the event file has its own. */
 static void log_event(const char *what, struct vc_coproc *c, uint32_t tag)
@@ -158,49 +159,27 @@ static void counted_ctx_free(struct vc_coproc *c, void *ctx)
 	T.simcp_ops->ctx_free(c, ctx);
 }
 
+/* simcp's own device-tree binding, with the context log wrapped around it. */
 static int simcp_make(void *opaque, const struct vc_sysconfig_coproc *cp,
 		      struct vc_coproc_desc *desc, void **dev, char *err, size_t errlen)
 {
-	struct simcp_config sc = { .mode = SIMCP_MODE_THREAD, .max_nonpreempt = TD_MAX_NP };
-	struct simcp *s;
-	int r;
+	int r = simcp_sysdt_platform.make(opaque, cp, desc, dev, err, errlen);
 
-	if (cp->mmio[0].size < SIMCP_MMIO_SIZE) {
-		snprintf(err, errlen, "property \"reg\": expected a window of at least 0x%x bytes",
-			 SIMCP_MMIO_SIZE);
-		return -VC_EINVAL;
-	}
-	r = simcp_create(&sc, &s);
-	if (r) {
-		snprintf(err, errlen, "cannot create the simcp device: %s", vc_strerror(r));
-		return r;
-	}
-	simcp_coproc_desc(s, cp->name, cp->mmio[0].base, cp->irqs[0], desc);
-	if (T.events) {
+	if (!r && T.events) {
 		T.simcp_ops = desc->ops;
 		T.counted_ops = *desc->ops;
 		T.counted_ops.ctx_alloc = counted_ctx_alloc;
 		T.counted_ops.ctx_free = counted_ctx_free;
 		desc->ops = &T.counted_ops;
 	}
-	*dev = s;
-	return 0;
+	return r;
 }
 
-static void simcp_attach_cb(void *dev, struct vc_coproc *c)
-{
-	simcp_attach(dev, c);
-}
+/* simcp_sysdt_platform with make() wrapped (filled in by main()). */
+static struct sysdt_platform platform;
 
-static void simcp_destroy_cb(void *dev)
-{
-	simcp_destroy(dev);
-}
-
-static const struct sysdt_platform platforms[] = {
-	{ .compatible = "vcoproc,simcp", .make = simcp_make, .attach = simcp_attach_cb,
-	  .destroy = simcp_destroy_cb },
-};
+/* No board limits: the test daemon's domains are threads, not VMs. */
+static const struct simcp_sysdt_board board = { .max_nonpreempt = TD_MAX_NP };
 
 /* ---- guests -------------------------------------------------------------------- */
 
@@ -591,8 +570,9 @@ int main(int argc, char **argv)
 	r = vc_fw_create(&hops, &T.fw);
 	if (r)
 		die("framework: %s", vc_strerror(r));
-	if (sysdt_register(T.fw, &sys, platforms, VC_ARRAY_SIZE(platforms), NULL, &T.sf, err,
-			   sizeof(err)))
+	platform = simcp_sysdt_platform;
+	platform.make = simcp_make;
+	if (sysdt_register(T.fw, &sys, &platform, 1, (void *)&board, &T.sf, err, sizeof(err)))
 		die("%s: %s", dtb, err);
 	ctl_fw_init(&T.be, T.fw, &td_host_ops, NULL);
 	if (ctl_server_create(sock, &ctl_fw_ops, &T.be, &T.srv, err, sizeof(err)))
