@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # importing kvm-vm.py leaves nothing in the source tree
 SRC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")
 TMP = tempfile.mkdtemp(prefix="vcoproc-tools-test-")
 results = []
