@@ -89,6 +89,69 @@ struct kvm_sys *host_kvm(struct host *h, char *err, size_t errlen)
 /* ---- coprocessors ------------------------------------------------------------------ */
 
 /*
+ * --context-log: every context a platform makes or frees for the
+ * framework, one line each - "alloc COPROC ID" / "free COPROC ID", ID the
+ * context's address - so that a test (or a person) can see a refused
+ * domain file undo what it made, in order.  The platforms' hooks are
+ * wrapped; they run under their coproc's lock, and each line is one stdio
+ * call (stdio locks the stream).
+ */
+static struct {
+	FILE *f;
+	const struct vc_platform_ops *orig;   /* every coprocessor's: simcp's */
+	struct vc_platform_ops ops;
+} ctxlog;
+
+static int ctxlog_alloc(struct vc_coproc *c, uint32_t tag, void **ctx)
+{
+	int r = ctxlog.orig->ctx_alloc(c, tag, ctx);
+
+	if (!r) {
+		fprintf(ctxlog.f, "alloc %s %p\n", vc_coproc_name(c), *ctx);
+		fflush(ctxlog.f);
+	}
+	return r;
+}
+
+static void ctxlog_free(struct vc_coproc *c, void *ctx)
+{
+	fprintf(ctxlog.f, "free %s %p\n", vc_coproc_name(c), ctx);
+	fflush(ctxlog.f);
+	ctxlog.orig->ctx_free(c, ctx);
+}
+
+/* Make @desc's contexts logged, when the host keeps the log. */
+static void ctxlog_wrap(struct host *h, struct vc_coproc_desc *desc)
+{
+	if (!h->context_log)
+		return;
+	ctxlog.f = h->context_log;
+	ctxlog.orig = desc->ops;
+	ctxlog.ops = *desc->ops;
+	ctxlog.ops.ctx_alloc = ctxlog_alloc;
+	ctxlog.ops.ctx_free = ctxlog_free;
+	desc->ops = &ctxlog.ops;
+}
+
+/* What dt_make() gets: the host, and the board's limits for simcp's binding. */
+struct dt_arg {
+	struct host *h;
+	struct simcp_sysdt_board board;
+};
+
+/* simcp's binding, with the context log wrapped around what it makes. */
+static int dt_make(void *opaque, const struct vc_sysconfig_coproc *cp,
+		   struct vc_coproc_desc *desc, void **dev, char *err, size_t errlen)
+{
+	struct dt_arg *a = opaque;
+	int r = simcp_sysdt_platform.make(&a->board, cp, desc, dev, err, errlen);
+
+	if (!r)
+		ctxlog_wrap(a->h, desc);
+	return r;
+}
+
+/*
  * Real-time priority for the coprocessor's threads - simcp's device thread
  * and os/posix.c's timer thread - is opt-in (host_cfg.realtime).  It is
  * not needed for the device's throughput: simcp keeps its modeled timeline
@@ -129,6 +192,7 @@ static int coproc0_create(struct host *h)
 	}
 	simcp_coproc_desc(h->dev, "simcp0", HOST_COPROC_BASE, HOST_COPROC_GSI, &desc);
 	desc.sched = h->cfg.algo;
+	ctxlog_wrap(h, &desc);
 	r = vc_coproc_register(h->fw, &desc, &h->coproc0);
 	if (r) {
 		host_log("simcp0: %s%s", r == -VC_ENOENT ? "unknown algorithm " : "",
@@ -164,11 +228,12 @@ static void coproc0_destroy(struct host *h)
 /* The coprocessors of the system device tree, each checked against the board. */
 static int dtb_register(struct host *h)
 {
-	const struct simcp_sysdt_board board = {
+	struct dt_arg arg = { h, {
 		.win_lo = HOST_COPROC_BASE, .win_hi = BOARD_IOAPIC_GPA,
 		.irq_lo = HOST_COPROC_GSI, .irq_hi = HOST_GSI_MAX, .irq_what = "IOAPIC inputs",
 		.max_nonpreempt = h->cfg.max_np_ns,
-	};
+	} };
+	struct sysdt_platform plat = simcp_sysdt_platform;
 	struct vc_sysconfig *sys = calloc(1, sizeof(*sys));
 	char err[SYSDT_ERR_MAX + 64];
 	int r;
@@ -180,8 +245,8 @@ static int dtb_register(struct host *h)
 		host_log("%s", err);
 		goto out_sys;
 	}
-	r = sysdt_register(h->fw, sys, &simcp_sysdt_platform, 1, (void *)&board, &h->sf, err,
-			   sizeof(err));
+	plat.make = dt_make;
+	r = sysdt_register(h->fw, sys, &plat, 1, &arg, &h->sf, err, sizeof(err));
 	if (r) {
 		host_log("%s: %s", h->cfg.dtb, err);
 		goto out_sys;
@@ -226,6 +291,9 @@ void host_destroy(struct host *h)
 	if (h->notify_fd >= 0)
 		close(h->notify_fd);
 	h->notify_fd = -1;
+	if (h->context_log)
+		fclose(h->context_log);
+	h->context_log = NULL;
 	hloop_destroy(h->loop);
 	h->loop = NULL;
 }
@@ -251,6 +319,11 @@ int host_create(struct host *h, const struct host_cfg *cfg)
 	if (h->notify_fd < 0) {
 		r = -errno;
 		host_log("eventfd: %s", strerror(errno));
+		goto out_destroy;
+	}
+	if (cfg->context_log && !(h->context_log = fopen(cfg->context_log, "ae"))) {
+		r = -errno;
+		host_log("%s: %s", cfg->context_log, strerror(errno));
 		goto out_destroy;
 	}
 	if (cfg->log_dir && mkdir(cfg->log_dir, 0777) && errno != EEXIST) {

@@ -32,6 +32,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <vcoproc/vcoproc.h>
 
@@ -59,6 +60,7 @@ struct host_cfg {
 	bool echo;                        /* consoles on stdout as "[name] line" */
 	bool realtime;                    /* SCHED_FIFO for the device's threads (opt-in) */
 	bool keep_ended;                  /* ended domains stay listed until destroyed */
+	const char *context_log;          /* log every platform context made or freed */
 };
 
 enum host_win_state {
@@ -105,6 +107,7 @@ struct host {
 	uint32_t next_domid;
 
 	int notify_fd;                    /* eventfd: a domain ended or a guest marked */
+	FILE *context_log;                /* host_cfg.context_log, or NULL */
 	unsigned int unhandled_log;       /* unhandled guest accesses logged per domain */
 	uint64_t t0;                      /* host clock at the start */
 	struct host_window win;

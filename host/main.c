@@ -83,6 +83,7 @@ struct opts {
 	const char *json;           /* write the summary as JSON there */
 	const char *dtb;            /* --dtb: coprocessors from the system device tree */
 	const char *socket;         /* --socket: the control server, daemon mode */
+	const char *context_log;    /* --context-log FILE */
 	double check_shares;        /* relative tolerance; < 0: no check */
 	bool echo, quiet, probe, realtime;
 };
@@ -124,6 +125,8 @@ static void usage(FILE *f)
 "  --check-shares TOL  fail unless every busy-window share is within TOL\n"
 "                      (relative: 0.03 or 3%%) of what the algorithm promises\n"
 "  --realtime          run the coprocessor's threads SCHED_FIFO (root or CAP_SYS_NICE)\n"
+"  --context-log FILE  append a line for every device context made or freed\n"
+"                      (\"alloc|free COPROC ID\"): what a refused domain undid\n"
 "  --probe             check that KVM is usable here, print why not, and exit\n"
 "  --help\n");
 }
@@ -261,7 +264,7 @@ static int parse_domain(struct opts *o, const char *spec)
 enum {
 	OPT_DOMAIN = 256, OPT_ALGO, OPT_PARAM, OPT_SECONDS, OPT_TIMEOUT, OPT_INTERVAL,
 	OPT_MAX_NP, OPT_LOG_DIR, OPT_NO_ECHO, OPT_QUIET, OPT_PROBE, OPT_HELP, OPT_JSON,
-	OPT_CHECK_SHARES, OPT_REALTIME, OPT_DTB, OPT_SOCKET,
+	OPT_CHECK_SHARES, OPT_REALTIME, OPT_DTB, OPT_SOCKET, OPT_CONTEXT_LOG,
 };
 
 /* A relative tolerance: 0.03 or 3%. */
@@ -305,6 +308,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		{ "realtime", no_argument, NULL, OPT_REALTIME },
 		{ "dtb", required_argument, NULL, OPT_DTB },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "context-log", required_argument, NULL, OPT_CONTEXT_LOG },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -341,6 +345,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		case OPT_REALTIME: o->realtime = true; break;
 		case OPT_DTB: o->dtb = optarg; break;
 		case OPT_SOCKET: o->socket = optarg; break;
+		case OPT_CONTEXT_LOG: o->context_log = optarg; break;
 		case OPT_JSON: o->json = optarg; break;
 		case OPT_CHECK_SHARES: r = parse_tol(optarg, &o->check_shares); break;
 		case OPT_HELP: usage(stdout); return 1;
@@ -645,6 +650,7 @@ int main(int argc, char **argv)
 		.dtb = o->dtb, .algo = o->algo, .params = o->params, .nr_params = o->nr_params,
 		.run_ns = o->run_ns, .max_np_ns = o->max_np_ns, .log_dir = o->log_dir,
 		.echo = o->echo, .realtime = o->realtime, .keep_ended = o->socket != NULL,
+		.context_log = o->context_log,
 	};
 	if (host_create(&h, &cfg))
 		goto out_sigfd;

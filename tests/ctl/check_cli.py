@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""The vcoproc CLI against a running daemon: vcoprocd itself (its builtin
-domains, and as on a machine without KVM: VCOPROC_KVM_DEVICE names a
-device that does not exist), or vcoproc-testd (the same framework and
-simcp in THREAD mode on real time, in-process domains, and a log of every
-context it makes and frees, --events, that shows an undo happen).
+"""The vcoproc CLI against a running vcoprocd: builtin domains (threads
+driving simcp in THREAD mode on real time with the native driver), as on a
+machine without KVM (VCOPROC_KVM_DEVICE names a device that does not
+exist, so the run is the same with or without /dev/kvm), and its context
+log (--context-log) to see an undo happen.
 
-    check_cli.py VCOPROC DAEMON SYSTEM.DTB EXAMPLES-DIR
+    check_cli.py VCOPROC VCOPROCD SYSTEM.DTB EXAMPLES-DIR
 
 create two example domains -> both listed on gpu0 -> weights 1:1 -> 1:3
 moves the measured shares (run-time deltas over a window after the change)
@@ -26,7 +26,6 @@ import tempfile
 import time
 
 VCOPROC, DAEMON, DTB, EXAMPLES = sys.argv[1:5]
-IS_VCOPROCD = os.path.basename(DAEMON) == "vcoprocd"
 TOLERANCE = 0.03     # share points
 SETTLE_LIMIT = 5.0   # seconds after the change
 WINDOW = 1.5         # seconds of each measurement
@@ -40,12 +39,6 @@ def check(ok, what, detail=""):
     print(line + ("" if ok or not detail else "\n# " + detail.replace("\n", "\n# ")),
           flush=True)
     return ok
-
-
-def skip(n, why):
-    for _ in range(n):
-        results.append(True)
-        print("ok %d # skip %s" % (len(results), why), flush=True)
 
 
 def note(text):
@@ -119,12 +112,9 @@ def main():
     sock = os.path.join(tmp, "vcoprocd.sock")
     os.chmod(tmp, 0o755)
     os.environ["VCOPROC_SOCKET"] = sock
-    ctx_log = os.path.join(tmp, "events")
-    if IS_VCOPROCD:
-        os.environ["VCOPROC_KVM_DEVICE"] = "/nonexistent/kvm"
-        argv, ctx_log = [DAEMON, "--dtb", DTB, "--socket", sock, "--no-echo"], None
-    else:
-        argv = [DAEMON, "--dtb", DTB, "--socket", sock, "--events", ctx_log]
+    ctx_log = os.path.join(tmp, "contexts")
+    os.environ["VCOPROC_KVM_DEVICE"] = "/nonexistent/kvm"
+    argv = [DAEMON, "--dtb", DTB, "--socket", sock, "--no-echo", "--context-log", ctx_log]
     daemon = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         ready = daemon.stdout.readline().strip()
@@ -150,9 +140,7 @@ def main():
 
 
 def read_events(path):
-    """The daemon's context log (--events): [(op, coproc, tag)], in order."""
-    if not path:
-        return []
+    """The daemon's context log (--context-log): [(op, coproc, id)], in order."""
     try:
         with open(path) as f:
             return [tuple(l.split()) for l in f if l.strip()]
@@ -338,10 +326,7 @@ def scenario(tmp, sock, ctx_log):
     want = '%s:3:34: expected a valid value of "weight" for credit on gpu1' % os.path.realpath(bad)
     check(rc == 1 and want in err, "the second vcoproc of a domain file is refused", err)
     ev = read_events(ctx_log)[mark:]
-    if not ctx_log:
-        skip(2, "vcoprocd keeps no context log (--events is vcoproc-testd's)")
-    else:
-        check_undo_events(ev)
+    check_undo_events(ev)
     check(run_json("vcoproc-list") == [] and run_json("domain-list") == [],
           "...and no domain and no vcoproc is left")
     rc, _, err = run("sched-set", "gpu1", "--algo", "rr")
