@@ -237,8 +237,106 @@ static int get_number(struct domcfg *cfg, const struct xlcfg_value *v, uint64_t 
 }
 
 static const char *const known_keys[] = {
-	"name", "memory", "kernel", "vcpus", "extra", "vcoproc",
+	"name", "memory", "kernel", "vcpus", "extra", "vcoproc", "type", "virtio",
 };
+
+static const char *const domain_types[] = { "kvm", "builtin", "vhost-user" };
+
+/* Copy [@s, @e) to @dst (@size bytes with the NUL); false if it does not fit. */
+static bool copy_word(char *dst, size_t size, const char *s, const char *e)
+{
+	if ((size_t)(e - s) >= size)
+		return false;
+	memcpy(dst, s, (size_t)(e - s));
+	dst[e - s] = '\0';
+	return true;
+}
+
+/* One virtio entry: comma-separated key=value (struct domcfg_virtio). */
+static int parse_virtio(struct domcfg *cfg, const struct xlcfg_value *v, char *err,
+			size_t errlen)
+{
+	struct domcfg_virtio *d = &cfg->virtio[cfg->nr_virtio];
+	const char *text, *end, *item;
+
+	if (v->type != XLCFG_STRING)
+		return bad_value(cfg, v, err, errlen, "a virtio device (a string "
+				 "\"type=crypto,transport=vhost-user,socket=PATH\")");
+	memset(d, 0, sizeof(*d));
+	d->pos = v->pos;
+	snprintf(d->transport, sizeof(d->transport), "vhost-user");
+	text = v->str;
+	end = v->str + v->len;
+	for (item = text; item <= end; ) {
+		const char *e = memchr(item, ',', (size_t)(end - item)), *eq, *ks, *ke, *vs;
+		struct xlcfg_pos at = str_pos(v, (size_t)(item - text));
+		bool ok = true;
+
+		if (!e)
+			e = end;
+		/* A socket path may hold commas only as its last item. */
+		eq = memchr(item, '=', (size_t)(e - item));
+		ks = item;
+		ke = eq ? eq : e;
+		trim(&ks, &ke);
+		if (eq && (size_t)(ke - ks) == 6 && !memcmp(ks, "socket", 6))
+			e = end;
+		if (!eq)
+			return domcfg_errorf(cfg, at, err, errlen, "expected key=value in a virtio "
+					     "device, found \"%.*s\"", (int)VC_MIN(e - item, 40), item);
+		vs = eq + 1;
+		{
+			const char *ve = e;
+
+			trim(&vs, &ve);
+			if (vs == ve)
+				return domcfg_errorf(cfg, str_pos(v, (size_t)(vs - text)), err, errlen,
+						     "expected a value for \"%.*s\", found nothing",
+						     (int)VC_MIN(ke - ks, 40), ks);
+			if ((size_t)(ke - ks) == 4 && !memcmp(ks, "type", 4)) {
+				ok = copy_word(d->type, sizeof(d->type), vs, ve) &&
+				     !strcmp(d->type, "crypto");
+				if (!ok)
+					return domcfg_errorf(cfg, str_pos(v, (size_t)(vs - text)), err,
+							     errlen, "expected a virtio device type (crypto), "
+							     "found \"%.*s\"", (int)VC_MIN(ve - vs, 40), vs);
+			} else if ((size_t)(ke - ks) == 9 && !memcmp(ks, "transport", 9)) {
+				ok = copy_word(d->transport, sizeof(d->transport), vs, ve) &&
+				     !strcmp(d->transport, "vhost-user");
+				if (!ok)
+					return domcfg_errorf(cfg, str_pos(v, (size_t)(vs - text)), err,
+							     errlen, "expected a virtio transport (vhost-user), "
+							     "found \"%.*s\"", (int)VC_MIN(ve - vs, 40), vs);
+			} else if ((size_t)(ke - ks) == 6 && !memcmp(ks, "socket", 6)) {
+				if (!copy_word(d->socket, sizeof(d->socket), vs, ve))
+					return domcfg_errorf(cfg, str_pos(v, (size_t)(vs - text)), err,
+							     errlen, "expected a socket path of at most %u "
+							     "bytes, found a longer one", DOMCFG_PATH_MAX - 1);
+				d->socket_pos = str_pos(v, (size_t)(vs - text));
+			} else if ((size_t)(ke - ks) == 7 && !memcmp(ks, "vcoproc", 7)) {
+				if (!valid_name(vs, (size_t)(ve - vs)))
+					return domcfg_errorf(cfg, str_pos(v, (size_t)(vs - text)), err,
+							     errlen, "expected a coprocessor instance id, "
+							     "found \"%.*s\"", (int)VC_MIN(ve - vs, 40), vs);
+				copy_word(d->vcoproc, sizeof(d->vcoproc), vs, ve);
+				d->vcoproc_pos = str_pos(v, (size_t)(vs - text));
+			} else {
+				return domcfg_errorf(cfg, str_pos(v, (size_t)(ks - text)), err, errlen,
+						     "expected a virtio key (type, transport, socket, "
+						     "vcoproc), found \"%.*s\"", (int)VC_MIN(ke - ks, 40), ks);
+			}
+		}
+		item = e + 1;
+	}
+	if (!d->type[0])
+		return domcfg_errorf(cfg, d->pos, err, errlen,
+				     "expected type=crypto in the virtio device, found none");
+	if (!d->socket[0])
+		return domcfg_errorf(cfg, d->pos, err, errlen,
+				     "expected socket=PATH in the vhost-user device, found none");
+	cfg->nr_virtio++;
+	return 0;
+}
 
 static int apply(struct domcfg *cfg, const struct xlcfg_setting *s, char *err, size_t errlen)
 {
@@ -291,6 +389,72 @@ static int apply(struct domcfg *cfg, const struct xlcfg_setting *s, char *err, s
 				return r;
 		}
 		cfg->pos.vcoproc = v->pos;
+	} else if (!strcmp(s->key, "type")) {
+		bool ok = false;
+
+		for (size_t i = 0; v->type == XLCFG_STRING && i < VC_ARRAY_SIZE(domain_types); i++)
+			ok |= !strcmp(v->str, domain_types[i]);
+		if (!ok)
+			return bad_value(cfg, v, err, errlen,
+					 "a domain type (\"kvm\", \"builtin\", \"vhost-user\")");
+		snprintf(cfg->type, sizeof(cfg->type), "%s", v->str);
+		cfg->pos.type = v->pos;
+	} else if (!strcmp(s->key, "virtio")) {
+		if (v->type != XLCFG_LIST)
+			return bad_value(cfg, v, err, errlen, "a list of virtio devices "
+					 "([ \"type=crypto,transport=vhost-user,socket=PATH\" ])");
+		cfg->nr_virtio = 0;
+		for (unsigned int i = 0; i < v->nr_items; i++) {
+			if (i == DOMCFG_MAX_VIRTIO)
+				return domcfg_errorf(cfg, v->items[i]->pos, err, errlen,
+						     "expected at most %u virtio devices, found %u",
+						     DOMCFG_MAX_VIRTIO, v->nr_items);
+			r = parse_virtio(cfg, v->items[i], err, errlen);
+			if (r)
+				return r;
+		}
+		cfg->pos.virtio = v->pos;
+	}
+	return 0;
+}
+
+/* What the settings mean together: the kind's requirements. */
+static int check_kind(struct domcfg *cfg, char *err, size_t errlen)
+{
+	bool vhost = !strcmp(cfg->type, "vhost-user");
+
+	if (!vhost && !cfg->kernel[0])
+		return domcfg_errorf(cfg, cfg->pos.end, err, errlen,
+				     "expected a \"kernel\" setting, found end of file");
+	if (vhost && cfg->kernel[0])
+		return domcfg_errorf(cfg, cfg->pos.kernel, err, errlen, "expected no kernel in a "
+				     "vhost-user domain (its guest runs in another VMM), found one");
+	if (vhost && !cfg->nr_virtio)
+		return domcfg_errorf(cfg, cfg->pos.end, err, errlen, "expected a \"virtio\" "
+				     "setting in a vhost-user domain, found end of file");
+	if (!vhost && cfg->nr_virtio)
+		return domcfg_errorf(cfg, cfg->pos.virtio, err, errlen, "expected type = "
+				     "\"vhost-user\" for a domain with virtio devices, found %s",
+				     cfg->type[0] ? cfg->type : "no type");
+	if (!strcmp(cfg->type, "builtin") && strncmp(cfg->kernel, "builtin:", 8))
+		return domcfg_errorf(cfg, cfg->pos.kernel, err, errlen, "expected a builtin "
+				     "workload (\"builtin:NAME\") as the kernel of a builtin domain, "
+				     "found \"%s\"", cfg->kernel);
+	if (!strcmp(cfg->type, "kvm") && !strncmp(cfg->kernel, "builtin:", 8))
+		return domcfg_errorf(cfg, cfg->pos.kernel, err, errlen, "expected a guest image "
+				     "as the kernel of a kvm domain, found \"%s\"", cfg->kernel);
+	for (unsigned int i = 0; i < cfg->nr_virtio; i++) {
+		const struct domcfg_virtio *d = &cfg->virtio[i];
+		bool found = !d->vcoproc[0] && cfg->nr_vcoprocs;
+
+		for (unsigned int k = 0; d->vcoproc[0] && k < cfg->nr_vcoprocs; k++)
+			found |= !strcmp(cfg->vcoproc[k].instance, d->vcoproc);
+		if (!found)
+			return domcfg_errorf(cfg, d->vcoproc[0] ? d->vcoproc_pos : d->pos, err, errlen,
+					     "expected a vcoproc of this domain for the virtio device "
+					     "(see \"vcoproc\"), found %s%s%s",
+					     d->vcoproc[0] ? "\"" : "none",
+					     d->vcoproc, d->vcoproc[0] ? "\"" : "");
 	}
 	return 0;
 }
@@ -318,7 +482,7 @@ int domcfg_parse(const char *text, size_t len, const char *fname, struct domcfg 
 	cfg->vcpus = 1;
 	cfg->pos.end = xc->end;
 	cfg->pos.name = cfg->pos.memory = cfg->pos.kernel = cfg->pos.vcpus = xc->end;
-	cfg->pos.extra = cfg->pos.vcoproc = xc->end;
+	cfg->pos.extra = cfg->pos.vcoproc = cfg->pos.type = cfg->pos.virtio = xc->end;
 
 	for (unsigned int i = 0; i < xc->nr_settings; i++) {
 		const struct xlcfg_setting *s = &xc->settings[i];
@@ -342,8 +506,8 @@ int domcfg_parse(const char *text, size_t len, const char *fname, struct domcfg 
 	}
 	if (!cfg->name[0])
 		r = domcfg_errorf(cfg, xc->end, err, errlen, "expected a \"name\" setting, found end of file");
-	else if (!cfg->kernel[0])
-		r = domcfg_errorf(cfg, xc->end, err, errlen, "expected a \"kernel\" setting, found end of file");
+	else
+		r = check_kind(cfg, err, errlen);
 out_free:
 	xlcfg_free(xc);
 	return r;

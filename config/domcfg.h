@@ -17,6 +17,22 @@
  *                           one vcoproc per entry: a coprocessor instance
  *                           id, then per-vcoproc scheduling parameters
  *                           key=value (at most VC_VCOPROC_MAX_PARAMS)
+ *   type    = "kvm"         the kind of domain: "kvm" (a VM booting kernel),
+ *                           "builtin" (kernel = "builtin:NAME", a workload
+ *                           of the host's), "vhost-user" (a guest in another
+ *                           VMM, reached through its virtio devices); by
+ *                           default "builtin" for builtin: kernels, else
+ *                           "kvm"
+ *   virtio  = [ "type=crypto,transport=vhost-user,socket=/run/d1.sock" ]
+ *                           virtio devices served to a vhost-user domain,
+ *                           as xl's virtio= list: comma-separated
+ *                           key=value, type (crypto) and socket required,
+ *                           transport (vhost-user, the default),
+ *                           vcoproc=INSTANCE (the vcoproc the device runs
+ *                           its work on; default: the first one)
+ *
+ * kernel is required except for vhost-user domains, which need at least
+ * one virtio device and take no kernel.
  *
  * Policy, as xl's: a value of the wrong type or out of range is an error;
  * a malformed vcoproc entry is an error; an unknown top-level key is
@@ -51,6 +67,8 @@
 #define DOMCFG_MAX_VCPUS       128
 #define DOMCFG_MAX_WARNINGS    8
 #define DOMCFG_MSG_MAX         XLCFG_ERR_MAX
+#define DOMCFG_MAX_VIRTIO      4
+#define DOMCFG_WORD_MAX        16    /* type, virtio type and transport; NUL included */
 
 /** One vcoproc entry: "INSTANCE[,key=value...]". */
 struct domcfg_vcoproc {
@@ -60,6 +78,16 @@ struct domcfg_vcoproc {
 	struct xlcfg_pos pos;                              /* the instance id */
 	struct xlcfg_pos param_pos[VC_VCOPROC_MAX_PARAMS]; /* each key */
 	struct xlcfg_pos val_pos[VC_VCOPROC_MAX_PARAMS];   /* each value */
+};
+
+/** One virtio device: "type=crypto,transport=vhost-user,socket=PATH[,vcoproc=ID]". */
+struct domcfg_virtio {
+	char type[DOMCFG_WORD_MAX];       /* "crypto" */
+	char transport[DOMCFG_WORD_MAX];  /* "vhost-user" */
+	char socket[DOMCFG_PATH_MAX];     /* as written (domcfg_resolve_path()) */
+	char vcoproc[VC_NAME_MAX];        /* "": the domain's first vcoproc */
+	struct xlcfg_pos pos;             /* the entry */
+	struct xlcfg_pos socket_pos, vcoproc_pos;
 };
 
 /** A domain file's settings, defaults filled in. */
@@ -72,9 +100,12 @@ struct domcfg {
 	char extra[DOMCFG_EXTRA_MAX];
 	struct domcfg_vcoproc vcoproc[DOMCFG_MAX_VCOPROCS];
 	unsigned int nr_vcoprocs;
+	char type[DOMCFG_WORD_MAX];   /* "kvm", "builtin", "vhost-user"; "" when not set */
+	struct domcfg_virtio virtio[DOMCFG_MAX_VIRTIO];
+	unsigned int nr_virtio;
 	/* Where each value was (the end of the file for a default). */
 	struct {
-		struct xlcfg_pos name, memory, kernel, vcpus, extra, vcoproc, end;
+		struct xlcfg_pos name, memory, kernel, vcpus, extra, vcoproc, type, virtio, end;
 	} pos;
 	/* Warnings, each a full message; nr_warnings counts them all. */
 	char warnings[DOMCFG_MAX_WARNINGS][DOMCFG_MSG_MAX];

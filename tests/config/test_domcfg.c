@@ -173,6 +173,31 @@ static const struct bad_case bad_cases[] = {
 	/* An escaped entry points at its start. */
 	{ NK "vcoproc = [ \"gpu0,\\x77eight\" ]\n",
 	  "d.cfg:3:13: expected a parameter key=value, found \"weight\"" },
+	/* Kinds of domain and virtio devices. */
+	{ "name = 'd'\ntype = 'xen'\nkernel = 'k'\n",
+	  "d.cfg:2:8: expected a domain type (\"kvm\", \"builtin\", \"vhost-user\"), found string \"xen\"" },
+	{ "name = 'd'\ntype = 'vhost-user'\nvcoproc = ['gpu0']\n",
+	  "d.cfg:4:1: expected a \"virtio\" setting in a vhost-user domain, found end of file" },
+	{ "name = 'd'\ntype = 'vhost-user'\nkernel = 'k'\nvirtio = ['type=crypto,socket=s']\nvcoproc = ['gpu0']\n",
+	  "d.cfg:3:10: expected no kernel in a vhost-user domain (its guest runs in another VMM), found one" },
+	{ "name = 'd'\nkernel = 'k'\nvirtio = ['type=crypto,socket=s']\nvcoproc = ['gpu0']\n",
+	  "d.cfg:3:10: expected type = \"vhost-user\" for a domain with virtio devices, found no type" },
+	{ "name = 'd'\ntype = 'vhost-user'\nvirtio = ['type=net,socket=s']\nvcoproc = ['gpu0']\n",
+	  "d.cfg:3:17: expected a virtio device type (crypto), found \"net\"" },
+	{ "name = 'd'\ntype = 'vhost-user'\nvirtio = ['type=crypto,transport=mmio,socket=s']\n",
+	  "d.cfg:3:34: expected a virtio transport (vhost-user), found \"mmio\"" },
+	{ "name = 'd'\ntype = 'vhost-user'\nvirtio = ['type=crypto']\nvcoproc = ['gpu0']\n",
+	  "d.cfg:3:11: expected socket=PATH in the vhost-user device, found none" },
+	{ "name = 'd'\ntype = 'vhost-user'\nvirtio = ['type=crypto,backend=0,socket=s']\n",
+	  "d.cfg:3:24: expected a virtio key (type, transport, socket, vcoproc), found \"backend\"" },
+	{ "name = 'd'\ntype = 'vhost-user'\nvirtio = ['type=crypto,socket=s']\n",
+	  "d.cfg:3:11: expected a vcoproc of this domain for the virtio device (see \"vcoproc\"), found none" },
+	{ "name = 'd'\ntype = 'vhost-user'\nvirtio = ['type=crypto,vcoproc=gpu1,socket=s']\nvcoproc = ['gpu0']\n",
+	  "d.cfg:3:32: expected a vcoproc of this domain for the virtio device (see \"vcoproc\"), found \"gpu1\"" },
+	{ "name = 'd'\ntype = 'builtin'\nkernel = 'k'\n",
+	  "d.cfg:3:10: expected a builtin workload (\"builtin:NAME\") as the kernel of a builtin domain, found \"k\"" },
+	{ "name = 'd'\ntype = 'kvm'\nkernel = 'builtin:idle'\n",
+	  "d.cfg:3:10: expected a guest image as the kernel of a kvm domain, found \"builtin:idle\"" },
 };
 
 static void test_bad(void **state)
@@ -187,6 +212,28 @@ static void test_bad(void **state)
 		assert_int_equal(r, -VC_EINVAL);
 		assert_string_equal(err, c->msg);
 	}
+}
+
+/* A vhost-user domain: its devices, a socket path with commas, no kernel. */
+static void test_vhost_user(void **state)
+{
+	static const char text[] =
+		"name = 'v'\ntype = 'vhost-user'\n"
+		"virtio = [ 'type=crypto, transport=vhost-user, vcoproc=gpu1, socket=/run/a,b.sock' ]\n"
+		"vcoproc = [ 'gpu0', 'gpu1,weight=512' ]\n";
+	char err[DOMCFG_MSG_MAX] = "";
+
+	assert_int_equal(domcfg_parse(text, strlen(text), "v.cfg", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.type, "vhost-user");
+	assert_int_equal(cfg.nr_virtio, 1);
+	assert_string_equal(cfg.virtio[0].type, "crypto");
+	assert_string_equal(cfg.virtio[0].transport, "vhost-user");
+	assert_string_equal(cfg.virtio[0].socket, "/run/a,b.sock");
+	assert_string_equal(cfg.virtio[0].vcoproc, "gpu1");
+	assert_int_equal(cfg.virtio[0].socket_pos.line, 3);
+	assert_int_equal(cfg.virtio[0].socket_pos.col, 69);
+	assert_string_equal(cfg.kernel, "");
+	assert_int_equal(cfg.nr_warnings, 0);
 }
 
 static void test_load_and_resolve(void **state)
@@ -424,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_warnings),
 		cmocka_unit_test(test_many_warnings),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_vhost_user),
 		cmocka_unit_test(test_load_and_resolve),
 		/* From here on the cases need credit and rtds. */
 		cmocka_unit_test_setup_teardown(test_build_ok, fw_setup, fw_teardown),
