@@ -246,7 +246,7 @@ def run_once(args, qemu_cmd, log, t_end, attempt):
     command's), 'nokvm', 'lockup' or 'failed' (a reason in status)."""
     t0 = time.monotonic()
     b = Boot(qemu_cmd, log)
-    stage, ready_at, reasons = "boot", None, []
+    stage, ready_at, reasons, tail = "boot", None, [], []
     deadline = min(t_end, t0 + args.boot_timeout)
     try:
         while True:
@@ -264,17 +264,17 @@ def run_once(args, qemu_cmd, log, t_end, attempt):
                 b.p.wait()
                 if stage == "boot":
                     return "failed", "QEMU exited (status %s) before KVM was up in the VM: "\
-                        "%s" % (b.p.returncode, " / ".join(reasons[-3:]) or "see " + log.name)
+                        "%s" % (b.p.returncode, " / ".join(tail[-3:]) or "see " + log.name)
                 return "failed", "QEMU exited (status %s) without the command's status" \
                     % b.p.returncode
             if not args.quiet or line.startswith("kvm-vm:") or stage == "run":
                 print(line, flush=True)
             if LOCKUP_RE.search(line):
                 return "lockup", "the VM's kernel reported: " + line.strip()
-            m = re.match(r"^kvm-vm: (\S+)(.*)$", line)
+            m = re.match(r"^kvm-vm: ([^\s:]+):?(.*)$", line)
             if not m:
-                if stage == "boot":
-                    reasons.append(line.strip())
+                if stage == "boot" and line.strip():
+                    tail.append(line.strip())
                 continue
             what, rest = m.group(1), m.group(2).strip()
             if what == "no-kvm":
