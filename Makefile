@@ -5,7 +5,7 @@
 
 BUILD      ?= build
 MESON_OPTS ?=
-DEB_PKGS   := meson ninja-build gcc pkg-config python3 libcmocka-dev linux-libc-dev \
+DEB_PKGS   := meson ninja-build gcc pkg-config python3 libcmocka-dev linux-libc-dev libssl-dev \
               libfdt-dev device-tree-compiler libjson-c-dev clang libclang-rt-dev
 # For the e2e suite where KVM is missing or unusable: run it inside a
 # software-emulated VM with nested KVM (tools/kvm-vm/, docs/kvm-host.md).

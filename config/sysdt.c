@@ -200,7 +200,50 @@ static int interrupt_cells(struct reader *rd, const char *node, int off, uint32_
 	return 0;
 }
 
-/* The physical coprocessor at @off: compatible, reg, interrupts, status. */
+/*
+ * The device-specific properties of the physical node at @off: those
+ * whose name has a vendor prefix ("simcp,aes-rate"), except the legacy
+ * "linux,phandle".  Their values are the platform's to check.
+ */
+static int read_dev_props(struct reader *rd, int off, struct vc_sysconfig_coproc *cp)
+{
+	const char *node = cp->node;
+	int poff;
+
+	fdt_for_each_property_offset(poff, rd->fdt, off) {
+		struct vc_sysconfig_prop *p;
+		const fdt32_t *v;
+		const char *name;
+		size_t nlen;
+		int len;
+
+		v = fdt_getprop_by_offset(rd->fdt, poff, &name, &len);
+		if (!v || !name)
+			return fail(rd, "%s: cannot read a property: %s", node,
+				    fdt_strerror(v ? -FDT_ERR_BADSTRUCTURE : len));
+		if (!strchr(name, ',') || !strcmp(name, "linux,phandle"))
+			continue;
+		nlen = strlen(name);
+		if (nlen >= SYSDT_PROP_NAME_MAX)
+			return fail(rd, "%s: property \"%.60s\": expected a device-specific property name of at most %u characters, found %zu",
+				    node, name, SYSDT_PROP_NAME_MAX - 1, nlen);
+		if (cp->nr_props == SYSDT_MAX_DEV_PROPS)
+			return fail(rd, "%s: property \"%s\": expected at most %u device-specific properties (\"vendor,name\"), found more",
+				    node, name, SYSDT_MAX_DEV_PROPS);
+		p = &cp->props[cp->nr_props++];
+		memcpy(p->name, name, nlen + 1);
+		p->len = (uint32_t)len;
+		if (len == 4)
+			p->value = fdt32_ld(&v[0]);
+		else if (len == 8)
+			p->value = (uint64_t)fdt32_ld(&v[0]) << 32 | fdt32_ld(&v[1]);
+	}
+	if (poff < 0 && poff != -FDT_ERR_NOTFOUND)
+		return fail(rd, "%s: cannot walk its properties: %s", node, fdt_strerror(poff));
+	return 0;
+}
+
+/* The physical coprocessor at @off: compatible, reg, interrupts, status, device-specific. */
 static int read_physical(struct reader *rd, int off, struct vc_sysconfig_coproc *cp)
 {
 	const char *node = cp->node, *list, *status;
@@ -293,7 +336,7 @@ static int read_physical(struct reader *rd, int off, struct vc_sysconfig_coproc 
 	}
 	for (unsigned int i = 0; i < cp->nr_irqs; i++)
 		cp->irqs[i] = fdt32_ld(&cells[i * icells]);
-	return 0;
+	return read_dev_props(rd, off, cp);
 }
 
 static int read_params(struct reader *rd, const char *node, int off,
@@ -673,4 +716,13 @@ bool sysdt_is_compatible(const struct vc_sysconfig_coproc *cp, const char *compa
 		if (!strcmp(cp->compat_list + o, compatible))
 			return true;
 	return false;
+}
+
+const struct vc_sysconfig_prop *sysdt_prop(const struct vc_sysconfig_coproc *cp,
+					   const char *name)
+{
+	for (unsigned int i = 0; i < cp->nr_props && i < SYSDT_MAX_DEV_PROPS; i++)
+		if (!strcmp(cp->props[i].name, name))
+			return &cp->props[i];
+	return NULL;
 }

@@ -10,7 +10,8 @@
  *           compatible = "vcoproc,simcp";
  *           reg = <0x0 0xfe000000 0x0 0x1000>;  parent's #address-cells,
  *           interrupts = <16>;                  #size-cells; interrupt
- *   };                                          parent's #interrupt-cells
+ *           simcp,aes-rate = <500000000>;       parent's #interrupt-cells;
+ *   };                                          "vendor,name": the platform's
  *   chosen {
  *           vcoproc {
  *                   gpu0 {
@@ -57,9 +58,25 @@
 				 * framework keeps that many) */
 #define SYSDT_ERR_MAX      320
 #define SYSDT_MAX_BLOB     (16u << 20)
+#define SYSDT_MAX_DEV_PROPS 16  /* device-specific properties per physical node */
+#define SYSDT_PROP_NAME_MAX 48  /* their names; NUL included */
 
 #define SYSDT_SHARED_COMPATIBLE "vcoproc,shared"
 #define SYSDT_CONTAINER_PATH    "/chosen/vcoproc"
+
+/**
+ * A device-specific property of a physical node: one whose name has a
+ * vendor prefix ("simcp,aes-rate"), which the reader does not interpret
+ * but hands to the node's platform (struct sysdt_platform.make()) to
+ * check.  @value is set for the numeric shapes: one cell (@len 4) or two
+ * (@len 8, the high cell first); 0 otherwise, and @len tells the platform
+ * what the blob had.
+ */
+struct vc_sysconfig_prop {
+	char name[SYSDT_PROP_NAME_MAX];
+	uint32_t len;   /* bytes of the value in the blob */
+	uint64_t value;
+};
 
 /** One shared coprocessor: its physical node and its sharing policy. */
 struct vc_sysconfig_coproc {
@@ -73,6 +90,9 @@ struct vc_sysconfig_coproc {
 	unsigned int nr_mmio;
 	uint32_t irqs[VC_COPROC_MAX_IRQS]; /* first cell of each specifier */
 	unsigned int nr_irqs;
+	/* The physical node's device-specific properties, in blob order. */
+	struct vc_sysconfig_prop props[SYSDT_MAX_DEV_PROPS];
+	unsigned int nr_props;
 	char sched[VC_NAME_MAX];           /* "" = the framework's default */
 	struct vc_param params[SYSDT_MAX_PARAMS]; /* sched-params, in order */
 	unsigned int nr_params;
@@ -106,6 +126,10 @@ VC_MUST_CHECK int sysdt_load(const char *path, struct vc_sysconfig *out, char *e
  */
 bool sysdt_is_compatible(const struct vc_sysconfig_coproc *cp, const char *compatible);
 
+/** sysdt_prop() - @cp's device-specific property @name, or NULL. */
+const struct vc_sysconfig_prop *sysdt_prop(const struct vc_sysconfig_coproc *cp,
+					   const char *name);
+
 /* ---- registering with a framework (config/sysdt_fw.c) ------------------------- */
 
 /**
@@ -117,7 +141,9 @@ struct sysdt_platform {
 	const char *compatible;           /* e.g. "vcoproc,simcp" */
 	/**
 	 * make() - create the device for @cp and fill @desc's ops, pdata and
-	 * (for admission control) switch_cost and max_nonpreempt.  Name,
+	 * (for admission control) switch_cost and max_nonpreempt.  The
+	 * device-specific properties (@cp->props) are make()'s to check: a
+	 * refusal says "property \"P\": expected ..., found ..." in @err.  Name,
 	 * compatible, MMIO, IRQs, algorithm and timeouts are filled by the
 	 * caller afterwards and must be left alone.  Returns 0 and *@dev, or
 	 * -VC_E* with a message in @err.  Required.

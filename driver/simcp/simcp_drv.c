@@ -195,6 +195,73 @@ int simcp_drv_fence(struct simcp_drv *drv, bool irq, uint64_t *value)
 	return 0;
 }
 
+int simcp_drv_key_load(struct simcp_drv *drv, unsigned int slot, uint64_t key_pa,
+		       uint32_t len)
+{
+	struct simcp_cmd cmd = {
+		.op = SIMCP_OP_KEY,
+		.arg = (uint16_t)slot,
+		.len = len,
+		.a = key_pa,
+	};
+
+	if (!(drv->caps & SIMCP_CAP_AES))
+		return -SIMCP_DRV_ENODEV;
+	if (slot >= SIMCP_KEY_SLOTS || (len != 16 && len != 24 && len != 32))
+		return -SIMCP_DRV_EINVAL;
+	return simcp_drv_submit(drv, &cmd);
+}
+
+int simcp_drv_key_clear(struct simcp_drv *drv, unsigned int slot)
+{
+	struct simcp_cmd cmd = {
+		.op = SIMCP_OP_KEY,
+		.arg = (uint16_t)(slot | SIMCP_KEY_CLEAR),
+	};
+
+	if (!(drv->caps & SIMCP_CAP_AES))
+		return -SIMCP_DRV_ENODEV;
+	if (slot >= SIMCP_KEY_SLOTS)
+		return -SIMCP_DRV_EINVAL;
+	return simcp_drv_submit(drv, &cmd);
+}
+
+void simcp_drv_sg_set(struct simcp_sg_entry *e, uint64_t addr, uint32_t len)
+{
+	e->addr = addr;
+	e->len = len;
+	e->reserved = 0;
+}
+
+int simcp_drv_aes_cbc_sg(struct simcp_drv *drv, unsigned int slot, bool decrypt,
+			 uint64_t src, uint64_t dst, uint32_t len, uint64_t iv_pa,
+			 uint16_t sg, uint8_t flags)
+{
+	struct simcp_cmd cmd = {
+		.op = SIMCP_OP_AES_CBC,
+		.flags = flags,
+		.arg = (uint16_t)(slot | (decrypt ? SIMCP_AES_DECRYPT : 0) | sg),
+		.len = len,
+		.a = src,
+		.b = dst,
+		.c = iv_pa,
+	};
+
+	if (!(drv->caps & SIMCP_CAP_AES))
+		return -SIMCP_DRV_ENODEV;
+	if (slot >= SIMCP_KEY_SLOTS || (sg & ~SIMCP_AES_SG) || len % SIMCP_AES_BLOCK ||
+	    len > SIMCP_MAX_LEN || (flags & ~SIMCP_F_NOPREEMPT))
+		return -SIMCP_DRV_EINVAL;
+	return simcp_drv_submit(drv, &cmd);
+}
+
+int simcp_drv_aes_cbc(struct simcp_drv *drv, unsigned int slot, bool decrypt,
+		      uint64_t src_pa, uint64_t dst_pa, uint32_t len, uint64_t iv_pa,
+		      uint8_t flags)
+{
+	return simcp_drv_aes_cbc_sg(drv, slot, decrypt, src_pa, dst_pa, len, iv_pa, 0, flags);
+}
+
 void simcp_drv_kick(struct simcp_drv *drv)
 {
 	if (drv->tail == drv->kicked)

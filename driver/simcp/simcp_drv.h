@@ -48,7 +48,8 @@
 
 /* Error codes, returned negated. */
 #define SIMCP_DRV_EINVAL 1 /* bad argument: ring size/alignment, opcode */
-#define SIMCP_DRV_ENODEV 2 /* no simcp (or an unknown major version) here */
+#define SIMCP_DRV_ENODEV 2 /* no simcp (or an unknown major version) here,
+			    * or the device lacks what was asked (SIMCP_CAP_AES) */
 #define SIMCP_DRV_EAGAIN 3 /* ring full: kick, let work complete, retry */
 #define SIMCP_DRV_EIO    4 /* the device is halted by a fault, or insane */
 
@@ -148,6 +149,47 @@ int simcp_drv_submit(struct simcp_drv *drv, const struct simcp_cmd *cmd);
  * Returns as simcp_drv_submit().
  */
 int simcp_drv_fence(struct simcp_drv *drv, bool irq, uint64_t *value);
+
+/* ---- key slots and AES-CBC (SIMCP_CAP_AES) ---------------------------- */
+
+/**
+ * simcp_drv_key_load() - queue a KEY that loads the @len-byte AES key (16,
+ * 24 or 32) at device address @key_pa into key slot @slot (< SIMCP_KEY_SLOTS)
+ * of this device context.  The device reads the key when the command runs:
+ * keep it in place until a later fence completes, then wipe it.  Returns
+ * as simcp_drv_submit(); -SIMCP_DRV_EINVAL for a bad slot or length,
+ * -SIMCP_DRV_ENODEV when the device has no SIMCP_CAP_AES.
+ */
+int simcp_drv_key_load(struct simcp_drv *drv, unsigned int slot, uint64_t key_pa,
+		       uint32_t len);
+
+/** simcp_drv_key_clear() - queue a KEY that empties @slot.  Returns as simcp_drv_key_load(). */
+int simcp_drv_key_clear(struct simcp_drv *drv, unsigned int slot);
+
+/**
+ * simcp_drv_sg_set() - fill SG table entry @e: @len bytes at device address
+ * @addr.  Tables are arrays of struct simcp_sg_entry, 16-byte aligned, whose
+ * lengths add up to the command's len within SIMCP_SG_MAX_ENTRIES entries.
+ */
+void simcp_drv_sg_set(struct simcp_sg_entry *e, uint64_t addr, uint32_t len);
+
+/**
+ * simcp_drv_aes_cbc_sg() - queue an AES_CBC of @len bytes (a multiple of 16,
+ * at most SIMCP_MAX_LEN) with the key in @slot, encrypting or (@decrypt)
+ * decrypting, from @src to @dst, with the 16-byte IV at @iv_pa.  @sg says
+ * which of @src and @dst are the device addresses of SG tables
+ * (SIMCP_AES_SG_SRC, SIMCP_AES_SG_DST, both: SIMCP_AES_SG) rather than of
+ * the data.  @src and @dst may be the same (in place).  @flags:
+ * SIMCP_F_NOPREEMPT or 0.  Returns as simcp_drv_key_load().
+ */
+int simcp_drv_aes_cbc_sg(struct simcp_drv *drv, unsigned int slot, bool decrypt,
+			 uint64_t src, uint64_t dst, uint32_t len, uint64_t iv_pa,
+			 uint16_t sg, uint8_t flags);
+
+/** simcp_drv_aes_cbc() - simcp_drv_aes_cbc_sg() on contiguous buffers (@sg 0). */
+int simcp_drv_aes_cbc(struct simcp_drv *drv, unsigned int slot, bool decrypt,
+		      uint64_t src_pa, uint64_t dst_pa, uint32_t len, uint64_t iv_pa,
+		      uint8_t flags);
 
 /** simcp_drv_kick() - ring the doorbell if commands were queued since the last one. */
 void simcp_drv_kick(struct simcp_drv *drv);

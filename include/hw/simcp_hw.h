@@ -25,7 +25,7 @@
 
 #define SIMCP_MMIO_SIZE     0x1000u
 #define SIMCP_ID_VALUE      0x53494d43u /* "SIMC" */
-#define SIMCP_VERSION_VALUE 0x00010000u /* 1.0 */
+#define SIMCP_VERSION_VALUE 0x00010001u /* 1.1: key slots and AES-CBC */
 #define SIMCP_SCRATCH_SIZE  (64u * 1024u)
 
 /* Registers: 32 bits wide, naturally aligned; 64-bit values as LO/HI. */
@@ -54,6 +54,7 @@
 #define SIMCP_CAP_CRC32C  (1u << 0)
 #define SIMCP_CAP_SHA256  (1u << 1)
 #define SIMCP_CAP_NOPREEMPT (1u << 2)
+#define SIMCP_CAP_AES     (1u << 3) /* SIMCP_OP_KEY and SIMCP_OP_AES_CBC */
 
 #define SIMCP_CTRL_ENABLE (1u << 0) /* run commands from the ring */
 #define SIMCP_CTRL_RESET  (1u << 1) /* W1: back to the reset state, scrubbed */
@@ -76,7 +77,7 @@
 struct simcp_cmd {
 	uint8_t op;     /* SIMCP_OP_* */
 	uint8_t flags;  /* SIMCP_F_* */
-	uint16_t arg;   /* per opcode (hash algorithm) */
+	uint16_t arg;   /* per opcode (hash algorithm, key slot and mode) */
 	uint32_t len;   /* bytes, per opcode */
 	uint64_t a;
 	uint64_t b;
@@ -98,11 +99,52 @@ enum simcp_op {
 	SIMCP_OP_STORE   = 6, /* memory[b ..) := scratch[a .. a+len) */
 	SIMCP_OP_COMPUTE = 7, /* a ns of work on scratch[0 .. len) (len 0: none) */
 	SIMCP_OP_WAIT    = 8, /* wait until the 8 bytes at a equal c */
+	SIMCP_OP_KEY     = 9, /* key slot (arg) := len bytes at a, or cleared */
+	SIMCP_OP_AES_CBC = 10, /* AES-CBC of len bytes a -> b, IV at c (arg: below) */
 	SIMCP_OP_MAX
 };
 
 #define SIMCP_HASH_CRC32C 0 /* 4-byte result, CRC-32C (Castagnoli), init ~0, final xor ~0 */
 #define SIMCP_HASH_SHA256 1 /* 32-byte result */
+
+/*
+ * Key slots: SIMCP_KEY_SLOTS per context, part of the context's state
+ * (saved and restored with it, zeroed by CONTROL.RESET and when the context
+ * is freed), written only by SIMCP_OP_KEY and never readable back.
+ *
+ * KEY:     arg = slot | [SIMCP_KEY_CLEAR]; len = 16, 24 or 32 (AES-128,
+ *          -192, -256) with the key at a; with SIMCP_KEY_CLEAR, len = 0
+ *          and the slot is emptied.
+ * AES_CBC: arg = slot | [SIMCP_AES_DECRYPT] | [SIMCP_AES_SG_SRC] |
+ *          [SIMCP_AES_SG_DST]; len a multiple of 16, at most SIMCP_MAX_LEN;
+ *          a source, b destination (each an address, or with its SG flag
+ *          the address of an SG table), c the 16-byte IV.  No padding.
+ */
+#define SIMCP_KEY_SLOTS     16u
+#define SIMCP_KEY_MAX       32u      /* bytes of the longest key */
+#define SIMCP_ARG_SLOT_MASK 0x000fu  /* arg bits 3:0: the key slot */
+#define SIMCP_KEY_CLEAR     (1u << 8) /* KEY: empty the slot */
+#define SIMCP_AES_DECRYPT   (1u << 8) /* AES_CBC: decrypt (else encrypt) */
+#define SIMCP_AES_SG_SRC    (1u << 9) /* AES_CBC: a is an SG table */
+#define SIMCP_AES_SG_DST    (1u << 10) /* AES_CBC: b is an SG table */
+#define SIMCP_AES_SG        (SIMCP_AES_SG_SRC | SIMCP_AES_SG_DST)
+#define SIMCP_AES_BLOCK     16u      /* len is a multiple of it; IV size */
+
+/*
+ * A scatter-gather table: 16-byte aligned, SIMCP_SG_ENTRY_SIZE-byte
+ * entries read in order until their lengths add up to the command's len
+ * exactly (entries after that are not read).  Entry lengths are any
+ * number of bytes, 0 included (skipped); at most SIMCP_SG_MAX_ENTRIES
+ * entries per table.  reserved must be 0.
+ */
+struct simcp_sg_entry {
+	uint64_t addr;
+	uint32_t len;
+	uint32_t reserved;
+};
+
+#define SIMCP_SG_ENTRY_SIZE  16u
+#define SIMCP_SG_MAX_ENTRIES 1024u
 
 #define SIMCP_MAX_LEN (16u * 1024u * 1024u) /* largest len of one command */
 #define SIMCP_MAX_COMPUTE_NS 1000000000ull  /* largest COMPUTE a (1 s) */

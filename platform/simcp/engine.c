@@ -28,8 +28,8 @@
  * when the command retires (registers and interrupts first, then the
  * stop), reported as VC_EV_STOPPED.
  *
- * Save, load and scrub each occupy the device for ctx_ns (registers and
- * scratch at ctx_bw): the first command after a switch starts only when
+ * Save, load and scrub each occupy the device for ctx_ns (registers, key
+ * slots and scratch at ctx_bw): the first command after a switch starts only when
  * the save and load are done, so a switch costs modeled time.
  *
  * The timeline also runs on across a switch.  Each switch step (save,
@@ -62,8 +62,10 @@
 /* Time to move @bytes at @bw bytes per second, rounded up to a whole ns. */
 static vc_time_t xfer_ns(uint64_t bytes, uint64_t bw)
 {
-	/* bytes <= SIMCP_MAX_LEN (2^24): no overflow of bytes * 10^9. */
-	return (bytes * 1000000000ull + bw - 1) / bw;
+	/* bytes <= 2^24 (SIMCP_MAX_LEN, a context): no overflow of bytes * 10^9. */
+	uint64_t b = bytes * 1000000000ull;
+
+	return b / bw + (b % bw != 0);
 }
 
 vc_time_t simcp_cmd_cost(const struct simcp *s, const struct simcp_cmd *cmd)
@@ -81,6 +83,12 @@ vc_time_t simcp_cmd_cost(const struct simcp *s, const struct simcp_cmd *cmd)
 	case SIMCP_OP_COMPUTE:
 		return t->cmd_overhead_ns +
 		       (cmd->a > SIMCP_MAX_COMPUTE_NS ? SIMCP_MAX_COMPUTE_NS : cmd->a);
+	case SIMCP_OP_KEY:
+		return t->cmd_overhead_ns +
+		       xfer_ns(cmd->arg & SIMCP_KEY_CLEAR ? 0 : len, t->mem_bw);
+	case SIMCP_OP_AES_CBC:
+		/* The device's crypto rate; SG tables and key expansion: overhead. */
+		return t->cmd_overhead_ns + xfer_ns(len, t->aes_bw);
 	default:
 		return t->cmd_overhead_ns;
 	}
@@ -347,6 +355,8 @@ static void timing_defaults(struct simcp_timing *t, enum simcp_mode mode)
 		t->crc32c_bw = SIMCP_DEF_CRC32C_BW;
 	if (!t->sha256_bw)
 		t->sha256_bw = SIMCP_DEF_SHA256_BW;
+	if (!t->aes_bw)
+		t->aes_bw = SIMCP_DEF_AES_BW;
 	if (!t->ctx_bw)
 		t->ctx_bw = SIMCP_DEF_CTX_BW;
 	if (!t->wait_poll_ns)
@@ -379,9 +389,12 @@ int simcp_create(const struct simcp_config *cfg, struct simcp **out)
 	s->sink_opaque = cfg->event_opaque;
 	s->own_sink = cfg->event != NULL;
 
+	err = simcp_aes_init(s);
+	if (err)
+		goto out_free;
 	err = -VC_ENOMEM;
 	if (pthread_mutex_init(&s->lock, NULL))
-		goto out_free;
+		goto out_aes;
 	if (pthread_condattr_init(&ca))
 		goto out_lock;
 	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) ||
@@ -406,6 +419,8 @@ out_cond:
 	pthread_cond_destroy(&s->cond);
 out_lock:
 	pthread_mutex_destroy(&s->lock);
+out_aes:
+	simcp_aes_fini(s);
 out_free:
 	vc_os_free(s);
 	return err;
@@ -426,6 +441,7 @@ void simcp_destroy(struct simcp *s)
 	}
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
+	simcp_aes_fini(s);
 	simcp_scrub(&s->live, sizeof(s->live));
 	vc_os_free(s);
 }

@@ -3,7 +3,8 @@
  * DOC: simcp device model
  *
  * What one simcp context is and does, independent of time: its register
- * file (simcp_hw.h) with the 64 KiB scratch memory, the decoding and
+ * file (simcp_hw.h) with its key slots and the 64 KiB scratch memory, the
+ * decoding and
  * checking of a command from the ring, the command's data work on guest
  * memory and scratch, and its retirement (HEAD, FENCE, faults, interrupts,
  * counters).  engine.c decides when these run; platform.c adapts the
@@ -22,6 +23,8 @@
  * simcp_work() and the context allocation.
  */
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "crc32c.h"
 #include "sha256.h"
@@ -251,7 +254,8 @@ static uint32_t reg_read(const struct simcp *s, const struct simcp_state *st,
 	case SIMCP_REG_ID:           return SIMCP_ID_VALUE;
 	case SIMCP_REG_VERSION:      return SIMCP_VERSION_VALUE;
 	case SIMCP_REG_CAPS:
-		return SIMCP_CAP_CRC32C | SIMCP_CAP_SHA256 | SIMCP_CAP_NOPREEMPT;
+		return SIMCP_CAP_CRC32C | SIMCP_CAP_SHA256 | SIMCP_CAP_NOPREEMPT |
+		       (s->aes[0] ? SIMCP_CAP_AES : 0);
 	case SIMCP_REG_SCRATCH_SIZE: return SIMCP_SCRATCH_SIZE;
 	case SIMCP_REG_CONTROL:      return r->control;
 	case SIMCP_REG_STATUS:
@@ -459,6 +463,97 @@ static bool gpa_overlap(uint64_t a, uint64_t b, uint64_t len)
 	return a < b ? b - a < len : a - b < len;
 }
 
+/* One contiguous DMA range as the only segment of an AES_CBC side. */
+static unsigned int seg_contig(struct simcp *s, struct simcp_inflight *f, uint64_t gpa,
+			       uint64_t len, bool write, struct simcp_seg *seg)
+{
+	seg->p = xlate(s, f, gpa, len, write);
+	seg->len = len;
+	return seg->p ? 1 : 0;
+}
+
+/*
+ * Read the SG table at guest-physical @table, entry by entry, until the
+ * entries' lengths add up to @len, translating each entry and each data
+ * range (for writing when @write) into @seg.  Each entry is copied out of
+ * guest memory once.  Returns the number of segments (zero-length entries
+ * are dropped), or 0 with f->fault set.
+ */
+static unsigned int seg_table(struct simcp *s, struct simcp_inflight *f, uint64_t table,
+			      uint64_t len, bool write, struct simcp_seg *seg)
+{
+	uint64_t left = len;
+	unsigned int n = 0;
+
+	if ((table & (SIMCP_SG_ENTRY_SIZE - 1)) ||
+	    table > UINT64_MAX - (uint64_t)SIMCP_SG_MAX_ENTRIES * SIMCP_SG_ENTRY_SIZE)
+		goto bad;
+	for (unsigned int i = 0; left; i++) {
+		uint64_t at = table + (uint64_t)i * SIMCP_SG_ENTRY_SIZE, addr;
+		uint8_t e[SIMCP_SG_ENTRY_SIZE];
+		const uint8_t *p;
+		uint32_t elen;
+
+		if (i == SIMCP_SG_MAX_ENTRIES)
+			goto bad; /* the table does not add up to len in time */
+		p = xlate(s, f, at, SIMCP_SG_ENTRY_SIZE, false);
+		if (!p)
+			return 0;
+		memcpy(e, p, sizeof(e));
+		addr = get_le(e, 8);
+		elen = (uint32_t)get_le(e + 8, 4);
+		if (get_le(e + 12, 4) || elen > left)
+			goto bad;
+		if (!elen)
+			continue;
+		seg[n].p = xlate(s, f, addr, elen, write);
+		if (!seg[n].p)
+			return 0;
+		seg[n].len = elen;
+		n++;
+		left -= elen;
+	}
+	return n;
+bad:
+	set_fault(f, SIMCP_FAULT_BAD_CMD, 0);
+	return 0;
+}
+
+/*
+ * AES_CBC: the mode, the key slot, the length, then the IV, the source
+ * and the destination (tables and data), all before any data moves.
+ */
+static void check_aes(struct simcp *s, struct simcp_inflight *f)
+{
+	const struct simcp_cmd *c = &f->cmd;
+	uint16_t arg = c->arg;
+	uint64_t len = c->len;
+
+	if (!s->aes[0] || (arg & ~(SIMCP_ARG_SLOT_MASK | SIMCP_AES_DECRYPT | SIMCP_AES_SG)) ||
+	    len > SIMCP_MAX_LEN || len % SIMCP_AES_BLOCK ||
+	    !s->live.keys[arg & SIMCP_ARG_SLOT_MASK].len)
+		goto bad;
+	if (!len)
+		return;
+	/* Contiguous: in place, or apart (as COPY). */
+	if (!(arg & SIMCP_AES_SG) && c->a != c->b && gpa_overlap(c->a, c->b, len))
+		goto bad;
+	f->iv = xlate(s, f, c->c, SIMCP_AES_BLOCK, false);
+	if (arg & SIMCP_AES_SG_SRC)
+		f->nr_seg[0] = seg_table(s, f, c->a, len, false, s->seg[0]);
+	else
+		f->nr_seg[0] = seg_contig(s, f, c->a, len, false, s->seg[0]);
+	if (f->fault)
+		return;
+	if (arg & SIMCP_AES_SG_DST)
+		f->nr_seg[1] = seg_table(s, f, c->b, len, true, s->seg[1]);
+	else
+		f->nr_seg[1] = seg_contig(s, f, c->b, len, true, s->seg[1]);
+	return;
+bad:
+	set_fault(f, SIMCP_FAULT_BAD_CMD, 0);
+}
+
 /*
  * Check every operand of f->cmd and translate every DMA range before any
  * data moves.  Leaves f->fault set, or f->src/dst ready for simcp_work().
@@ -514,6 +609,21 @@ static void check_cmd(struct simcp *s, struct simcp_inflight *f)
 		if (f->src)
 			f->poll = dma_read64(f->src) != c->c;
 		return;
+	case SIMCP_OP_KEY:
+		if (!s->aes[0] || (c->arg & ~(SIMCP_ARG_SLOT_MASK | SIMCP_KEY_CLEAR)))
+			goto bad;
+		if (c->arg & SIMCP_KEY_CLEAR) {
+			if (len)
+				goto bad;
+			return;
+		}
+		if (len != 16 && len != 24 && len != 32)
+			goto bad;
+		f->src = xlate(s, f, c->a, len, false);
+		return;
+	case SIMCP_OP_AES_CBC:
+		check_aes(s, f);
+		return;
 	default:
 		goto bad;
 	}
@@ -525,9 +635,9 @@ static bool has_data_work(const struct simcp_cmd *c)
 {
 	switch (c->op) {
 	case SIMCP_OP_COPY: case SIMCP_OP_FILL: case SIMCP_OP_LOAD:
-	case SIMCP_OP_STORE: case SIMCP_OP_COMPUTE:
+	case SIMCP_OP_STORE: case SIMCP_OP_COMPUTE: case SIMCP_OP_AES_CBC:
 		return c->len != 0;
-	case SIMCP_OP_HASH:
+	case SIMCP_OP_HASH: case SIMCP_OP_KEY:
 		return true;
 	default:
 		return false;
@@ -617,9 +727,111 @@ static void compute(uint8_t *p, uint64_t len)
 	}
 }
 
+/* ---- AES ------------------------------------------------------------- */
+
+int simcp_aes_init(struct simcp *s)
+{
+	static const char *const names[3] = { "AES-128-CBC", "AES-192-CBC", "AES-256-CBC" };
+
+	for (unsigned int i = 0; i < 3; i++) {
+		s->aes[i] = EVP_CIPHER_fetch(NULL, names[i], NULL);
+		if (!s->aes[i])
+			goto out_none; /* no AES here: the device has no SIMCP_CAP_AES */
+	}
+	s->evp = EVP_CIPHER_CTX_new();
+	if (!s->evp) {
+		simcp_aes_fini(s);
+		return -VC_ENOMEM;
+	}
+	return 0;
+
+out_none:
+	simcp_aes_fini(s);
+	return 0;
+}
+
+void simcp_aes_fini(struct simcp *s)
+{
+	EVP_CIPHER_CTX_free(s->evp);
+	s->evp = NULL;
+	for (unsigned int i = 0; i < 3; i++) {
+		EVP_CIPHER_free(s->aes[i]);
+		s->aes[i] = NULL;
+	}
+}
+
+/* A position in a list of segments. */
+struct seg_cursor {
+	const struct simcp_seg *seg;
+	unsigned int i;
+	uint64_t off;
+};
+
+/* Copy @n bytes from the segments at @c to @buf (@to_segs false) or back. */
+static void seg_copy(struct seg_cursor *c, uint8_t *buf, size_t n, bool to_segs)
+{
+	while (n) {
+		const struct simcp_seg *sg = &c->seg[c->i];
+		size_t k = sg->len - c->off < n ? (size_t)(sg->len - c->off) : n;
+
+		if (to_segs)
+			memcpy(sg->p + c->off, buf, k);
+		else
+			memcpy(buf, sg->p + c->off, k);
+		buf += k;
+		n -= k;
+		c->off += k;
+		if (c->off == sg->len) {
+			c->i++;
+			c->off = 0;
+		}
+	}
+}
+
+/*
+ * AES_CBC's data work: through the bounce buffer a chunk at a time, each
+ * chunk read whole from the source before it is written to the
+ * destination, so in-place requests (the same memory, segment for
+ * segment) come out right for decryption too; the chaining value runs
+ * on in the cipher context across chunks and segments.  Returns false
+ * when libcrypto refused (then the destination is zeroed).
+ */
+static bool aes_cbc(struct simcp *s, const struct simcp_inflight *f)
+{
+	const struct simcp_cmd *c = &f->cmd;
+	const struct simcp_keyslot *k = &s->live.keys[c->arg & SIMCP_ARG_SLOT_MASK];
+	struct seg_cursor in = { .seg = s->seg[0] }, out = { .seg = s->seg[1] };
+	int enc = !(c->arg & SIMCP_AES_DECRYPT), n = 0;
+	uint8_t iv[SIMCP_AES_BLOCK];
+	uint64_t left = c->len;
+	bool ok;
+
+	memcpy(iv, f->iv, sizeof(iv)); /* one read of the guest's IV */
+	ok = EVP_CipherInit_ex(s->evp, s->aes[(k->len - 16) / 8], NULL, k->key, iv, enc) == 1 &&
+	     EVP_CIPHER_CTX_set_padding(s->evp, 0) == 1;
+	while (ok && left) {
+		size_t chunk = left < SIMCP_AES_CHUNK ? (size_t)left : SIMCP_AES_CHUNK;
+
+		seg_copy(&in, s->aes_buf, chunk, false);
+		ok = EVP_CipherUpdate(s->evp, s->aes_buf, &n, s->aes_buf, (int)chunk) == 1 &&
+		     n == (int)chunk;
+		if (ok)
+			seg_copy(&out, s->aes_buf, chunk, true);
+		left -= chunk;
+	}
+	/* Leave no key schedule, chaining value or data behind. */
+	EVP_CIPHER_CTX_reset(s->evp);
+	simcp_scrub(s->aes_buf, sizeof(s->aes_buf));
+	simcp_scrub(iv, sizeof(iv));
+	if (!ok)
+		for (unsigned int i = 0; i < f->nr_seg[1]; i++)
+			memset(s->seg[1][i].p, 0, s->seg[1][i].len);
+	return ok;
+}
+
 void simcp_work(struct simcp *s)
 {
-	const struct simcp_inflight *f = &s->cur;
+	struct simcp_inflight *f = &s->cur;
 	const struct simcp_cmd *c = &f->cmd;
 	uint8_t *scratch = s->live.scratch;
 
@@ -652,6 +864,23 @@ void simcp_work(struct simcp *s)
 		break;
 	case SIMCP_OP_COMPUTE:
 		compute(scratch, c->len);
+		break;
+	case SIMCP_OP_KEY: {
+		struct simcp_keyslot *k = &s->live.keys[c->arg & SIMCP_ARG_SLOT_MASK];
+
+		simcp_scrub(k, sizeof(*k));
+		if (!(c->arg & SIMCP_KEY_CLEAR)) {
+			memcpy(k->key, f->src, c->len);
+			k->len = c->len;
+		}
+		break;
+	}
+	case SIMCP_OP_AES_CBC:
+		if (!aes_cbc(s, f)) {
+			/* The device failed, not the command: nothing usable was written. */
+			f->fault = SIMCP_FAULT_BAD_CMD;
+			f->fault_addr = 0;
+		}
 		break;
 	default:
 		break;

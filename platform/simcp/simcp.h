@@ -53,12 +53,14 @@ enum simcp_mode {
  * struct simcp_timing - the timing model.  Every command costs
  * @cmd_overhead_ns plus its data cost: bytes / bandwidth (rounded up to a
  * whole ns), or @a ns for COMPUTE.  A zero field means its default.
+ * Bandwidths are bytes per second.
  */
 struct simcp_timing {
 	vc_time_t cmd_overhead_ns; /* per command: 100 ns */
 	uint64_t mem_bw;           /* COPY, FILL, LOAD, STORE: 4 GB/s */
 	uint64_t crc32c_bw;        /* HASH CRC32C: 2 GB/s */
 	uint64_t sha256_bw;        /* HASH SHA256: 0.5 GB/s */
+	uint64_t aes_bw;           /* AES_CBC, both directions: 1 GB/s */
 	uint64_t ctx_bw;           /* save, load, scrub of a context: 8 GB/s */
 	vc_time_t wait_poll_ns;    /* WAIT re-polls: 1 us (vtime), 20 us (thread) */
 };
@@ -67,6 +69,7 @@ struct simcp_timing {
 #define SIMCP_DEF_MEM_BW          4000000000ull
 #define SIMCP_DEF_CRC32C_BW       2000000000ull
 #define SIMCP_DEF_SHA256_BW       500000000ull
+#define SIMCP_DEF_AES_BW          1000000000ull
 #define SIMCP_DEF_CTX_BW          8000000000ull
 #define SIMCP_DEF_WAIT_POLL_VTIME_NS  1000
 #define SIMCP_DEF_WAIT_POLL_THREAD_NS 20000

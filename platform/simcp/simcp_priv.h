@@ -40,9 +40,23 @@ struct simcp_regs {
 	bool halted;
 };
 
-/* Everything a context switch moves: registers and scratch memory. */
+/*
+ * One key slot (SIMCP_OP_KEY): the raw key.  The AES key schedule is not
+ * kept: each AES_CBC command expands its key again (part of its overhead),
+ * so a switch moves 36 bytes per slot and nothing derived from them.
+ */
+struct simcp_keyslot {
+	uint32_t len;                /* 0 (empty), 16, 24 or 32 */
+	uint8_t key[SIMCP_KEY_MAX];  /* bytes past len are 0 */
+};
+
+/*
+ * Everything a context switch moves: registers, key slots and scratch
+ * memory (65 608 + 576 = 66 184 bytes).
+ */
 struct simcp_state {
 	struct simcp_regs r;
+	struct simcp_keyslot keys[SIMCP_KEY_SLOTS];
 	uint8_t scratch[SIMCP_SCRATCH_SIZE];
 };
 
@@ -59,6 +73,15 @@ enum simcp_phase {
 	SIMCP_PH_TIMED, /* waiting for its modeled end */
 };
 
+/* A translated DMA range: part of an AES_CBC source or destination. */
+struct simcp_seg {
+	uint8_t *p;
+	uint64_t len;
+};
+
+/* AES_CBC works through this much of a device buffer at a time. */
+#define SIMCP_AES_CHUNK (16u * 1024u)
+
 /* The command in flight on the live state. */
 struct simcp_inflight {
 	enum simcp_phase phase;
@@ -71,6 +94,8 @@ struct simcp_inflight {
 	vc_time_t start, end;   /* modeled */
 	const uint8_t *src;     /* translated DMA source, NULL none */
 	uint8_t *dst;           /* translated DMA destination, NULL none */
+	const uint8_t *iv;      /* AES_CBC: translated IV */
+	unsigned int nr_seg[2]; /* AES_CBC: entries of simcp.seg[0] (src), [1] (dst) */
 };
 
 struct simcp_event {
@@ -79,6 +104,10 @@ struct simcp_event {
 };
 
 #define SIMCP_EVQ_LEN 32
+
+/* OpenSSL's types (openssl/evp.h), for simcp.c alone to use. */
+struct evp_cipher_ctx_st;
+struct evp_cipher_st;
 
 struct simcp {
 	enum simcp_mode mode;
@@ -120,6 +149,19 @@ struct simcp {
 	struct simcp_stats stats;
 
 	struct simcp_state live;
+
+	/*
+	 * AES_CBC: the ciphers (AES-128/192/256-CBC; all NULL when libcrypto
+	 * has none: no SIMCP_CAP_AES), the cipher context, the command's
+	 * translated segments and a bounce buffer.  Set up at creation; the
+	 * rest belong to the command in flight (s->cur), filled by its begin
+	 * under the lock and used by its data work, which leaves the context
+	 * and the buffer scrubbed.
+	 */
+	struct evp_cipher_st *aes[3];
+	struct evp_cipher_ctx_st *evp;
+	struct simcp_seg seg[2][SIMCP_SG_MAX_ENTRIES];
+	uint8_t aes_buf[SIMCP_AES_CHUNK];
 };
 
 /* ---- simcp.c: the device model; s->lock held unless noted ------------ */
@@ -132,8 +174,16 @@ bool simcp_state_has_work(const struct simcp_state *st);
 /* Decode the command at HEAD and check it: fills s->cur, phase WORK or TIMED. */
 void simcp_begin(struct simcp *s, vc_time_t start);
 
-/* The data work of s->cur; called without the lock in phase WORK. */
+/*
+ * The data work of s->cur; called without the lock in phase WORK.  May
+ * turn the command into a fault (s->cur.fault) when the device itself
+ * fails (libcrypto refusing a cipher operation).
+ */
 void simcp_work(struct simcp *s);
+
+/* libcrypto's AES for @s (at creation): 0, or -VC_ENOMEM.  None at all is not an error. */
+int simcp_aes_init(struct simcp *s);
+void simcp_aes_fini(struct simcp *s);
 
 /* For a polling WAIT: is its semaphore now satisfied? */
 bool simcp_wait_satisfied(const struct simcp *s);

@@ -3,16 +3,52 @@
  * DOC: simcp's device-tree binding (simcp_sysdt.h)
  *
  * make() checks the node against what simcp needs (a window of
- * SIMCP_MMIO_SIZE, an interrupt) and what the board allows, then creates
- * the device and fills the framework's description; attach() and destroy()
- * are simcp_attach() and simcp_destroy().
+ * SIMCP_MMIO_SIZE, an interrupt) and what the board allows, reads simcp's
+ * own properties ("simcp,*": the device's timing, simcp_sysdt.h), then
+ * creates the device and fills the framework's description; attach() and
+ * destroy() are simcp_attach() and simcp_destroy().
  */
 #include <stdio.h>
+#include <string.h>
 
 #include <vcoproc/errno.h>
 
 #include "simcp.h"
 #include "simcp_sysdt.h"
+
+/*
+ * The node's "simcp,*" properties into @sc.  Other vendors' properties are
+ * not simcp's business; an unknown "simcp," one is refused (a misspelt
+ * property must not be silently ignored).
+ */
+static int read_simcp_props(const struct vc_sysconfig_coproc *cp, struct simcp_config *sc,
+			    char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < cp->nr_props; i++) {
+		const struct vc_sysconfig_prop *p = &cp->props[i];
+
+		if (strncmp(p->name, "simcp,", 6))
+			continue;
+		if (strcmp(p->name, SIMCP_DT_AES_RATE)) {
+			snprintf(err, errlen, "property \"%s\": expected a property simcp knows (%s), "
+				 "found an unknown one", p->name, SIMCP_DT_AES_RATE);
+			return -VC_EINVAL;
+		}
+		if (p->len != 4 && p->len != 8) {
+			snprintf(err, errlen, "property \"%s\": expected bytes per second in one or two "
+				 "cells (4 or 8 bytes), found %u bytes", p->name, p->len);
+			return -VC_EINVAL;
+		}
+		if (p->value < SIMCP_DT_AES_RATE_MIN || p->value > SIMCP_DT_AES_RATE_MAX) {
+			snprintf(err, errlen, "property \"%s\": expected bytes per second, %llu to "
+				 "%llu, found %llu", p->name, SIMCP_DT_AES_RATE_MIN,
+				 SIMCP_DT_AES_RATE_MAX, (unsigned long long)p->value);
+			return -VC_EINVAL;
+		}
+		sc->timing.aes_bw = p->value;
+	}
+	return 0;
+}
 
 static int simcp_sysdt_make(void *opaque, const struct vc_sysconfig_coproc *cp,
 			    struct vc_coproc_desc *desc, void **dev, char *err, size_t errlen)
@@ -48,6 +84,9 @@ static int simcp_sysdt_make(void *opaque, const struct vc_sysconfig_coproc *cp,
 	}
 	if (b)
 		sc.max_nonpreempt = b->max_nonpreempt;
+	r = read_simcp_props(cp, &sc, err, errlen);
+	if (r)
+		return r;
 	r = simcp_create(&sc, &s);
 	if (r) {
 		snprintf(err, errlen, "cannot create the simcp device: %s", vc_strerror(r));

@@ -9,6 +9,15 @@
  * the device's; the device runs in THREAD mode (real time, a device
  * thread).
  *
+ * simcp's own properties on the node (docs/dt-binding.md):
+ *
+ *   simcp,aes-rate = <bytes-per-second>   AES_CBC's rate, one cell or two
+ *                                         (u64, high cell first), 10^6 to
+ *                                         10^12; default 1 GB/s
+ *                                         (SIMCP_DEF_AES_BW)
+ *
+ * Any other "simcp," property is refused, naming it.
+ *
  * The board decides where a window and an interrupt may be: sysdt_register()'s
  * @opaque is a struct simcp_sysdt_board (NULL: no limits), and a node that
  * does not fit is refused with a message naming the property.
@@ -27,6 +36,10 @@ struct simcp_sysdt_board {
 	const char *irq_what;      /* how the board calls them: "IOAPIC inputs" */
 	vc_time_t max_nonpreempt;  /* the device's bound (simcp_config); 0: simcp's default */
 };
+
+#define SIMCP_DT_AES_RATE     "simcp,aes-rate"
+#define SIMCP_DT_AES_RATE_MIN 1000000ull        /* 1 MB/s */
+#define SIMCP_DT_AES_RATE_MAX 1000000000000ull  /* 1 TB/s */
 
 /** The binding, for sysdt_register(). */
 extern const struct sysdt_platform simcp_sysdt_platform;

@@ -108,7 +108,7 @@ static void test_identity_and_reset_state(void **state)
 	assert_int_equal(rd(x, SIMCP_REG_ID), SIMCP_ID_VALUE);
 	assert_int_equal(rd(x, SIMCP_REG_VERSION), SIMCP_VERSION_VALUE);
 	assert_int_equal(rd(x, SIMCP_REG_CAPS),
-			 SIMCP_CAP_CRC32C | SIMCP_CAP_SHA256 | SIMCP_CAP_NOPREEMPT);
+			 SIMCP_CAP_CRC32C | SIMCP_CAP_SHA256 | SIMCP_CAP_NOPREEMPT | SIMCP_CAP_AES);
 	assert_int_equal(rd(x, SIMCP_REG_SCRATCH_SIZE), SIMCP_SCRATCH_SIZE);
 	for (size_t i = 0; i < sizeof(zero_regs) / sizeof(zero_regs[0]); i++)
 		assert_int_equal(rd(x, zero_regs[i]), 0);
