@@ -305,8 +305,9 @@ static void test_arinc653_frame(void **state)
 	for (int i = 0; i < 3; i++)
 		jit1 = VC_MAX(jit1, res.dom[i].st.jitter_max_ns);
 	/* simcp honours a refused stop at the next boundary, so a refusal
-	 * delays a window by at most the NP command in flight. */
-	assert_true(jit1 >= jit0);
+	 * delays a window by at most the NP command in flight.  (Not more
+	 * than jit0: either run's lateness depends on where the chunks fall
+	 * at the window boundaries, which the switch cost shifts.) */
 	assert_true(jit1 <= bound0 + res.max_nonpreempt);
 	assert_clean(&res);
 }
