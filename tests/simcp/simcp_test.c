@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "simcp_test.h"
 
 void guest_init(struct guest *g, uint64_t gpa, uint64_t size)
@@ -173,4 +175,33 @@ int ev_find(const struct ev_log *l, unsigned int from, uint32_t tag, enum vc_eve
 		if (l->e[i].tag == tag && l->e[i].ev == ev)
 			return (int)i;
 	return -1;
+}
+
+struct simcp_cmd cmd_key(unsigned int slot, uint64_t key, uint32_t len)
+{
+	return (struct simcp_cmd){ .op = SIMCP_OP_KEY, .arg = (uint16_t)slot, .len = len, .a = key };
+}
+
+struct simcp_cmd cmd_aes(uint16_t arg, uint64_t src, uint64_t dst, uint32_t len, uint64_t iv)
+{
+	return (struct simcp_cmd){
+		.op = SIMCP_OP_AES_CBC, .arg = arg, .len = len, .a = src, .b = dst, .c = iv,
+	};
+}
+
+void ref_cbc(const uint8_t *key, size_t klen, const uint8_t *iv, bool dec,
+	     const uint8_t *in, uint8_t *out, size_t len)
+{
+	const EVP_CIPHER *c = klen == 16 ? EVP_aes_128_cbc() :
+			      klen == 24 ? EVP_aes_192_cbc() : EVP_aes_256_cbc();
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0, m = 0;
+
+	assert_non_null(ctx);
+	assert_int_equal(EVP_CipherInit_ex(ctx, c, NULL, key, iv, !dec), 1);
+	EVP_CIPHER_CTX_set_padding(ctx, 0);
+	assert_int_equal(EVP_CipherUpdate(ctx, out, &n, in, (int)len), 1);
+	assert_int_equal(EVP_CipherFinal_ex(ctx, out + n, &m), 1);
+	assert_int_equal((size_t)(n + m), len);
+	EVP_CIPHER_CTX_free(ctx);
 }

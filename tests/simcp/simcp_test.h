@@ -65,6 +65,12 @@ struct simcp_cmd cmd_load(uint64_t src, uint32_t scratch_off, uint32_t len);
 struct simcp_cmd cmd_store(uint32_t scratch_off, uint64_t dst, uint32_t len);
 struct simcp_cmd cmd_compute(uint64_t ns, uint32_t len, uint8_t flags);
 struct simcp_cmd cmd_wait(uint64_t sem, uint64_t value, uint8_t flags);
+struct simcp_cmd cmd_key(unsigned int slot, uint64_t key, uint32_t len);
+struct simcp_cmd cmd_aes(uint16_t arg, uint64_t src, uint64_t dst, uint32_t len, uint64_t iv);
+
+/* OpenSSL's AES-CBC without padding, the reference: @len bytes @in -> @out. */
+void ref_cbc(const uint8_t *key, size_t klen, const uint8_t *iv, bool dec,
+	     const uint8_t *in, uint8_t *out, size_t len);
 
 /* The device's events, with the time they were delivered. */
 struct ev_rec {

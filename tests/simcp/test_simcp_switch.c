@@ -179,7 +179,7 @@ static void test_ops_and_desc(void **state)
 	assert_int_equal(d->mmio[0].size, SIMCP_MMIO_SIZE);
 	assert_int_equal(d->nr_irqs, 1);
 	assert_int_equal(d->irqs[0], 5);
-	/* Save + load of registers and 64 KiB scratch at 8 GB/s: ~8.2 us each. */
+	/* Save + load of registers, key slots, 64 KiB scratch at 8 GB/s: ~8.3 us each. */
 	assert_int_equal(d->switch_cost, simcp_switch_cost(F.s));
 	assert_true(F.ctx_ns >= 8192 && F.ctx_ns < 8400);
 	assert_int_equal(d->max_nonpreempt, VC_USEC(500));
@@ -770,6 +770,165 @@ static void test_protocol_errors(void **state)
 	switch_out(b);
 }
 
+/* ---- key slots across switches ------------------------------------------ */
+
+#define KEY_AT  DATA(0x20000)
+#define IV_AT   DATA(0x20100)
+#define SRC_AT  DATA(0x21000)
+#define DST_AT  DATA(0x31000)
+
+static bool keys_empty(const struct simcp_state *st)
+{
+	return all_zero((const uint8_t *)st->keys, sizeof(st->keys));
+}
+
+static void load_key(struct guest *g, unsigned int slot, const uint8_t *key, uint32_t len)
+{
+	memcpy(gp(g, KEY_AT), key, len);
+	guest_submit(g, cmd_key(slot, KEY_AT, len));
+}
+
+/*
+ * Two domains load different keys into the same slot and encrypt,
+ * interleaved by switches that come while AES commands are in flight
+ * (stops accepted at the next boundary): every result is its own key's.
+ */
+static void test_aes_keys_survive_switch(void **state)
+{
+	struct guest *a = &F.a, *b = &F.b, *g;
+	uint8_t ka[32], kb[16], iv[16], pt[4096], ref[4096];
+	vc_time_t ra = 0;
+	unsigned int round;
+
+	for (unsigned int i = 0; i < sizeof(ka); i++)
+		ka[i] = (uint8_t)(i * 7 + 1);
+	for (unsigned int i = 0; i < sizeof(kb); i++)
+		kb[i] = (uint8_t)(i * 13 + 5);
+	memset(iv, 0x42, sizeof(iv));
+	switch_in(a);
+	load_key(a, 3, ka, 32);
+	run();
+	switch_out(a);
+	switch_in(b);
+	load_key(b, 3, kb, 16);
+	run();
+	switch_out(b);
+	for (round = 0; round < 8; round++) {
+		g = round & 1 ? b : a;
+		for (unsigned int i = 0; i < sizeof(pt); i++)
+			pt[i] = (uint8_t)(i ^ round);
+		memcpy(gp(g, SRC_AT), pt, sizeof(pt));
+		memcpy(gp(g, IV_AT), iv, 16);
+		/* Four commands; the switch comes while the second runs. */
+		for (unsigned int j = 0; j < 4; j++)
+			guest_push(g, cmd_aes(3, SRC_AT, DST_AT + j * 4096, 4096, IV_AT));
+		guest_doorbell(g);
+		switch_in(g);
+		vc_vtime_advance(2 * F.ctx_ns + F.ovh + 4096 + 1000); /* save, load, one */
+		assert_int_equal(ops->stop(F.c, g->x, &ra), -VC_EINPROGRESS);
+		run();
+		assert_true(ev_count(&F.log, round & 1 ? TAG_B : TAG_A, VC_EV_STOPPED) > 0);
+		assert_int_equal(ops->save(F.c, g->x), 0);
+		/* Two ran; the rest waits for the next time it is loaded. */
+		ref_cbc(round & 1 ? kb : ka, round & 1 ? 16 : 32, iv, false, pt, ref, sizeof(pt));
+		assert_memory_equal(gp(g, DST_AT), ref, sizeof(ref));
+		assert_memory_equal(gp(g, DST_AT + 4096), ref, sizeof(ref));
+		assert_true(ops->has_work(F.c, g->x));
+		switch_in(g);
+		run();
+		switch_out(g);
+		assert_int_equal(reg(g, SIMCP_REG_FAULT_CODE, false), 0);
+		for (unsigned int j = 2; j < 4; j++)
+			assert_memory_equal(gp(g, DST_AT + j * 4096), ref, sizeof(ref));
+	}
+}
+
+/* A slot loaded in A's context is empty in B's: B's command faults and writes nothing. */
+static void test_aes_slot_isolation(void **state)
+{
+	struct guest *a = &F.a, *b = &F.b;
+	uint8_t key[24] = { 9, 8, 7 };
+
+	switch_in(a);
+	load_key(a, 5, key, 24);
+	guest_submit(a, cmd_aes(5, SRC_AT, DST_AT, 64, IV_AT));
+	run();
+	assert_int_equal(reg(a, SIMCP_REG_FAULT_CODE, true), 0);
+	switch_out(a);
+
+	memset(gp(b, DST_AT), 0xcd, 64);
+	switch_in(b);
+	/* B at A's very state of the device: A's slot 5 is still in no way B's. */
+	guest_submit(b, cmd_aes(5, SRC_AT, DST_AT, 64, IV_AT));
+	run();
+	assert_int_equal(reg(b, SIMCP_REG_FAULT_CODE, true), SIMCP_FAULT_BAD_CMD);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(((uint8_t *)gp(b, DST_AT))[i], 0xcd);
+	assert_true(keys_empty(&F.s->live));
+	switch_out(b);
+	assert_true(keys_empty(&b->x->st));
+	assert_false(keys_empty(&a->x->st));
+}
+
+/* Keys go with CONTROL.RESET (live or saved) and when the context is freed; not with a hang reset. */
+static void test_aes_keys_scrubbed(void **state)
+{
+	struct guest *a = &F.a, *b = &F.b;
+	uint8_t key[32];
+	void *ctx;
+
+	memset(key, 0x5a, sizeof(key));
+	/* Saved: an emulated RESET. */
+	switch_in(b);
+	load_key(b, 15, key, 32);
+	run();
+	switch_out(b);
+	assert_int_equal(b->x->st.keys[15].len, 32);
+	assert_int_equal(ops->reset(F.c, b->x, false), 0); /* a hang reset keeps keys */
+	assert_int_equal(b->x->st.keys[15].len, 32);
+	assert_int_equal(emul_write(b, SIMCP_REG_CONTROL, SIMCP_CTRL_RESET), VC_IO_OK);
+	assert_true(keys_empty(&b->x->st));
+
+	/* Live: RESET on the device. */
+	switch_in(a);
+	load_key(a, 0, key, 16);
+	run();
+	assert_false(keys_empty(&F.s->live));
+	wr(a->x, SIMCP_REG_CONTROL, SIMCP_CTRL_RESET);
+	assert_true(keys_empty(&F.s->live));
+	guest_ring_init(a, 0);
+	guest_submit(a, cmd_aes(0, SRC_AT, DST_AT, 16, IV_AT));
+	run();
+	assert_int_equal(reg(a, SIMCP_REG_FAULT_CODE, true), SIMCP_FAULT_BAD_CMD);
+
+	/* Freed after a save: the device's copy goes with it. */
+	wr(a->x, SIMCP_REG_CONTROL, SIMCP_CTRL_ENABLE | SIMCP_CTRL_RESUME);
+	load_key(a, 7, key, 24);
+	run();
+	switch_out(a);
+	assert_false(keys_empty(&F.s->live));
+	ops->ctx_free(F.c, a->x);
+	assert_true(keys_empty(&F.s->live));
+	/* A new context starts with every slot empty. */
+	assert_int_equal(ops->ctx_alloc(F.c, TAG_A + 1, &ctx), 0);
+	a->x = ctx;
+	assert_true(keys_empty(&a->x->st));
+}
+
+/* What a context holds, and so what a switch moves and costs. */
+static void test_aes_context_size(void **state)
+{
+	struct simcp_timing t;
+
+	simcp_timing(F.s, &t);
+	assert_int_equal(sizeof(struct simcp_keyslot), 36);
+	assert_int_equal(sizeof(((struct simcp_state *)0)->keys), 16 * 36);
+	assert_int_equal(sizeof(struct simcp_state), 65608 + 576);
+	assert_int_equal(F.ctx_ns, (sizeof(struct simcp_state) * 1000000000ull + t.ctx_bw - 1) /
+				   t.ctx_bw);
+	assert_int_equal(simcp_switch_cost(F.s), 2 * 8273);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -791,6 +950,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hang_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_reset_during_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_protocol_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_aes_keys_survive_switch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_aes_slot_isolation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_aes_keys_scrubbed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_aes_context_size, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("simcp-switch", tests, NULL, NULL);
