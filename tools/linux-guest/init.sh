@@ -45,8 +45,11 @@ done
 /bin/afalg_test "$@"
 status=$?
 if [ $status != 0 ]; then
-	say "kernel log (last 40 lines):"
-	dmesg | tail -n 40 | sed 's/^/vcoproc-guest: dmesg: /'
+	# The kernel's log without register dumps (virtio-crypto-rsa's
+	# self-test fails with QEMU's built-in backend: a WARNING, expected).
+	say "kernel log (last 30 lines, without register dumps):"
+	dmesg | grep -vE '(R[A-Z0-9]{2}|Code|[CDEFG]S|CR2): |\] +(\? |<|---)' |
+		tail -n 30 | sed 's/^/vcoproc-guest: dmesg: /'
 fi
 say "done $(up)s"
 say "exit $status"

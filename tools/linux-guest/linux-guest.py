@@ -92,8 +92,9 @@ def fetch_kernel(build):
                            stderr=subprocess.STDOUT, text=True)
         sys.stdout.write(p.stdout)
         if p.returncode or not os.path.exists(os.path.join(kdir, "package")):
+            last = p.stdout.strip().splitlines()[-1:] or ["exit status %d" % p.returncode]
             raise Skip("the kernel package cannot be had (kvm-vm.py fetch %s: %s)"
-                       % (kvmdir, p.stdout.strip().splitlines()[-1:] or "failed"))
+                       % (kvmdir, last[0]))
     with open(os.path.join(kdir, "package")) as f:
         deb = f.read().strip()
     return os.path.join(kdir, "vmlinuz"), deb
