@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <libfdt.h>
@@ -448,6 +449,157 @@ static void test_register_make_fails(void **state)
 	assert_int_equal(nr_coprocs(), 0);
 }
 
+/* ---- device-specific properties (blobs built here with libfdt) -------------------- */
+
+/* One property for the physical node: @len bytes of @val, or a u32/u64 when @val is NULL. */
+struct extra_prop {
+	const char *name;
+	const void *val;
+	int len;
+	uint64_t num;
+};
+
+/* A board with one simcp carrying @extra, shared as gpu0; free() the blob. */
+static void *build_blob(const struct extra_prop *extra, unsigned int n, size_t *size)
+{
+	size_t cap = 64 * 1024;
+	char *fdt = malloc(cap);
+	fdt32_t reg[4] = { cpu_to_fdt32(0), cpu_to_fdt32(0xfe000000), cpu_to_fdt32(0),
+			   cpu_to_fdt32(0x1000) };
+
+	assert_non_null(fdt);
+	assert_int_equal(fdt_create(fdt, (int)cap), 0);
+	assert_int_equal(fdt_finish_reservemap(fdt), 0);
+	assert_int_equal(fdt_begin_node(fdt, ""), 0);
+	assert_int_equal(fdt_property_u32(fdt, "#address-cells", 2), 0);
+	assert_int_equal(fdt_property_u32(fdt, "#size-cells", 2), 0);
+	assert_int_equal(fdt_begin_node(fdt, "soc"), 0);
+	assert_int_equal(fdt_property_u32(fdt, "#address-cells", 2), 0);
+	assert_int_equal(fdt_property_u32(fdt, "#size-cells", 2), 0);
+	assert_int_equal(fdt_begin_node(fdt, "coprocessor@fe000000"), 0);
+	assert_int_equal(fdt_property_string(fdt, "compatible", "vcoproc,simcp"), 0);
+	assert_int_equal(fdt_property(fdt, "reg", reg, sizeof(reg)), 0);
+	assert_int_equal(fdt_property_u32(fdt, "interrupts", 16), 0);
+	assert_int_equal(fdt_property_u32(fdt, "phandle", 1), 0);
+	assert_int_equal(fdt_property_u32(fdt, "linux,phandle", 1), 0);
+	assert_int_equal(fdt_property_u32(fdt, "clock-frequency", 1000), 0);
+	for (unsigned int i = 0; i < n; i++) {
+		const struct extra_prop *e = &extra[i];
+
+		if (e->val)
+			assert_int_equal(fdt_property(fdt, e->name, e->val, e->len), 0);
+		else if (e->len == 4)
+			assert_int_equal(fdt_property_u32(fdt, e->name, (uint32_t)e->num), 0);
+		else
+			assert_int_equal(fdt_property_u64(fdt, e->name, e->num), 0);
+	}
+	assert_int_equal(fdt_end_node(fdt), 0);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	assert_int_equal(fdt_begin_node(fdt, "chosen"), 0);
+	assert_int_equal(fdt_begin_node(fdt, "vcoproc"), 0);
+	assert_int_equal(fdt_begin_node(fdt, "gpu0"), 0);
+	assert_int_equal(fdt_property_string(fdt, "compatible", "vcoproc,shared"), 0);
+	assert_int_equal(fdt_property_u32(fdt, "coproc", 1), 0);
+	assert_int_equal(fdt_property_string(fdt, "instance-id", "gpu0"), 0);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	assert_int_equal(fdt_finish(fdt), 0);
+	*size = fdt_totalsize(fdt);
+	return fdt;
+}
+
+static void test_dev_props(void **state)
+{
+	static const char str[] = "fast";
+	static const uint8_t three[3] = { 1, 2, 3 };
+	const struct extra_prop extra[] = {
+		{ "simcp,aes-rate", NULL, 4, 500000000 },
+		{ "acme,big", NULL, 8, 0x123456789abcull },
+		{ "acme,name", str, sizeof(str), 0 },
+		{ "acme,odd", three, 3, 0 },
+		{ "acme,flag", "", 0, 0 },   /* empty: a flag */
+	};
+	char err[SYSDT_ERR_MAX] = "";
+	const struct vc_sysconfig_coproc *cp;
+	const struct vc_sysconfig_prop *p;
+	size_t size;
+	void *blob = build_blob(extra, 5, &size);
+
+	assert_int_equal(sysdt_parse(blob, size, &cfg, err, sizeof(err)), 0);
+	cp = &cfg.coproc[0];
+	/* "linux,phandle", "phandle", "clock-frequency": not device-specific. */
+	assert_int_equal(cp->nr_props, 5);
+	p = sysdt_prop(cp, "simcp,aes-rate");
+	assert_non_null(p);
+	assert_int_equal(p->len, 4);
+	assert_int_equal(p->value, 500000000);
+	p = sysdt_prop(cp, "acme,big");
+	assert_non_null(p);
+	assert_int_equal(p->len, 8);
+	assert_int_equal(p->value, 0x123456789abcull);
+	p = sysdt_prop(cp, "acme,name");
+	assert_int_equal(p->len, sizeof(str));
+	assert_int_equal(p->value, 0);
+	assert_int_equal(sysdt_prop(cp, "acme,odd")->len, 3);
+	assert_int_equal(sysdt_prop(cp, "acme,flag")->len, 0);
+	assert_null(sysdt_prop(cp, "linux,phandle"));
+	assert_null(sysdt_prop(cp, "clock-frequency"));
+	assert_string_equal(cp->props[0].name, "simcp,aes-rate"); /* blob order */
+	free(blob);
+}
+
+static void test_dev_props_bad(void **state)
+{
+	struct extra_prop many[SYSDT_MAX_DEV_PROPS + 1];
+	char names[SYSDT_MAX_DEV_PROPS + 1][16];
+	char longname[SYSDT_PROP_NAME_MAX + 8];
+	char err[SYSDT_ERR_MAX + 4096] = "", want[SYSDT_ERR_MAX + 4096];
+	char path[] = "/tmp/vcoproc-sysdt-XXXXXX";
+	size_t size;
+	void *blob;
+	FILE *f;
+	int fd;
+
+	for (unsigned int i = 0; i <= SYSDT_MAX_DEV_PROPS; i++) {
+		snprintf(names[i], sizeof(names[i]), "acme,p%u", i);
+		many[i] = (struct extra_prop){ names[i], NULL, 4, i };
+	}
+	blob = build_blob(many, SYSDT_MAX_DEV_PROPS, &size);
+	assert_int_equal(sysdt_parse(blob, size, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.coproc[0].nr_props, SYSDT_MAX_DEV_PROPS);
+	free(blob);
+
+	/* One more: refused, located in the file. */
+	blob = build_blob(many, SYSDT_MAX_DEV_PROPS + 1, &size);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(blob, 1, size, f), size);
+	fclose(f);
+	assert_int_equal(sysdt_load(path, &cfg, err, sizeof(err)), -VC_EINVAL);
+	snprintf(want, sizeof(want), "%s: /soc/coprocessor@fe000000: property \"acme,p16\": "
+		 "expected at most 16 device-specific properties (\"vendor,name\"), found more", path);
+	assert_string_equal(err, want);
+	unlink(path);
+	free(blob);
+
+	/* A name too long to keep. */
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	memcpy(longname, "acme,", 5);
+	many[0].name = longname;
+	blob = build_blob(many, 1, &size);
+	assert_int_equal(sysdt_parse(blob, size, &cfg, err, sizeof(err)), -VC_EINVAL);
+	snprintf(want, sizeof(want), "/soc/coprocessor@fe000000: property \"%s\": expected a "
+		 "device-specific property name of at most 47 characters, found %zu", longname,
+		 strlen(longname));
+	assert_string_equal(err, want);
+	free(blob);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +608,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_bitflips),
+		cmocka_unit_test(test_dev_props),
+		cmocka_unit_test(test_dev_props_bad),
 		cmocka_unit_test_setup_teardown(test_register, reg_setup, reg_teardown),
 		cmocka_unit_test_setup_teardown(test_register_params_survive_round_trip,
 						reg_setup, reg_teardown),
