@@ -848,7 +848,7 @@ out_ack:
 
 /*
  * Read what the socket has of the current message: 1 when it is whole,
- * 0 when the socket has no more for now, BREAK with @why otherwise.
+ * 0 when the socket has no more for now, -1 with @why when the connection is broken.
  */
 static int recv_msg(struct vu_dev *dev, char *why)
 {
@@ -877,7 +877,7 @@ static int recv_msg(struct vu_dev *dev, char *why)
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 0;
 			set_why(why, "recv: %s", strerror(errno));
-			return BREAK;
+			return -1;
 		}
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
@@ -898,14 +898,14 @@ static int recv_msg(struct vu_dev *dev, char *why)
 		}
 		if (too_many || (mh.msg_flags & MSG_CTRUNC)) {
 			set_why(why, "more than %u fds with one message", VU_MAX_FDS);
-			return BREAK;
+			return -1;
 		}
 		if (n == 0) {
 			if (dev->msg_got || dev->nfds)
 				set_why(why, "frontend closed the connection mid-message");
 			else
 				set_why(why, "frontend closed the connection");
-			return BREAK;
+			return -1;
 		}
 		dev->msg_got += (uint32_t)n;
 		if (dev->msg_got == HDR_SIZE) {
@@ -913,11 +913,11 @@ static int recv_msg(struct vu_dev *dev, char *why)
 
 			if ((flags & F_VERSION_MASK) != F_VERSION || (flags & F_REPLY)) {
 				set_why(why, "request %u: bad flags 0x%x", get32(dev->msg), flags);
-				return BREAK;
+				return -1;
 			}
 			if (size > VU_MAX_PAYLOAD) {
 				set_why(why, "request %u: %u bytes of payload", get32(dev->msg), size);
-				return BREAK;
+				return -1;
 			}
 		}
 		if (dev->msg_got >= HDR_SIZE && dev->msg_got == HDR_SIZE + get32(dev->msg + 8))
@@ -939,7 +939,7 @@ static void on_conn(void *data, int fd, unsigned int revents)
 			r = handle_msg(dev, why);
 			msg_reset(dev);
 		}
-		if (r == BREAK) {
+		if (r) { /* -1 from recv_msg() or BREAK from handle_msg() */
 			if (dev->conn_fd == fd)
 				conn_close(dev, why);
 			return;
