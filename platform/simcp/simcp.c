@@ -24,6 +24,7 @@
  */
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "crc32c.h"
@@ -733,6 +734,11 @@ int simcp_aes_init(struct simcp *s)
 {
 	static const char *const names[3] = { "AES-128-CBC", "AES-192-CBC", "AES-256-CBC" };
 
+	/*
+	 * No cleanup of libcrypto at exit: a host may still destroy devices
+	 * (and a device thread still run AES) while exit handlers run.
+	 */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	for (unsigned int i = 0; i < 3; i++) {
 		s->aes[i] = EVP_CIPHER_fetch(NULL, names[i], NULL);
 		if (!s->aes[i])
