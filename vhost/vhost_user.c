@@ -463,6 +463,27 @@ static void on_kick(void *data, int fd, unsigned int revents)
 		dev->ops->queue_kick(dev->opaque, vq);
 }
 
+/*
+ * An fd a ring may be kicked or called through: an eventfd (or another
+ * anonymous inode), a pipe or a socket.  A regular file or a device would
+ * be readable for ever (a file's data, /dev/zero) and spin the owner's loop.
+ */
+static bool event_fd_ok(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return false;
+	switch (st.st_mode & S_IFMT) {
+	case 0:
+	case S_IFIFO:
+	case S_IFSOCK:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* KICK, CALL and ERR: the queue and the fd (or -1 with VRING_NOFD). */
 static int vring_fd_msg(struct vu_dev *dev, struct vu_msg *m, char *why,
 			struct vu_virtq **vqp, int *fd)
@@ -476,6 +497,8 @@ static int vring_fd_msg(struct vu_dev *dev, struct vu_msg *m, char *why,
 		return BREAK;
 	}
 	if (index >= dev->nr_queues || (v & ~(uint64_t)(VRING_IDX_MASK | VRING_NOFD)))
+		return -EINVAL;
+	if (want && !event_fd_ok(dev->fds[0]))
 		return -EINVAL;
 	*vqp = &dev->vq[index];
 	*fd = want ? take_fd(dev, 0) : -1;

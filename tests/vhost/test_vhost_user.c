@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -340,6 +341,15 @@ static void test_ring_setup_errors(void **state)
 	assert_int_not_equal(fe_ack(fe, R_SET_VRING_CALL, &v, 8, &fe->call, 1), 0);
 	v = 0x200;
 	assert_int_not_equal(fe_ack(fe, R_SET_VRING_CALL, &v, 8, &fe->call, 1), 0);
+	/* a kick or call fd that is a file or a device: it would spin the loop */
+	v = 0;
+	assert_int_not_equal(fe_ack(fe, R_SET_VRING_CALL, &v, 8, &fe->memfd[0], 1), 0);
+	{
+		int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+
+		assert_int_not_equal(fe_ack(fe, R_SET_VRING_ERR, &v, 8, &zero, 1), 0);
+		close(zero);
+	}
 	/* a KICK with NOFD but an fd, or without NOFD and no fd: broken framing */
 	v = 0x100;
 	fe_send(fe->sock, R_SET_VRING_CALL, 1, &v, 8, &fe->call, 1);
