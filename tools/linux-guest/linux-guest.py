@@ -560,7 +560,9 @@ def main():
     r.add_argument("build", help="the meson build directory (with BUILD/linux-guest)")
     r.add_argument("--backend", default="builtin",
                    help="builtin (QEMU's cryptodev-backend-builtin) or vhost-user:SOCKET")
-    r.add_argument("--machine", default="microvm", choices=("microvm", "q35"))
+    r.add_argument("--machine", default="microvm",
+                   help="microvm (virtio-mmio; the default) or q35 (virtio-pci), with "
+                   "QEMU's machine options after a comma if wanted")
     r.add_argument("--mem", type=int, default=256, help="MiB (default 256)")
     r.add_argument("--kernel", choices=("vmlinux", "vmlinuz"),
                    help="vmlinux (the ELF kernel, booted through its PVH entry: the "
@@ -585,6 +587,8 @@ def main():
     if args.cmd == "run" and args.backend != "builtin" and \
             not args.backend.startswith("vhost-user:"):
         ap.error("--backend: builtin or vhost-user:SOCKET")
+    if args.cmd == "run" and args.machine.split(",")[0] not in ("microvm", "q35"):
+        ap.error("--machine: microvm or q35")
     try:
         return build(args) if args.cmd == "build" else run(args)
     except Skip as e:
