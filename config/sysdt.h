@@ -163,7 +163,8 @@ struct sysdt_fw;
 
 /**
  * sysdt_register() - make, register and attach every coprocessor of @cfg
- * in @fw, then set its sched-params.  @plats[0..@nr_plats) are the
+ * in @fw, then set its sched-params.  @plats[0..@nr_plats) (copied: they
+ * need not outlive the call; the functions they point to must) are the
  * host's platforms, @opaque their make() argument.  All or nothing: on
  * failure everything registered so far is unregistered and destroyed,
  * and @err says which node and why ("/chosen/vcoproc/gpu0: property

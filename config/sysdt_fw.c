@@ -22,7 +22,8 @@
 #include "sysdt.h"
 
 struct sysdt_bound {
-	const struct sysdt_platform *plat;
+	const struct sysdt_platform *plat;   /* &own: the caller's array may go */
+	struct sysdt_platform own;
 	void *dev;
 	struct vc_coproc *coproc;
 };
@@ -85,6 +86,8 @@ static int bind_one(struct vc_fw *fw, const struct vc_sysconfig_coproc *cp,
 			 cp->node, cp->compatible);
 		return -VC_ENODEV;
 	}
+	b->own = *b->plat;
+	b->plat = &b->own;
 	if (cp->sched[0] && !vc_sched_lookup(cp->sched)) {
 		algo_names(names, sizeof(names));
 		snprintf(err, errlen, "%s: property \"sched\": expected an algorithm (%s), found \"%s\"",

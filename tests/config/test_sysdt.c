@@ -316,6 +316,25 @@ static unsigned int nr_coprocs(void)
 	return vc_fw_coprocs(fw, arr, SYSDT_MAX_COPROCS);
 }
 
+/* The platform table may go once sysdt_register() returns. */
+static void test_register_copies_platforms(void **state)
+{
+	struct sysdt_platform *tmp = malloc(sizeof(*tmp));
+	char err[SYSDT_ERR_MAX];
+	struct sysdt_fw *sf;
+
+	assert_non_null(tmp);
+	*tmp = plats[0];
+	assert_int_equal(sysdt_load(fixture("good"), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(sysdt_register(fw, &cfg, tmp, 1, NULL, &sf, err, sizeof(err)), 0);
+	memset(tmp, 0, sizeof(*tmp));
+	free(tmp);
+	sysdt_unregister(sf);
+	assert_int_equal(P.made, 2);
+	assert_int_equal(P.destroyed, 2);
+	assert_int_equal(P.detached, 2);
+}
+
 static void test_register(void **state)
 {
 	char err[SYSDT_ERR_MAX];
@@ -611,6 +630,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_dev_props),
 		cmocka_unit_test(test_dev_props_bad),
 		cmocka_unit_test_setup_teardown(test_register, reg_setup, reg_teardown),
+		cmocka_unit_test_setup_teardown(test_register_copies_platforms, reg_setup,
+						reg_teardown),
 		cmocka_unit_test_setup_teardown(test_register_params_survive_round_trip,
 						reg_setup, reg_teardown),
 		cmocka_unit_test_setup_teardown(test_register_unknown_algo, reg_setup, reg_teardown),
