@@ -16,13 +16,37 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 
 SKIP = 77
+children = []
+
+
+def on_term(signum, _frame):
+    """Stop the guest's runner first: it stops QEMU."""
+    for c in children:
+        if c.poll() is None:
+            c.terminate()
+            try:
+                c.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                c.kill()
+    sys.exit(128 + signum)
+
+
+def call(cmd, capture=False):
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE if capture else None,
+                         stderr=subprocess.STDOUT if capture else None, text=True)
+    children.append(p)
+    out, _ = p.communicate()
+    children.remove(p)
+    return p.returncode, out or ""
 
 
 def main():
+    signal.signal(signal.SIGTERM, on_term)
     argv = sys.argv[1:]
     steps = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
@@ -42,24 +66,23 @@ def main():
         print("skipped: no %s here (Debian: qemu-system-x86)" % qemu)
         return SKIP
 
-    p = subprocess.run([sys.executable, tool, "build", args.build,
-                        "--test-program", args.test_program])
-    if p.returncode == SKIP:
+    rc, _ = call([sys.executable, tool, "build", args.build, "--test-program", args.test_program])
+    if rc == SKIP:
         print("skipped: the guest's kernel package cannot be had (see above)")
         return SKIP
-    if p.returncode:
-        print("FAIL: linux-guest.py build exited %d" % p.returncode)
+    if rc:
+        print("FAIL: linux-guest.py build exited %d" % rc)
         return 1
 
     cmd = [sys.executable, tool, "run", args.build, "--backend", args.backend,
            "--machine", args.machine, "--timeout", str(args.timeout), "--quiet",
            "--"] + steps
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    sys.stdout.write(p.stdout)
-    if p.returncode == SKIP:
+    rc, out = call(cmd, capture=True)
+    sys.stdout.write(out)
+    if rc == SKIP:
         print("skipped: the guest cannot run here (see above)")
         return SKIP
-    results = re.findall(r"^result: (ok|FAIL) (\S+)", p.stdout, re.M)
+    results = re.findall(r"^result: (ok|FAIL) (\S+)", out, re.M)
     wanted, i = [], 0
     while i < len(steps):
         if steps[i].startswith("--"):
@@ -71,8 +94,8 @@ def main():
     done = [name for _, name in results]
     failed = [name for ok, name in results if ok != "ok"]
     problems = []
-    if p.returncode:
-        problems.append("the guest's test exited %d" % p.returncode)
+    if rc:
+        problems.append("the guest's test exited %d" % rc)
     if failed:
         problems.append("failed: " + ", ".join(failed))
     if done != wanted:

@@ -36,6 +36,7 @@ kernel package), with the reason; 3 when the guest failed (timeout, QEMU
 exited without a status).
 """
 import argparse
+import collections
 import glob
 import gzip
 import io
@@ -45,6 +46,7 @@ import queue
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -507,6 +509,13 @@ def run(args):
     deadline = t0 + args.timeout
     t_init = t_result = None
     status = None
+    recent = collections.deque(maxlen=12)  # shown on failure where --quiet hid them
+
+    def failed(msg):
+        if args.quiet and recent:
+            print("\n".join(recent), flush=True)
+        say(msg)
+        return FAILED
     with open(log_path, "w") as log:
         log.write("# %s\n" % " ".join(map(shlex.quote, cmd)))
         b = Boot(cmd, log)
@@ -516,20 +525,20 @@ def run(args):
                     line = b.lines.get(timeout=max(0.1, deadline - time.monotonic()))
                 except queue.Empty:
                     if time.monotonic() >= deadline:
-                        say("timed out after %.0f s (%s); QEMU stopped"
-                            % (args.timeout, "in the test" if t_init else "booting"))
-                        return FAILED
+                        return failed("timed out after %.0f s (%s); QEMU stopped"
+                                      % (args.timeout, "in the test" if t_init else "booting"))
                     continue
                 if line is None:
                     b.p.wait()
-                    say("QEMU exited (status %s) without the test's status; see %s"
-                        % (b.p.returncode, log_path))
-                    return FAILED
+                    return failed("QEMU exited (status %s) without the test's status; see %s"
+                                  % (b.p.returncode, log_path))
                 if not args.quiet or t_init is not None or line.startswith("vcoproc-guest:"):
                     print(line, flush=True)
+                    recent.clear()
+                else:
+                    recent.append(line)
                 if LOCKUP_RE.search(line):
-                    say("the guest's kernel reported: %s" % line.strip())
-                    return FAILED
+                    return failed("the guest's kernel reported: %s" % line.strip())
                 if t_init is None and line.startswith("vcoproc-guest: init"):
                     t_init = time.monotonic() - t0
                 elif line.startswith("result: ") and t_result is None:
@@ -577,6 +586,8 @@ def main():
     r.add_argument("--log", help="console log (default BUILD/linux-guest/console.log)")
     r.add_argument("--quiet", action="store_true",
                    help="show only /init's and the test's lines")
+    # A test runner's SIGTERM stops QEMU too (Boot.kill in run's finally).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     argv = sys.argv[1:]
     steps = []
     if "--" in argv:
