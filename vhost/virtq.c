@@ -312,17 +312,20 @@ bool vu_virtq_notify(struct vu_virtq *vq)
 
 	if (vq->broken || !vq->started || vq->call_fd < 0)
 		return false;
+	/* Nothing used since the last notification: nothing to tell. */
+	if (vq->signalled_used_valid && vq->signalled_used == vq->used_idx)
+		return false;
 	full_fence(); /* the used index before what the driver asked */
 	if (vq->event_idx) {
 		uint16_t old = vq->signalled_used;
 		bool valid = vq->signalled_used_valid;
 
-		vq->signalled_used = vq->used_idx;
-		vq->signalled_used_valid = true;
 		need = !valid || need_event(load16(used_event(vq)), vq->used_idx, old);
 	} else {
 		need = !(load16(&vq->avail->flags) & VU_AVAIL_F_NO_INTERRUPT);
 	}
+	vq->signalled_used = vq->used_idx;
+	vq->signalled_used_valid = true;
 	if (need)
 		signal_fd(vq->call_fd);
 	return need;

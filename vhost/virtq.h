@@ -218,8 +218,10 @@ int vu_virtq_push(struct vu_virtq *vq, const struct vu_elem *e, uint32_t len);
 
 /**
  * vu_virtq_notify() - signal the call eventfd if the driver wants to know
- * about the used entries pushed since the last notification.  Returns
- * true if it signalled.
+ * about the used entries pushed since the last notification (never when
+ * there are none, so a frontend that makes one eventfd both the kick and
+ * the call cannot make the device ping-pong with itself).  Returns true
+ * if it signalled.
  */
 bool vu_virtq_notify(struct vu_virtq *vq);
 

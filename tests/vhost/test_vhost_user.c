@@ -670,9 +670,42 @@ static void test_no_interrupt(void **state)
 	assert_int_equal(vu_virtq_push(vq, &e, 8), 0);
 	fe->avail->flags = VU_AVAIL_F_NO_INTERRUPT;
 	assert_false(vu_virtq_notify(vq));
+	assert_false(fe_signalled(fe->call));
+	/* the driver takes interrupts again: the next used entry is signalled */
 	fe->avail->flags = 0;
+	assert_false(vu_virtq_notify(vq)); /* nothing new since */
+	fe_avail(fe, 0);
+	assert_int_equal(vu_virtq_pop(vq, &e), 1);
+	assert_int_equal(vu_virtq_push(vq, &e, 8), 0);
 	assert_true(vu_virtq_notify(vq));
 	assert_true(fe_signalled(fe->call));
+}
+
+/* One eventfd as both kick and call: notifying cannot make the device kick itself. */
+static void test_kick_is_call(void **state)
+{
+	struct fe *fe = *state;
+	struct vu_seg segs[4];
+	struct vu_elem e = { .segs = segs, .max_segs = 4 };
+	struct vu_virtq *vq;
+	uint64_t v = 0;
+
+	vu_set_assumed_ring_features(&fe->dev, 0);
+	fe_negotiate(fe, 16);
+	vq = vu_queue(&fe->dev, 0);
+	fe_send(fe->sock, R_SET_VRING_CALL, 1, &v, 8, &fe->kick, 1);
+	fe_pump();
+	fe_desc(fe, 0, FE_DATA_GPA, 8, VU_DESC_F_WRITE, 0);
+	fe_avail(fe, 0);
+	assert_int_equal(vu_virtq_pop(vq, &e), 1);
+	assert_int_equal(vu_virtq_push(vq, &e, 8), 0);
+	assert_true(vu_virtq_notify(vq));
+	fe->kicks = 0;
+	fe_pump(); /* the "kick" the call made */
+	assert_int_equal(fe->kicks, 1);
+	assert_false(vu_virtq_notify(vq));
+	fe_pump();
+	assert_int_equal(fe->kicks, 1);
 }
 
 /* ---- sessions -------------------------------------------------------------------- */
@@ -980,6 +1013,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_avail_runaway, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_event_idx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_interrupt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kick_is_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_message, setup, teardown),
