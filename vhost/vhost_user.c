@@ -995,6 +995,9 @@ static void on_listen(void *data, int fd, unsigned int revents)
 
 	if (c < 0)
 		return;
+	/* A frontend that closed and reconnected at once: see the close first. */
+	if (dev->conn_fd >= 0)
+		on_conn(dev, dev->conn_fd, VU_WATCH_IN);
 	if (dev->conn_fd >= 0 || conn_start(dev, c))
 		close(c); /* one frontend at a time */
 }
