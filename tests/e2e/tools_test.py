@@ -13,15 +13,24 @@ usage: tools_test.py SOURCE_DIR
   with an independent reader) holding /init, busybox, /dev/console as a
   character device 5:1, the modules in their load order and /vm.conf with
   the values shell-quoted.
+- tests/e2e/e2e.py's stall handling: StallWatch sees a process stopped
+  (SIGSTOP) for its length; a share case measures once more only when it
+  failed after a stall, and the second measurement decides; extra
+  interrupts count exactly on KVM, and in the emulated VM all but the
+  guest's spurious handler runs count.
 """
+import contextlib
 import gzip
 import importlib.util
+import io
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.dont_write_bytecode = True  # importing kvm-vm.py leaves nothing in the source tree
 SRC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")
@@ -160,6 +169,85 @@ def _():
     assert shlex.split(conf["VM_COMMAND"]) == ["meson test 'a b'"], conf
     # The load order is the file's: virtio_ring before virtio.
     assert shlex.split(conf["VM_MODULES"]) == ["virtio_ring virtio"], conf
+
+
+def load_e2e():
+    spec = importlib.util.spec_from_file_location(
+        "e2e", os.path.join(SRC, "tests", "e2e", "e2e.py"))
+    e2e = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(e2e)
+    return e2e
+
+
+@case("e2e: a share case that fails after a stall is measured once more; that decides")
+def _():
+    e2e = load_e2e()
+    calls = []
+
+    def measure(stalls, fails):
+        @e2e.remeasure_after_stall
+        def fake(ctx):
+            i = len(calls)
+            calls.append(i)
+            ctx["stall"] = stalls[i]
+            if fails[i]:
+                raise e2e.Failed("share off")
+        return fake
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        del calls[:]
+        measure([0.3, 0.0], [True, False])({})
+        assert calls == [0, 1], calls
+        assert "stalled for 300 ms" in out.getvalue() and "measuring once more" in \
+            out.getvalue(), "not said: %r" % out.getvalue()
+        del calls[:]
+        try:
+            measure([0.05], [True])({})
+            assert False, "a failure without a stall passed"
+        except e2e.Failed:
+            assert calls == [0], calls
+        del calls[:]
+        try:
+            measure([0.3, 0.3], [True, True])({})
+            assert False, "a second failure passed"
+        except e2e.Failed:
+            assert calls == [0, 1], calls
+        del calls[:]
+        measure([0.3], [False])({})
+        assert calls == [0], "a passing case ran again: %r" % calls
+
+
+@case("e2e: extra interrupts: exact on KVM; in the emulated VM only spurious runs pass")
+def _():
+    e2e = load_e2e()
+    e2e.IN_EMULATED_VM = False
+    assert e2e.extra_irqs({"irqs": 246, "spurious": 2}, 244) == 2
+    assert e2e.extra_irqs({"irqs": 244, "spurious": 2}, 244) == 0
+    assert e2e.extra_irqs({"irqs": 200, "spurious": 0}, 244) == 0
+    e2e.IN_EMULATED_VM = True
+    assert e2e.extra_irqs({"irqs": 246, "spurious": 2}, 244) == 0
+    assert e2e.extra_irqs({"irqs": 246, "spurious": 1}, 244) == 1
+    assert e2e.extra_irqs({"irqs": 246}, 244) == 2
+
+
+@case("e2e: StallWatch sees the process stopped for 0.4 s")
+def _():
+    code = ("import importlib.util, sys, time\n"
+            "spec = importlib.util.spec_from_file_location('e2e', sys.argv[1])\n"
+            "e2e = importlib.util.module_from_spec(spec); spec.loader.exec_module(e2e)\n"
+            "w = e2e.StallWatch(); print('watching', flush=True); time.sleep(1.2)\n"
+            "print('%.3f' % w.stop())\n")
+    p = subprocess.Popen([sys.executable, "-c", code,
+                          os.path.join(SRC, "tests", "e2e", "e2e.py")],
+                         stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "watching"
+    time.sleep(0.2)
+    p.send_signal(signal.SIGSTOP)
+    time.sleep(0.4)
+    p.send_signal(signal.SIGCONT)
+    longest = float(p.communicate(timeout=30)[0].strip())
+    assert 0.3 <= longest < 1.2, "longest stall seen: %.3f s" % longest
 
 
 print("1..%d" % len(results))
