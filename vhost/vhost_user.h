@@ -177,10 +177,8 @@ struct vu_dev {
 	unsigned int nr_queues;
 	uint64_t assumed_ring_features;
 	int listen_fd;              /* -1 unless vu_listen() */
-	bool listen_watched;
 	char *path;                 /* the socket file vu_listen() made */
 	int conn_fd;                /* -1 when no frontend */
-	bool in_dispatch;
 	/* negotiated */
 	uint64_t features;          /* SET_FEATURES as sent */
 	uint64_t ring_features;     /* the ring features in force */
@@ -215,8 +213,9 @@ void vu_set_assumed_ring_features(struct vu_dev *dev, uint64_t features);
 /**
  * vu_listen() - listen on a Unix socket at @path (a stale socket file is
  * replaced; a live one is -EADDRINUSE) and accept one frontend at a time;
- * one that connects while another is served is closed at once.  Returns 0
- * or -errno.
+ * one that connects while another is served is closed at once (what the
+ * served one had sent, its close included, is read first, so a frontend
+ * that reconnects at once is served).  Returns 0 or -errno.
  */
 int vu_listen(struct vu_dev *dev, const char *path);
 
