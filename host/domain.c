@@ -15,6 +15,8 @@
 
 const struct dom_kind *dom_kind_of(const struct domcfg *cfg)
 {
+	if (!strcmp(cfg->type, "vhost-user"))
+		return &dom_kind_vhost_user;
 	return strncmp(cfg->kernel, "builtin:", 8) ? &dom_kind_kvm : &dom_kind_builtin;
 }
 

@@ -12,6 +12,11 @@
  *   builtin   a workload built into the host, one thread per vcoproc
  *             driving the window with the native driver (host/builtin/);
  *             needs nothing from the machine
+ *   vhost-user  a guest in another VMM (QEMU) whose own kernel driver uses
+ *             a virtio device (virtio-crypto) that vcoprocd serves over
+ *             vhost-user (host/vhost/): requests become commands on the
+ *             domain's vcoproc context, its DMA reaches the guest's own
+ *             buffers through the memory table
  *
  * What differs per kind sits behind struct dom_kind (an ops table, as Xen's
  * struct sched_ops); everything else - the one creation path, the registry,
@@ -109,6 +114,7 @@ struct dom_kind {
 
 extern const struct dom_kind dom_kind_kvm;
 extern const struct dom_kind dom_kind_builtin;
+extern const struct dom_kind dom_kind_vhost_user;
 
 enum dom_state {
 	DOM_NEW,      /* built, not started */
@@ -181,8 +187,9 @@ struct dom_opts {
 };
 
 /**
- * dom_kind_of() - the kind a domain file asks for: "builtin:NAME" kernels
- * are builtin, everything else a kvm guest image.
+ * dom_kind_of() - the kind a domain file asks for: type = "vhost-user",
+ * else "builtin:NAME" kernels are builtin, everything else a kvm guest
+ * image (domcfg_parse() has checked type and kernel agree).
  */
 const struct dom_kind *dom_kind_of(const struct domcfg *cfg);
 
