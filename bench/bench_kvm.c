@@ -55,7 +55,7 @@
 #endif
 
 #define MIB            (1024.0 * 1024.0)
-#define CTX_BYTES      65608u  /* a simcp context: registers + scratch (docs/simcp.md) */
+#define CTX_BYTES      66192u  /* a simcp context: registers, key slots, scratch (docs/simcp.md) */
 #define MEM_DOMAINS    8
 #define HASH_JOB       "size=4K bufs=16 compute=10ms chunk=2500us"
 #define CMDS_PER_JOB   6       /* HASH, 4 COMPUTE of 2.5 ms, FENCE */

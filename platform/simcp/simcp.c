@@ -165,7 +165,7 @@ uint64_t simcp_progress(struct simcp_ctx *x)
 	bool live;
 
 	pthread_mutex_lock(&s->lock);
-	ret = ctx_state(x, &live)->r.cmds_done;
+	ret = ctx_state(x, &live)->completed;
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -301,6 +301,8 @@ static void ring_reprogrammed(struct simcp *s, struct simcp_regs *r, bool live)
  */
 static void ctl_reset(struct simcp *s, struct simcp_state *st, bool live)
 {
+	uint64_t completed = st->completed;
+
 	if (live) {
 		vc_time_t now = simcp_now(s);
 
@@ -308,6 +310,7 @@ static void ctl_reset(struct simcp *s, struct simcp_state *st, bool live)
 		s->busy_until = (s->busy_until > now ? s->busy_until : now) + s->ctx_ns;
 	}
 	simcp_scrub(st, sizeof(*st));
+	st->completed = completed;  /* not device state a driver sees: progress() */
 }
 
 /* Returns whether the write may have given the context work. */
@@ -925,6 +928,7 @@ void simcp_retire(struct simcp *s)
 	if (advance)
 		r->head = (f->head + SIMCP_CMD_SIZE) & (r->ring_size - 1);
 	r->cmds_done++;
+	s->live.completed++;
 	s->stats.cmds++;
 	if (f->cmd.op == SIMCP_OP_FENCE && (f->cmd.flags & SIMCP_F_IRQ))
 		simcp_raise(s, &s->live, tag, SIMCP_IRQ_FENCE);

@@ -51,11 +51,18 @@ struct simcp_keyslot {
 };
 
 /*
- * Everything a context switch moves: registers, key slots and scratch
- * memory (65 608 + 576 = 66 184 bytes).
+ * Everything a context switch moves: registers, key slots, scratch memory
+ * and the count of commands completed (65 608 + 576 + 8 = 66 192 bytes).
  */
 struct simcp_state {
 	struct simcp_regs r;
+	/*
+	 * Commands completed since the context was made: the platform's
+	 * progress() (hang detection, job statistics).  Unlike CMDS_DONE it
+	 * survives CONTROL.RESET, so a driver that resets its device does not
+	 * turn the framework's counts back.
+	 */
+	uint64_t completed;
 	struct simcp_keyslot keys[SIMCP_KEY_SLOTS];
 	uint8_t scratch[SIMCP_SCRATCH_SIZE];
 };
