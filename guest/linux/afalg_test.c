@@ -17,8 +17,10 @@
  *                     (16 B to 64 KiB): encrypt with the driver, compare with
  *                     the reference (software) driver, decrypt back
  *   bench SECONDS SIZE   throughput with SIZE-byte encrypt requests (MB/s)
- *   loop SECONDS [SIZE]  encrypt and decrypt-verify continuously, a progress
- *                     line every second with the bytes done
+ *   loop SECONDS [SIZE [JOBS]]  encrypt and decrypt-verify continuously, a
+ *                     progress line every second with the bytes done; JOBS
+ *                     processes at once (default 1) keep that many requests
+ *                     queued, so the device always has the next one
  *
  * The driver is bound by its driver name (default virtio_crypto_aes_cbc),
  * the reference by "cbc(aes-generic)"; --driver and --ref may come again
@@ -31,13 +33,16 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include <unistd.h>
 
 #include <linux/if_alg.h>
@@ -593,13 +598,19 @@ static int step_bench(double seconds, size_t size)
 		      " MB/s=%.1f", drv_name, size, t, reqs, (double)bytes / 1e6 / t);
 }
 
-static int step_loop(double seconds, size_t size)
+/*
+ * One loop; @progress: a line a second; @report: the result line on
+ * success (failures always say so); *@done: the bytes done.
+ */
+static int loop_one(double seconds, size_t size, bool progress, bool report, uint64_t *done)
 {
 	static uint8_t in[MAX_LEN], out[MAX_LEN], back[MAX_LEN];
 	struct cipher c;
 	uint8_t key[16], iv[16];
 	uint64_t bytes = 0, last_bytes = 0;
 	double t0, t, next = 1;
+
+	*done = 0;
 
 	if (size == 0 || size > MAX_LEN || size % 16)
 		return result(0, "loop", "size=%zu: must be a multiple of 16 up to %d", size,
@@ -627,8 +638,9 @@ static int step_loop(double seconds, size_t size)
 				      " bytes", drv_name, bytes);
 		}
 		bytes += 2 * size;
+		*done = bytes;
 		t = now() - t0;
-		if (t >= next) {
+		if (t >= next && progress) {
 			printf("loop: %.0f s %" PRIu64 " bytes (%.1f MB/s)\n", next, bytes,
 			       (double)(bytes - last_bytes) / 1e6 / (t - next + 1));
 			fflush(stdout);
@@ -639,8 +651,54 @@ static int step_loop(double seconds, size_t size)
 			break;
 	}
 	cipher_close(&c);
+	if (!report)
+		return 0;
 	return result(1, "loop", "driver=%s size=%zu seconds=%.2f bytes=%" PRIu64 " MB/s=%.1f",
 		      drv_name, size, t, bytes, (double)bytes / 1e6 / t);
+}
+
+/*
+ * loop with @jobs processes: the first prints progress, every one verifies
+ * its own round trips; the result adds up their bytes.
+ */
+static int step_loop(double seconds, size_t size, unsigned int jobs)
+{
+	int fds[2], status, failed = 0;
+	uint64_t bytes = 0, b;
+	double t0 = now();
+
+	if (jobs <= 1)
+		return loop_one(seconds, size, true, true, &b);
+	if (jobs > 64 || pipe(fds))
+		return result(0, "loop", "jobs=%u: 1 to 64 processes", jobs);
+	fflush(stdout);  /* nothing buffered is printed twice */
+	for (unsigned int j = 1; j < jobs; j++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			int r = loop_one(seconds, size, false, false, &b);
+
+			if (write(fds[1], &b, sizeof(b)) != sizeof(b))
+				r = 1;
+			_exit(r ? 1 : 0);
+		}
+		if (pid < 0)
+			failed++;
+	}
+	failed += loop_one(seconds, size, true, false, &b) != 0;
+	bytes += b;
+	close(fds[1]);
+	while (read(fds[0], &b, sizeof(b)) == sizeof(b))
+		bytes += b;
+	close(fds[0]);
+	while (wait(&status) > 0)
+		failed += !WIFEXITED(status) || WEXITSTATUS(status);
+	if (failed)
+		return result(0, "loop", "driver=%s jobs=%u: %d of them failed", drv_name, jobs,
+			      failed);
+	return result(1, "loop", "driver=%s size=%zu jobs=%u seconds=%.2f bytes=%" PRIu64
+		      " MB/s=%.1f", drv_name, size, jobs, now() - t0, bytes,
+		      (double)bytes / 1e6 / (now() - t0));
 }
 
 /* ---- main ---------------------------------------------------------------------------- */
@@ -731,10 +789,15 @@ int main(int argc, char **argv)
 			failed += step_bench(a, (size_t)b);
 			i += 2;
 		} else if (strcmp(s, "loop") == 0 && number(argv[i + 1], &a) == 0) {
+			double j = 1;
+
 			b = 4096;
-			if (i + 2 < argc && number(argv[i + 2], &b) == 0)
+			if (i + 2 < argc && number(argv[i + 2], &b) == 0) {
 				i++;
-			failed += step_loop(a, (size_t)b);
+				if (i + 2 < argc && number(argv[i + 2], &j) == 0)
+					i++;
+			}
+			failed += step_loop(a, (size_t)b, (unsigned int)j);
 			i++;
 		} else {
 			fprintf(stderr, "afalg_test: bad step at '%s'\n", s);
