@@ -100,6 +100,7 @@
 #define CR_MAX_SESSIONS 256u
 #define CR_MAX_SEGS     (2u * SIMCP_SG_MAX_ENTRIES + 8u)
 #define CR_DRAIN_NS     VC_SEC(2)
+#define CR_LAT_SAMPLES  4096u
 
 struct cr_session {
 	bool used;
@@ -113,6 +114,7 @@ struct cr_session {
 
 struct cr_req {
 	bool used;
+	uint64_t t_pop, t_queued;     /* host clock: popped, handed to the device */
 	struct vu_elem elem;
 	struct vu_seg segs[CR_MAX_SEGS];
 	uint64_t fence;
@@ -152,6 +154,14 @@ struct cr_dev {
 
 	/* Counters, for the console and tests. */
 	uint64_t done, failed, bad_chains;
+	/*
+	 * What the backend itself adds to a request, host side: from pop to
+	 * the doorbell, plus from seeing its completion to the used entry
+	 * (ns; the last CR_LAT_SAMPLES requests), and the device's part in
+	 * between (scheduling included).
+	 */
+	uint32_t lat_backend[CR_LAT_SAMPLES], lat_device[CR_LAT_SAMPLES];
+	uint64_t nr_lat;
 };
 
 /* ---- the driver's bus: the domain's register window through the framework ---- */
@@ -389,6 +399,7 @@ static void cr_finish(struct cr_dev *c, struct cr_req *r, uint8_t status)
 	}
 	explicit_bzero(c->dmem + CR_REQ_OFF + (size_t)r->idx * CR_REQ_STRIDE, 64);
 	r->used = false;
+	r->t_queued = 0;
 	r->sess = NULL;
 }
 
@@ -480,6 +491,7 @@ static void cr_run(struct cr_dev *c)
 		if (!r)
 			break;
 		r->elem = (struct vu_elem){ .segs = r->segs, .max_segs = CR_MAX_SEGS };
+		r->t_pop = hloop_now();
 		r->status = NULL;
 		r->sess = NULL;
 		got = vu_virtq_pop(vq, &r->elem);
@@ -504,18 +516,36 @@ static void cr_run(struct cr_dev *c)
 		c->order[c->inflight++] = r;
 		kicked = true;
 	}
-	if (kicked)
+	if (kicked) {
+		uint64_t now;
+
 		simcp_drv_kick(&c->drv);
+		now = hloop_now();
+		for (unsigned int i = 0; i < c->inflight; i++)
+			if (!c->order[i]->t_queued)
+				c->order[i]->t_queued = now;
+	}
 	vu_virtq_notify(vq);
 }
 
-/* Complete the requests whose fence is done, oldest first. */
-static void cr_complete_upto(struct cr_dev *c, uint64_t done)
+/* Complete the requests whose fence is done, oldest first (seen at @seen). */
+static void cr_complete_upto(struct cr_dev *c, uint64_t done, uint64_t seen)
 {
 	unsigned int k = 0;
 
-	while (k < c->inflight && c->order[k]->fence <= done)
-		cr_finish(c, c->order[k++], VC_CRYPTO_OK);
+	while (k < c->inflight && c->order[k]->fence <= done) {
+		struct cr_req *r = c->order[k++];
+		uint64_t t0 = r->t_pop, tq = r->t_queued;
+
+		cr_finish(c, r, VC_CRYPTO_OK);
+		if (tq && seen >= tq) {
+			unsigned int i = (unsigned int)(c->nr_lat++ % CR_LAT_SAMPLES);
+
+			c->lat_backend[i] = (uint32_t)VC_MIN((tq - t0) + (hloop_now() - seen),
+							     (uint64_t)UINT32_MAX);
+			c->lat_device[i] = (uint32_t)VC_MIN(seen - tq, (uint64_t)UINT32_MAX);
+		}
+	}
 	memmove(c->order, c->order + k, (c->inflight - k) * sizeof(c->order[0]));
 	c->inflight -= k;
 }
@@ -549,10 +579,10 @@ static void cr_irq(struct cr_dev *c)
 		char why[64];
 
 		snprintf(why, sizeof(why), "device fault %u", info.fault.code);
-		cr_complete_upto(c, info.fence);
+		cr_complete_upto(c, info.fence, hloop_now());
 		cr_fail_all(c, why);
 	} else {
-		cr_complete_upto(c, simcp_drv_fence_done(&c->drv));
+		cr_complete_upto(c, simcp_drv_fence_done(&c->drv), hloop_now());
 	}
 	if (vq)
 		vu_virtq_notify(vq);
@@ -581,12 +611,46 @@ static void cr_drain(struct cr_dev *c, const char *why)
 	while (c->inflight && c->drv_ok && hloop_now() < deadline) {
 		struct timespec ts = { 0, 1000000 };
 
-		cr_complete_upto(c, simcp_drv_fence_done(&c->drv));
+		cr_complete_upto(c, simcp_drv_fence_done(&c->drv), hloop_now());
 		if (c->inflight)
 			nanosleep(&ts, NULL);
 	}
 	if (c->inflight)
 		cr_fail_all(c, why);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Percentile @p (0..100) of the first @n of @v, sorted in place; 0 when none. */
+static uint32_t pct(uint32_t *v, unsigned int n, unsigned int p)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_u32);
+	return v[(uint64_t)(n - 1) * p / 100];
+}
+
+/* The latency line of the console: "latency: backend p50 ... p99 ..., device ...". */
+static void cr_report_latency(struct cr_dev *c)
+{
+	unsigned int n = (unsigned int)VC_MIN(c->nr_lat, (uint64_t)CR_LAT_SAMPLES);
+	uint32_t b50, b99, d50, d99;
+
+	if (!n)
+		return;
+	b50 = pct(c->lat_backend, n, 50);
+	b99 = pct(c->lat_backend, n, 99);
+	d50 = pct(c->lat_device, n, 50);
+	d99 = pct(c->lat_device, n, 99);
+	dom_printf(c->d, "%s: latency over the last %u requests: backend p50 %.1f us p99 %.1f us, "
+		   "device and scheduling p50 %.1f us p99 %.1f us", c->d->cfg.name, n, b50 / 1e3,
+		   b99 / 1e3, d50 / 1e3, d99 / 1e3);
+	c->nr_lat = 0;
 }
 
 /* ---- the vhost-user device's callbacks ------------------------------------------------ */
@@ -654,6 +718,7 @@ static void cr_disconnected(void *opaque, const char *why)
 		c->drv_ok = false;
 	cr_slots_lost(c);
 	cr_iommu_rebuild(c, false);
+	cr_report_latency(c);
 	dom_printf(c->d, "%s: frontend gone (%s): %llu requests done, %llu failed; listening "
 		   "again", c->d->cfg.name, why, (unsigned long long)c->done,
 		   (unsigned long long)c->failed);
