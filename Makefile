@@ -89,6 +89,7 @@ bench: build
 	$(BUILD)/bench/bench-sched
 	@if [ -x $(BUILD)/bench/bench-kvm ]; then $(BUILD)/bench/bench-kvm; \
 	else echo "bench-kvm: skipped: not built (Meson option kvm_host disabled)"; fi
+	python3 bench/bench_virtio.py $(BUILD)
 
 clean:
 	-ninja -C $(BUILD) clean
