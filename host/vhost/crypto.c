@@ -187,22 +187,37 @@ static void bus_write32(void *opaque, uint32_t off, uint32_t val)
 
 /* ---- the IOMMU context ------------------------------------------------------------ */
 
-/* The driver's memory, then the guest's table (none while no frontend). */
+/*
+ * The driver's memory, then the guest's table (none while no frontend).
+ * A guest region that overlaps the driver's memory is left out: the
+ * device would reach the driver's memory at those addresses (the first
+ * region that holds an address wins): a request into the rest of the
+ * region faults (ERR, the context reset), one into the driver's own
+ * addresses is refused (cr_submit(), ERR).
+ */
 static void cr_iommu_rebuild(struct cr_dev *c, bool with_guest)
 {
 	const struct vu_mem_region *r;
-	unsigned int n = 0;
+	unsigned int n = 0, k = 1;
 
 	c->regions[0] = (struct vc_iommu_region){
 		.gpa = CR_DRV_GPA, .size = CR_DRV_SIZE, .hva = c->dmem, .writable = true,
 	};
 	r = with_guest ? vu_mem_regions(&c->vu, &n) : NULL;
-	for (unsigned int i = 0; i < n && i < VU_MAX_MEM_REGIONS; i++)
-		c->regions[1 + i] = (struct vc_iommu_region){
+	for (unsigned int i = 0; i < n && i < VU_MAX_MEM_REGIONS; i++) {
+		if (r[i].gpa < CR_DRV_GPA + CR_DRV_SIZE &&
+		    (r[i].gpa >= CR_DRV_GPA || CR_DRV_GPA - r[i].gpa < r[i].size)) {
+			dom_printf(c->d, "%s: guest memory at %#llx overlaps the driver's; the "
+				   "device cannot reach it", c->d->cfg.name,
+				   (unsigned long long)r[i].gpa);
+			continue;
+		}
+		c->regions[k++] = (struct vc_iommu_region){
 			.gpa = r[i].gpa, .size = r[i].size, .hva = r[i].host,
 			.writable = r[i].writable,
 		};
-	c->d->iommu = (struct vc_iommu){ .regions = c->regions, .nr_regions = 1 + n };
+	}
+	c->d->iommu = (struct vc_iommu){ .regions = c->regions, .nr_regions = k };
 }
 
 /* ---- sessions --------------------------------------------------------------------- */
@@ -445,6 +460,11 @@ static uint8_t cr_submit(struct cr_dev *c, struct cr_req *r)
 	s = cr_session_find(c, sid);
 	if (!s)
 		return VC_CRYPTO_INVSESS;
+	/* The device would take these for the driver's memory (cr_iommu_rebuild()). */
+	for (unsigned int i = 0; i < e->n_out + e->n_in; i++)
+		if (e->segs[i].len && e->segs[i].gpa < CR_DRV_GPA + CR_DRV_SIZE &&
+		    e->segs[i].gpa + e->segs[i].len > CR_DRV_GPA)
+			return VC_CRYPTO_ERR;
 
 	area = c->dmem + CR_REQ_OFF + (size_t)r->idx * CR_REQ_STRIDE;
 	area_gpa = CR_DRV_GPA + CR_REQ_OFF + (uint64_t)r->idx * CR_REQ_STRIDE;
