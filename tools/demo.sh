@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# make demo: four KVM domains share one simcp coprocessor under the credit
+# make demo without Linux guests (tools/demo.py runs this where QEMU or the
+# guest's kernel cannot be had): four KVM domains share one simcp coprocessor under the credit
 # scheduler with weights 1:1:2:4, each running the hash workload for 10 s
 # (every result checked in the guest against its own software hash; each
 # job carries 10 ms of device-only compute in 2.5 ms commands, so the

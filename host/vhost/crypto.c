@@ -84,7 +84,6 @@
 #define VC_CRYPTO_BADMSG  2
 #define VC_CRYPTO_NOTSUPP 3
 #define VC_CRYPTO_INVSESS 4
-#define VC_CRYPTO_S_HW_READY 1
 #define VC_CRYPTO_HDR_LEN 72   /* op header + sym data, as Linux sends it */
 
 /* The driver's memory, in the domain's IOMMU context only. */
@@ -675,26 +674,6 @@ static void cr_report_latency(struct cr_dev *c)
 
 /* ---- the vhost-user device's callbacks ------------------------------------------------ */
 
-static int cr_get_config(void *opaque, uint32_t offset, uint8_t *buf, uint32_t len)
-{
-	uint8_t cfg[56] = { 0 };
-	uint32_t v[] = {
-		VC_CRYPTO_S_HW_READY, 1, 1u << VC_CRYPTO_SERVICE_CIPHER,
-		1u << VC_CRYPTO_CIPHER_AES_CBC, 0, 0, 0, 0, 0, 32, 0, 0,
-	};
-	uint64_t max = SIMCP_MAX_LEN;
-
-	for (unsigned int i = 0; i < VC_ARRAY_SIZE(v); i++)
-		for (unsigned int b = 0; b < 4; b++)
-			cfg[4 * i + b] = (uint8_t)(v[i] >> (8 * b));
-	for (unsigned int b = 0; b < 8; b++)
-		cfg[48 + b] = (uint8_t)(max >> (8 * b));
-	if (offset > sizeof(cfg) || len > sizeof(cfg) - offset)
-		return -EINVAL;
-	memcpy(buf, cfg + offset, len);
-	return 0;
-}
-
 static void cr_queue_kick(void *opaque, struct vu_virtq *vq)
 {
 	struct cr_dev *c = opaque;
@@ -745,7 +724,6 @@ static void cr_disconnected(void *opaque, const char *why)
 }
 
 static const struct vu_dev_ops cr_vu_ops = {
-	.get_config = cr_get_config,
 	.create_session = cr_create_session,
 	.close_session = cr_close_session,
 	.queue_kick = cr_queue_kick,
@@ -809,6 +787,8 @@ static int cr_create(struct dom *d, char *err, size_t errlen)
 		return -ENOMEM;
 	c->d = d;
 	c->irq_fd = -1;
+	/* Session ids are unique on the host: another domain's never names one here. */
+	c->next_sid = (uint64_t)d->domid << 32;
 	for (unsigned int i = 0; i < SIMCP_KEY_SLOTS; i++)
 		c->slot_sess[i] = -1;
 	for (unsigned int i = 0; i < CR_INFLIGHT; i++)
