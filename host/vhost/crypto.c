@@ -84,6 +84,7 @@
 #define VC_CRYPTO_BADMSG  2
 #define VC_CRYPTO_NOTSUPP 3
 #define VC_CRYPTO_INVSESS 4
+#define VC_CRYPTO_S_HW_READY 1
 #define VC_CRYPTO_HDR_LEN 72   /* op header + sym data, as Linux sends it */
 
 /* The driver's memory, in the domain's IOMMU context only. */
@@ -674,6 +675,32 @@ static void cr_report_latency(struct cr_dev *c)
 
 /* ---- the vhost-user device's callbacks ------------------------------------------------ */
 
+/*
+ * The device's config space (virtio 1.2, 5.9.4): what it offers, for a
+ * frontend that asks (QEMU 7.2's cryptodev-vhost-user builds its own and
+ * never does; it warns that it does not use the backend's).
+ */
+static int cr_get_config(void *opaque, uint32_t offset, uint8_t *buf, uint32_t len)
+{
+	uint8_t cfg[56] = { 0 };
+	uint32_t v[] = {
+		VC_CRYPTO_S_HW_READY, 1, 1u << VC_CRYPTO_SERVICE_CIPHER,
+		1u << VC_CRYPTO_CIPHER_AES_CBC, 0, 0, 0, 0, 0, 32, 0, 0,
+	};
+	uint64_t max = SIMCP_MAX_LEN;
+
+	for (unsigned int i = 0; i < VC_ARRAY_SIZE(v); i++)
+		for (unsigned int b = 0; b < 4; b++)
+			cfg[4 * i + b] = (uint8_t)(v[i] >> (8 * b));
+	for (unsigned int b = 0; b < 8; b++)
+		cfg[48 + b] = (uint8_t)(max >> (8 * b));
+	if (offset > sizeof(cfg) || len > sizeof(cfg) - offset)
+		return -EINVAL;
+	memcpy(buf, cfg + offset, len);
+	return 0;
+}
+
+
 static void cr_queue_kick(void *opaque, struct vu_virtq *vq)
 {
 	struct cr_dev *c = opaque;
@@ -724,6 +751,7 @@ static void cr_disconnected(void *opaque, const char *why)
 }
 
 static const struct vu_dev_ops cr_vu_ops = {
+	.get_config = cr_get_config,
 	.create_session = cr_create_session,
 	.close_session = cr_close_session,
 	.queue_kick = cr_queue_kick,

@@ -68,7 +68,7 @@ enum {
 	R_SET_LOG_BASE, R_SET_LOG_FD, R_SET_VRING_NUM, R_SET_VRING_ADDR, R_SET_VRING_BASE,
 	R_GET_VRING_BASE, R_SET_VRING_KICK, R_SET_VRING_CALL, R_SET_VRING_ERR,
 	R_GET_PROTOCOL_FEATURES, R_SET_PROTOCOL_FEATURES, R_GET_QUEUE_NUM, R_SET_VRING_ENABLE,
-	R_CREATE_CRYPTO_SESSION = 26, R_CLOSE_CRYPTO_SESSION,
+	R_GET_CONFIG = 24, R_CREATE_CRYPTO_SESSION = 26, R_CLOSE_CRYPTO_SESSION,
 };
 #define F_V1         0x1u
 #define F_REPLY      0x4u
@@ -582,6 +582,32 @@ static int fe_connect(struct fe *f)
 	return 0;
 }
 
+/*
+ * GET_CONFIG: the virtio-crypto config space (virtio 1.2, 5.9.4) says what
+ * the device offers: ready, one data queue, the cipher service with
+ * AES-CBC, 32-byte keys, 16 MiB per request.  0 or -1.
+ */
+static int check_config(struct fe *f)
+{
+	uint8_t msg[12 + 56] = { 0 }, rep[12 + 56];
+	uint32_t want[] = { 1, 1, 1u << 0, 1u << 3, 0, 0, 0, 0, 0, 32 }, got;
+	uint64_t max;
+
+	put32(msg + 4, 56);
+	if (sendm(f->sock, R_GET_CONFIG, F_V1, msg, sizeof(msg), NULL, 0) ||
+	    recvm(f->sock, R_GET_CONFIG, rep, sizeof(rep), 5000) != (int)sizeof(rep))
+		return failf(f->name, "GET_CONFIG unanswered");
+	for (unsigned int i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		memcpy(&got, rep + 12 + 4 * i, 4);
+		if (got != want[i])
+			return failf(f->name, "config word %u: %u, expected %u", i, got, want[i]);
+	}
+	memcpy(&max, rep + 12 + 48, 8);
+	if (max != 16u << 20)
+		return failf(f->name, "config max_size %llu", (unsigned long long)max);
+	return 0;
+}
+
 /* QEMU 7.2's sequence, start-up and driver load, on a new connection.  0 or -1. */
 static int fe_open(struct fe *f)
 {
@@ -591,8 +617,10 @@ static int fe_open(struct fe *f)
 
 	if (fe_connect(f))
 		return -1;
-	if (get_u64(f, R_GET_PROTOCOL_FEATURES, &v) || (v & 0x89) != 0x89)
+	if (get_u64(f, R_GET_PROTOCOL_FEATURES, &v) || (v & 0x289) != 0x289)
 		return failf(f->name, "GET_PROTOCOL_FEATURES: %#llx", (unsigned long long)v);
+	if (check_config(f))
+		return -1;
 	v = 0x89;
 	sendm(f->sock, R_SET_PROTOCOL_FEATURES, F_V1, &v, 8, NULL, 0);
 	if (get_u64(f, R_GET_QUEUE_NUM, &v) || v != 1)
