@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "vhost_user.h"
+#include "wire.h"
 
 #define FE_WRITE   0x80000001u
 #define FE_KICK    0x80000002u
@@ -203,29 +204,12 @@ static void drain(int sock)
 static void send_frame(int sock, const uint8_t *frame, size_t len, unsigned int nfds,
 		       bool mem)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 16)];
-		struct cmsghdr align;
-	} ctl;
 	struct iovec iov = { (void *)frame, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	int fds[16];
+	int fds[WIRE_MAX_FDS];
 
-	memset(&ctl, 0, sizeof(ctl));
-	if (nfds) {
-		struct cmsghdr *c;
-
-		for (unsigned int i = 0; i < nfds; i++)
-			fds[i] = mem ? memfd[i & 1] : efd;
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	(void)sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	for (unsigned int i = 0; i < nfds && i < WIRE_MAX_FDS; i++)
+		fds[i] = mem ? memfd[i & 1] : efd;
+	(void)wire_send(sock, &iov, 1, fds, nfds, MSG_DONTWAIT);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

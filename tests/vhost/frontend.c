@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "frontend.h"
+#include "wire.h"
 
 /* ---- the owner's loop ------------------------------------------------------------ */
 
@@ -236,28 +237,9 @@ int fe_send(int sock, uint32_t req, uint32_t flags, const void *payload, uint32_
 {
 	uint32_t hdr[3] = { req, flags, size };
 	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, size } };
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 16)];
-		struct cmsghdr align;
-	} ctl;
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = payload && size ? 2 : 1 };
-	ssize_t n;
 
-	memset(&ctl, 0, sizeof(ctl));
-	if (nfds) {
-		struct cmsghdr *c;
-
-		assert_true(nfds <= 16);
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	return n < 0 ? -errno : 0;
+	assert_true(nfds <= WIRE_MAX_FDS);
+	return wire_send(sock, iov, payload && size ? 2 : 1, fds, nfds, 0);
 }
 
 int fe_recv(int sock, uint32_t req, void *buf, uint32_t buflen)

@@ -35,6 +35,7 @@
 #include <fcntl.h>
 
 #include "vhost_user.h"
+#include "wire.h"
 
 #define MEM_SIZE 0x10000
 #define MAX_WATCH 32
@@ -190,29 +191,10 @@ static int conn(const char *path)
 static void sendm(int s, uint32_t req, uint32_t flags, const void *p, uint32_t size,
 		  const int *fds, unsigned int nfds)
 {
-	uint8_t buf[12 + 8192];
-	union { char b[CMSG_SPACE(sizeof(int) * 16)]; struct cmsghdr a; } ctl;
-	struct iovec iov = { buf, 12 + size };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	uint32_t hdr[3] = { req, flags, size };
+	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)p, size } };
 
-	memcpy(buf, &req, 4);
-	memcpy(buf + 4, &flags, 4);
-	memcpy(buf + 8, &size, 4);
-	if (size)
-		memcpy(buf + 12, p, size);
-	memset(&ctl, 0, sizeof(ctl));
-	if (nfds) {
-		struct cmsghdr *c;
-
-		mh.msg_control = ctl.b;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	(void)sendmsg(s, &mh, MSG_NOSIGNAL);
+	(void)wire_send(s, iov, size ? 2 : 1, fds, nfds, 0);
 }
 
 /* A reply's payload size (payload in @buf), or -1. */

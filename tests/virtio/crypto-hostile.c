@@ -61,6 +61,7 @@
 #include <openssl/evp.h>
 
 #include "virtq.h"
+#include "wire.h"
 
 /* vhost-user requests and flags. */
 enum {
@@ -413,30 +414,11 @@ static int connect_to(const char *path)
 static int sendm(int s, uint32_t req, uint32_t flags, const void *p, uint32_t size,
 		 const int *fds, unsigned int nfds)
 {
-	uint8_t buf[12 + 4096];
-	union { char b[CMSG_SPACE(sizeof(int) * 16)]; struct cmsghdr a; } ctl;
-	uint32_t plen = size > 4096 ? 0 : size;
-	struct iovec iov = { buf, 12 + plen };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	uint32_t hdr[3] = { req, flags, size };
+	/* A size over the payload limit is sent as a header alone (framing tests). */
+	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)p, size > 4096 ? 0 : size } };
 
-	memcpy(buf, &req, 4);
-	memcpy(buf + 4, &flags, 4);
-	memcpy(buf + 8, &size, 4);
-	if (plen)
-		memcpy(buf + 12, p, plen);
-	memset(&ctl, 0, sizeof(ctl));
-	if (nfds) {
-		struct cmsghdr *c;
-
-		mh.msg_control = ctl.b;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	return sendmsg(s, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+	return wire_send(s, iov, p && size && size <= 4096 ? 2 : 1, fds, nfds, 0);
 }
 
 /* A reply to @req: its payload size (payload in @buf), -1 none in time, -2 closed, -3 bad. */
