@@ -128,6 +128,16 @@ static bool tthread_started;
 static struct vc_heap timers = { .absolute = true }; /* protected by tlock */
 static struct vc_os_timer *running;  /* callback in progress */
 
+/*
+ * What the timer thread waits for: the deadline it sleeps until,
+ * VC_TIME_INF while it waits for any timer, 0 while it is awake (it reads
+ * the heap again before it sleeps).  An arm wakes it only when the new
+ * deadline is earlier than that, so re-arming a timer that goes on and off
+ * with the work (every request of a device that idles between them) does
+ * not wake it each time.  tlock.
+ */
+static vc_time_t tsleep;
+
 static struct vc_os_timer *timers_top(void)
 {
 	struct vc_heap_node *n = vc_heap_top(&timers);
@@ -145,7 +155,9 @@ static void *timer_thread(void *unused)
 
 		t = timers_top();
 		if (!t) {
+			tsleep = VC_TIME_INF;
 			pthread_cond_wait(&tcond, &tlock);
+			tsleep = 0;
 			continue;
 		}
 		if (t->hnode.key > now) {
@@ -154,7 +166,9 @@ static void *timer_thread(void *unused)
 				.tv_nsec = (long)(t->hnode.key % 1000000000ULL),
 			};
 
+			tsleep = t->hnode.key;
 			pthread_cond_timedwait(&tcond, &tlock, &ts);
+			tsleep = 0;
 			continue;
 		}
 		vc_heap_del(&timers, &t->hnode);
@@ -218,7 +232,7 @@ void vc_os_timer_arm(struct vc_os_timer *t, vc_time_t deadline)
 	}
 	t->hnode.key = deadline;
 	vc_heap_push(&timers, &t->hnode);
-	if (timers_top() == t)
+	if (timers_top() == t && deadline < tsleep)
 		pthread_cond_signal(&tcond);
 	pthread_mutex_unlock(&tlock);
 }

@@ -53,6 +53,7 @@
  * receiver may call back into the device (the framework does).
  */
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "simcp_priv.h"
@@ -294,6 +295,12 @@ static void *simcp_thread(void *arg)
 {
 	struct simcp *s = arg;
 
+	/*
+	 * The device sleeps until each command's modeled end: without this,
+	 * Linux adds its default 50 us of timer slack to every such wait, on
+	 * commands that model a few microseconds.
+	 */
+	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	pthread_mutex_lock(&s->lock);
 	while (!s->exiting) {
 		vc_time_t now = simcp_now(s), next;

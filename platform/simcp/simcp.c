@@ -371,7 +371,7 @@ enum vc_io simcp_mmio(struct simcp_ctx *x, uint64_t off, unsigned int size,
 	struct simcp_state *st;
 	unsigned int nr_ev;
 	enum vc_io ret = VC_IO_OK;
-	bool live, had, work = false;
+	bool live, had, work = false, kick;
 
 	if (!access_ok(off, size)) {
 		if (!write)
@@ -400,10 +400,15 @@ enum vc_io simcp_mmio(struct simcp_ctx *x, uint64_t off, unsigned int size,
 		if (!had && simcp_state_has_work(st))
 			x->work_at = simcp_now(s);
 	}
-	/* Let the engine run new work, or deliver an interrupt edge. */
-	if ((live && write) || s->nr_ev != nr_ev)
-		simcp_kick(s);
+	/*
+	 * Let the engine run new work, or deliver an interrupt edge: woken
+	 * after the lock is dropped, so the device thread does not wake only
+	 * to wait for it (the change it is woken for was made under the lock).
+	 */
+	kick = (live && write) || s->nr_ev != nr_ev;
 	pthread_mutex_unlock(&s->lock);
+	if (kick)
+		simcp_kick(s);
 	return ret;
 }
 

@@ -212,7 +212,8 @@ void simcp_hang_reset(struct simcp_state *st);
 /* The device's clock: vc_os_now() (vtime) or CLOCK_MONOTONIC (thread). */
 vc_time_t simcp_now(const struct simcp *s);
 
-/* Make the engine look at the device again (and deliver queued events). */
+/* Make the engine look at the device again (and deliver queued events); with
+ * s->lock held or not (it only wakes the engine). */
 void simcp_kick(struct simcp *s);
 
 /* Wait until no command's data work is under way. */
