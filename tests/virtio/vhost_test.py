@@ -74,8 +74,10 @@ class Host:
     def __init__(self, args, tmp):
         self.args, self.tmp = args, tmp
         self.sock = os.path.join(tmp, "vcoprocd.sock")
+        # --realtime: emulated guests on few cores must not starve the
+        # device's threads (a starved device looks hung to the framework).
         self.p = subprocess.Popen([args.vcoprocd, "--dtb", args.dtb, "--socket", self.sock,
-                                   "--no-echo"], stdout=subprocess.PIPE,
+                                   "--no-echo", "--realtime"], stdout=subprocess.PIPE,
                                   stderr=open(os.path.join(tmp, "vcoprocd.err"), "w"), text=True)
         children.append(self.p)
         self.ready = self.p.stdout.readline().strip() == "ready"
