@@ -106,6 +106,8 @@ struct vc_coproc {
 	vc_time_t sched_deadline;       /* next do_schedule(), VC_TIME_INF none */
 	vc_time_t watch_deadline;       /* next hang check, VC_TIME_INF none */
 	vc_time_t stop_deadline;        /* accepted stop must be done by */
+	vc_time_t stop_seen_ns;         /* device time seen since it was accepted */
+	vc_time_t stop_check;           /* when stop_seen_ns was last brought up */
 	vc_time_t armed;                /* deadline the timer is armed for */
 	bool dead;                      /* unregistering: the timer stays disarmed */
 
@@ -344,6 +346,14 @@ static inline bool plat_has_work(struct vc_coproc *c, void *ctx)
 static inline uint64_t plat_progress(struct vc_coproc *c, void *ctx)
 {
 	return plat_ops(c)->progress(c, ctx);
+}
+
+/* The time up to which the device has had the chance to work, at most @now. */
+static inline vc_time_t plat_seen(struct vc_coproc *c, vc_time_t now)
+{
+	vc_time_t t = plat_ops(c)->seen ? plat_ops(c)->seen(c) : now;
+
+	return t < now ? t : now;
 }
 
 /* ---- core-internal functions ---------------------------------------- */

@@ -65,7 +65,24 @@ static vc_time_t watch_deadline(const struct vc_coproc *c, const struct vc_vcopr
 	return deadline_after(now, VC_MIN(watch_period(c), left));
 }
 
-/* Add the running time since the last look to @v's stall, or clear it. */
+/*
+ * The time from @since to @now that the device has seen (plat_seen()):
+ * what it was not given by its host is forgiven.  Checked every watch
+ * period, so a device that comes back after being starved is charged at
+ * most one period it did not see.
+ */
+static vc_time_t seen_since(struct vc_coproc *c, vc_time_t since, vc_time_t now)
+{
+	vc_time_t upto = plat_seen(c, now);
+
+	return upto > since ? upto - since : 0;
+}
+
+/*
+ * Add the running time since the last look to @v's stall, or clear it.
+ * Only time the device has seen counts (plat_seen()): a device its host
+ * did not run made no progress without being hung.
+ */
 static void stall_account(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
 {
 	uint64_t p = plat_progress(c, v->ctx);
@@ -74,7 +91,7 @@ static void stall_account(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t n
 		v->last_progress = p;
 		v->stalled_ns = 0;
 	} else {
-		v->stalled_ns += now - v->last_check;
+		v->stalled_ns += seen_since(c, v->last_check, now);
 	}
 	v->last_check = now;
 }
@@ -370,6 +387,8 @@ static void do_switch(struct vc_coproc *c, struct vc_vcoproc *next, vc_time_t no
 			c->cstate = VC_CS_STOPPING;
 			c->pending = next;
 			c->stop_deadline = deadline_after(now, c->desc.stop_timeout);
+			c->stop_seen_ns = 0;
+			c->stop_check = now;
 			c->sched_deadline = VC_TIME_INF;
 			if (prev->has_work)
 				prev->state = VC_VS_SWITCHING_OUT;
@@ -534,6 +553,15 @@ void vc_coproc_timer_fn(void *arg)
 	}
 	now = vc_os_now();
 	c->armed = VC_TIME_INF;
+	if (c->cstate == VC_CS_STOPPING && now >= c->stop_deadline) {
+		/* Only the time the device has seen counts: a starved one gets the rest. */
+		c->stop_seen_ns += seen_since(c, c->stop_check, now);
+		c->stop_check = now;
+		if (c->stop_seen_ns < c->desc.stop_timeout)
+			c->stop_deadline = deadline_after(now, VC_MIN(c->desc.stop_timeout -
+								      c->stop_seen_ns,
+								      watch_period(c)));
+	}
 	if (c->cstate == VC_CS_STOPPING && now >= c->stop_deadline) {
 		vc_time_t retry;
 

@@ -109,6 +109,18 @@ struct vc_platform_ops {
 	 * Required.
 	 */
 	uint64_t (*progress)(struct vc_coproc *c, void *ctx);
+
+	/**
+	 * seen() - the latest time, on vc_os_now()'s clock, up to which the
+	 * device has had the chance to work: its engine was running then, or
+	 * was waiting for a later time of its own (a command's end).  Hang
+	 * and stop timeouts count only time the device has seen, so a device
+	 * the host does not run - its thread starved on a loaded machine - is
+	 * not taken for hung, while one that runs and makes no progress is.
+	 * Times after the caller's now are read as now.  Optional: NULL means
+	 * the device sees all time (hardware, a model on virtual time).
+	 */
+	vc_time_t (*seen)(struct vc_coproc *c);
 };
 
 /** Results of mmio_forward() / mmio_emulate(). */

@@ -148,12 +148,50 @@ static vc_time_t simcp_clock(const struct simcp *s)
 
 /* ---- the engine (s->lock held) --------------------------------------- */
 
-void simcp_kick(struct simcp *s)
+void simcp_kick_mark(struct simcp *s)
+{
+	if (s->mode == SIMCP_MODE_THREAD && s->sleep_until && s->kicked_at == VC_TIME_INF)
+		s->kicked_at = simcp_now(s);
+}
+
+void simcp_kick_wake(struct simcp *s)
 {
 	if (s->mode == SIMCP_MODE_THREAD)
 		pthread_cond_broadcast(&s->cond);
 	else
 		vc_os_timer_arm(s->timer, vc_os_now());
+}
+
+void simcp_kick(struct simcp *s)
+{
+	simcp_kick_mark(s);
+	simcp_kick_wake(s);
+}
+
+/*
+ * The device's own view of time (vc_platform_ops.seen): while the engine
+ * thread runs, now; while it sleeps until a time of its own (a command's
+ * modeled end), up to that time; after a kick it has not woken for, up to
+ * the kick.  A thread the host does not run sees nothing past that.
+ */
+vc_time_t simcp_seen(struct simcp *s)
+{
+	vc_time_t now, seen, limit;
+
+	if (s->mode != SIMCP_MODE_THREAD)
+		return vc_os_now();
+	pthread_mutex_lock(&s->lock);
+	now = simcp_now(s);
+	if (!s->sleep_until) {
+		seen = now;
+	} else {
+		limit = s->sleep_until < s->kicked_at ? s->sleep_until : s->kicked_at;
+		seen = now < limit ? now : limit;
+		if (seen < s->run_at)
+			seen = s->run_at;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return seen;
 }
 
 void simcp_wait_work(struct simcp *s)
@@ -306,6 +344,9 @@ static void *simcp_thread(void *arg)
 		vc_time_t now = simcp_now(s), next;
 		struct timespec ts;
 
+		s->run_at = now;
+		s->sleep_until = 0;
+		s->kicked_at = VC_TIME_INF;
 		next = simcp_step(s, now);
 		if (s->cur.phase == SIMCP_PH_WORK) {
 			simcp_run_work(s);
@@ -316,6 +357,7 @@ static void *simcp_thread(void *arg)
 			continue;
 		}
 		if (next == VC_TIME_INF) {
+			s->sleep_until = VC_TIME_INF;
 			pthread_cond_wait(&s->cond, &s->lock);
 			continue;
 		}
@@ -323,6 +365,7 @@ static void *simcp_thread(void *arg)
 			continue;
 		ts.tv_sec = (time_t)(next / 1000000000ull);
 		ts.tv_nsec = (long)(next % 1000000000ull);
+		s->sleep_until = next;
 		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
 	}
 	pthread_mutex_unlock(&s->lock);

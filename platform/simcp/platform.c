@@ -139,6 +139,13 @@ static uint64_t simcp_op_progress(struct vc_coproc *c, void *ctx)
 	return simcp_progress(ctx);
 }
 
+static vc_time_t simcp_op_seen(struct vc_coproc *c)
+{
+	struct simcp *s = vc_coproc_pdata(c);
+
+	return s ? simcp_seen(s) : vc_os_now();
+}
+
 /*
  * mmio_forward and mmio_emulate share one implementation: simcp_mmio()
  * acts on the live registers exactly when @ctx is the context on the
@@ -159,4 +166,5 @@ const struct vc_platform_ops simcp_platform_ops = {
 	.mmio_emulate = simcp_op_mmio,
 	.has_work = simcp_op_has_work,
 	.progress = simcp_op_progress,
+	.seen = simcp_op_seen,
 };

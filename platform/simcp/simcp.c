@@ -406,9 +406,11 @@ enum vc_io simcp_mmio(struct simcp_ctx *x, uint64_t off, unsigned int size,
 	 * to wait for it (the change it is woken for was made under the lock).
 	 */
 	kick = (live && write) || s->nr_ev != nr_ev;
+	if (kick)
+		simcp_kick_mark(s);
 	pthread_mutex_unlock(&s->lock);
 	if (kick)
-		simcp_kick(s);
+		simcp_kick_wake(s);
 	return ret;
 }
 

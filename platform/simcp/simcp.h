@@ -242,6 +242,14 @@ enum vc_io simcp_mmio(struct simcp_ctx *x, uint64_t off, unsigned int size,
 /** simcp_has_work() - HEAD != TAIL, enabled and not halted. */
 bool simcp_has_work(struct simcp_ctx *x);
 
+/**
+ * simcp_seen() - the time up to which the device has had the chance to
+ * work (vc_platform_ops.seen): now on virtual time; in THREAD mode what its
+ * engine thread has seen, so a thread the host starves is not taken for a
+ * hung device.
+ */
+vc_time_t simcp_seen(struct simcp *s);
+
 /** simcp_progress() - commands @x has completed (64 bits). */
 uint64_t simcp_progress(struct simcp_ctx *x);
 

@@ -128,7 +128,13 @@ struct simcp {
 	pthread_t thread;           /* SIMCP_MODE_THREAD */
 	struct vc_os_timer *timer;  /* SIMCP_MODE_VTIME */
 
-	/* Protected by lock. */
+	/*
+	 * Protected by lock.  What the device has seen (simcp_seen()), THREAD
+	 * mode: the engine thread's last run, what it sleeps until
+	 * (VC_TIME_INF: a kick; 0 while it runs) and the first kick while it
+	 * slept (VC_TIME_INF: none).
+	 */
+	vc_time_t run_at, sleep_until, kicked_at;
 	bool exiting;
 	simcp_event_fn sink;        /* where events go, NULL: dropped */
 	void *sink_opaque;
@@ -212,9 +218,12 @@ void simcp_hang_reset(struct simcp_state *st);
 /* The device's clock: vc_os_now() (vtime) or CLOCK_MONOTONIC (thread). */
 vc_time_t simcp_now(const struct simcp *s);
 
-/* Make the engine look at the device again (and deliver queued events); with
- * s->lock held or not (it only wakes the engine). */
+/* Make the engine look at the device again (and deliver queued events). */
 void simcp_kick(struct simcp *s);
+
+/* simcp_kick() in two halves: the mark with s->lock held, the wake-up after. */
+void simcp_kick_mark(struct simcp *s);
+void simcp_kick_wake(struct simcp *s);
 
 /* Wait until no command's data work is under way. */
 void simcp_wait_work(struct simcp *s);

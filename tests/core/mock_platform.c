@@ -225,6 +225,13 @@ static uint64_t mock_progress(struct vc_coproc *c, void *ctx)
 	return ((struct mock_ctx *)ctx)->done;
 }
 
+static vc_time_t mock_seen(struct vc_coproc *c)
+{
+	struct mock_dev *dev = vc_coproc_pdata(c);
+
+	return dev->starved ? dev->starved_at : vc_os_now();
+}
+
 const struct vc_platform_ops mock_platform_ops = {
 	.name = "mock",
 	.ctx_alloc = mock_ctx_alloc,
@@ -239,6 +246,7 @@ const struct vc_platform_ops mock_platform_ops = {
 	.mmio_emulate = mock_mmio,
 	.has_work = mock_has_work,
 	.progress = mock_progress,
+	.seen = mock_seen,
 };
 
 struct mock_dev *mock_dev_new(const char *sched)

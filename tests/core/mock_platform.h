@@ -48,6 +48,9 @@ struct mock_dev {
 	bool in_job;
 	bool stop_req;
 	bool never_stop;       /* accept stops but never complete them */
+	bool starved;          /* its host does not run it: it has seen time up
+				* to starved_at only (vc_platform_ops.seen) */
+	vc_time_t starved_at;
 	vc_time_t job_end;
 	struct vc_os_timer *timer;
 	int fail_alloc;        /* ctx_alloc returns this when non-zero */

@@ -412,6 +412,53 @@ static void test_hang_reset_others_continue(void **state)
 	assert_int_equal(mock_reg_read(&d1, MOCK_REG_DONE), 3);
 }
 
+/*
+ * A device its host does not run (a starved device thread) is not hung:
+ * only time the device has seen counts towards the hang timeout, so the
+ * stalled context is reset only once the device runs again and still
+ * makes no progress.
+ */
+static void test_starved_device_not_hung(void **state)
+{
+	(void)state;
+	mock_host_fini(&h);
+	assert_int_equal(mock_host_init(&h, "rr", MS(100)), 0);
+	assert_int_equal(mock_dom_init(&h, &d1, 1, NULL, 0), 0);
+	mock_ctx_of(&d1)->hang = true;
+	mock_submit(&d1, 1, MS(1), false);
+	vc_vtime_advance(MS(10));
+	h.dev->starved = true;
+	h.dev->starved_at = vc_os_now();
+	vc_vtime_advance(MS(1000));       /* ten hang timeouts, all unseen */
+	assert_int_equal(vstats(&d1).resets, 0);
+	h.dev->starved = false;
+	vc_vtime_advance(MS(50));
+	assert_int_equal(vstats(&d1).resets, 0);
+	vc_vtime_advance(MS(100));        /* 100 ms seen without progress */
+	assert_int_equal(vstats(&d1).resets, 1);
+}
+
+/* Nor does an accepted stop time out while the device is not run. */
+static void test_starved_device_stop_waits(void **state)
+{
+	(void)state;
+	h.dev->never_stop = true;
+	mock_submit(&d1, 1, VC_SEC(5), false);
+	mock_submit(&d2, 1000, MS(1), false);
+	vc_vtime_advance(MS(50));
+	assert_int_equal(vc_vcoproc_state(d1.v), VC_VS_SWITCHING_OUT);
+	h.dev->starved = true;
+	h.dev->starved_at = vc_os_now();
+	vc_vtime_advance(MS(500));        /* five stop timeouts, unseen */
+	assert_int_equal(vstats(&d1).resets, 0);
+	h.dev->starved = false;
+	vc_vtime_advance(MS(5));
+	assert_int_equal(vstats(&d1).resets, 0);
+	vc_vtime_advance(MS(150));        /* the stop timeout seen, and a check */
+	assert_int_equal(vstats(&d1).resets, 1);
+	assert_true(vstats(&d2).loaded);
+}
+
 static void test_stop_timeout_resets(void **state)
 {
 	(void)state;
@@ -1021,6 +1068,8 @@ int main(void)
 		T(test_stale_event_dropped),
 		T(test_hang_reset_others_continue),
 		T(test_stop_timeout_resets),
+		T(test_starved_device_not_hung),
+		T(test_starved_device_stop_waits),
 		T(test_endless_refusal_resets),
 		T(test_destroy_running_domain),
 		T(test_save_failure_resets_only_prev),
