@@ -137,6 +137,9 @@ def fetch(outdir):
             f.write("\n".join(order) + "\n")
         shutil.rmtree(dest, ignore_errors=True)
         os.rename(staging, dest)
+        # The package stays beside it: the Linux guest image takes more of it
+        # (tools/linux-guest), without downloading it again.
+        os.replace(debs[0], os.path.join(outdir, os.path.basename(debs[0])))
         say("kernel %s in %s (%d modules)" % (os.path.basename(debs[0]), dest, len(order)))
         return 0
     finally:

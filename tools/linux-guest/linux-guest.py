@@ -129,7 +129,9 @@ def unpack_modules(build, deb):
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="fetch-", dir=os.path.dirname(dest))
     try:
-        path = os.path.join("/var/cache/apt/archives", deb)
+        path = os.path.join(build, "kvm-vm", deb)   # kept by kvm-vm.py fetch
+        if not os.path.exists(path):
+            path = os.path.join("/var/cache/apt/archives", deb)
         if not os.path.exists(path):
             if not shutil.which("apt-get"):
                 raise Skip("the kernel package cannot be had: no apt-get here")
