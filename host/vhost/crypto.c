@@ -61,7 +61,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <hw/simcp_hw.h>
@@ -99,7 +98,6 @@
 #define CR_DRV_SIZE     (CR_REQ_OFF + CR_INFLIGHT * CR_REQ_STRIDE)
 #define CR_MAX_SESSIONS 256u
 #define CR_MAX_SEGS     (2u * SIMCP_SG_MAX_ENTRIES + 8u)
-#define CR_DRAIN_NS     VC_SEC(2)
 #define CR_LAT_SAMPLES  4096u
 
 struct cr_session {
@@ -620,21 +618,16 @@ static void on_irq(void *opaque, int fd, unsigned int revents)
 }
 
 /*
- * Wait (bounded) for what is in flight, then complete it; a device that
- * does not finish in time is reset and the requests fail.  Before the
- * memory the requests point into goes away.
+ * Before the memory the requests point into goes away (a new memory
+ * table, the frontend gone, the ring stopped): what the device has done is
+ * completed, and what it has not is stopped by a reset of the context -
+ * the device touches nothing of it after that - and fails.  Never waits:
+ * a frontend cannot hold the host's loop by going away mid-request.
  */
 static void cr_drain(struct cr_dev *c, const char *why)
 {
-	uint64_t deadline = hloop_now() + CR_DRAIN_NS;
-
-	while (c->inflight && c->drv_ok && hloop_now() < deadline) {
-		struct timespec ts = { 0, 1000000 };
-
+	if (c->drv_ok)
 		cr_complete_upto(c, simcp_drv_fence_done(&c->drv), hloop_now());
-		if (c->inflight)
-			nanosleep(&ts, NULL);
-	}
 	if (c->inflight)
 		cr_fail_all(c, why);
 }
