@@ -1966,6 +1966,9 @@ int main(int argc, char **argv)
 		failf("main", "no foreign session id was tried");
 	say("main", "control socket: %llu vcoproc-list calls answered, the slowest in %.1f ms",
 	    (unsigned long long)lists, worst_list / 1e6);
+	/* Nothing the evil frontends do holds the daemon's loop (a CLI start included). */
+	if (worst_list > 1500000000.0)
+		failf("main", "the control socket took %.1f ms to answer", worst_list / 1e6);
 	if (atomic_load(&failures))
 		for (unsigned int i = 0; i < 3; i++)
 			show_console(names[i]);
