@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -173,9 +174,7 @@ static void fds_init(void)
 	if (efd >= 0)
 		return;
 	for (int i = 0; i < 2; i++) {
-		memfd[i] = memfd_create("guest", MFD_CLOEXEC);
-		if (memfd[i] < 0)
-			abort();
+		memfd[i] = -1;
 	}
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (efd < 0)
@@ -220,9 +219,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int sock;
 
 	fds_init();
-	/* fresh, zeroed guest memory every run */
+	/* fresh, zeroed guest memory every run, sealed as QEMU's */
 	for (int i = 0; i < 2; i++) {
-		if (ftruncate(memfd[i], 0) || ftruncate(memfd[i], MEM_SIZE))
+		if (memfd[i] >= 0)
+			close(memfd[i]);
+		memfd[i] = memfd_create("guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (memfd[i] < 0 || ftruncate(memfd[i], MEM_SIZE) ||
+		    fcntl(memfd[i], F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW))
 			abort();
 	}
 	if (vu_init(&dev, 2, &dev_ops, &dev, &watch_ops, NULL))

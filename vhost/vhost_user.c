@@ -212,12 +212,22 @@ static int region_map(struct vu_mem_region *r, int fd)
 	long page = sysconf(_SC_PAGESIZE);
 	uint64_t align, map_off, delta, map_size;
 	struct stat st;
+	int seals;
 	void *p;
 
 	if (fstat(fd, &st))
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL; /* memfd, tmpfs or hugetlbfs files only */
+	/*
+	 * A file the frontend could shrink under the mapping would turn the
+	 * backend's (and the device's) next access into SIGBUS: only a memfd
+	 * sealed against shrinking is taken (QEMU's memory-backend-memfd
+	 * seals by default).
+	 */
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		return -EPERM;
 	if (r->mmap_offset + r->size > (uint64_t)st.st_size)
 		return -EINVAL; /* past the end of the file: SIGBUS on access */
 	align = page > 0 ? (uint64_t)page : 4096;

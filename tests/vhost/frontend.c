@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE /* memfd_create */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -176,9 +177,11 @@ void fe_init_nosock(struct fe *fe)
 	fe->sock = -1;
 	fe->next_id = 100;
 	for (int i = 0; i < 2; i++) {
-		fe->memfd[i] = memfd_create("guest", MFD_CLOEXEC);
+		fe->memfd[i] = memfd_create("guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		assert_true(fe->memfd[i] >= 0);
 		assert_int_equal(ftruncate(fe->memfd[i], (off_t)len[i]), 0);
+		/* As QEMU's memory-backend-memfd: it cannot shrink under the backend. */
+		assert_int_equal(fcntl(fe->memfd[i], F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
 		fe->map[i] = mmap(NULL, len[i], PROT_READ | PROT_WRITE, MAP_SHARED, fe->memfd[i], 0);
 		assert_true(fe->map[i] != MAP_FAILED);
 	}

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -251,6 +252,18 @@ static void test_mem_table_bad(void **state)
 
 		assert_int_not_equal(fe_ack(fe, R_SET_MEM_TABLE, one, sizeof(one), &fe->kick, 1),
 				     0);
+	}
+	/* a memfd that could shrink under the mapping (not sealed): SIGBUS waiting */
+	{
+		uint64_t one[5] = { 1, 0, 0x1000, u0, 0 };
+		int ufd = memfd_create("unsealed", MFD_CLOEXEC);
+
+		assert_true(ufd >= 0);
+		assert_int_equal(ftruncate(ufd, 0x1000), 0);
+		assert_int_not_equal(fe_ack(fe, R_SET_MEM_TABLE, one, sizeof(one), &ufd, 1), 0);
+		close(ufd);
+		vu_mem_regions(&fe->dev, &n);
+		assert_int_equal(n, 2);
 	}
 	/* too many regions */
 	for (int i = 0; i < 8; i++)

@@ -373,8 +373,9 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "/tmp/vu-hostile-%d.sock", (int)getpid());
 	signal(SIGPIPE, SIG_IGN);
 	for (int i = 0; i < 2; i++) {
-		memfd[i] = memfd_create("guest", MFD_CLOEXEC);
-		if (memfd[i] < 0 || ftruncate(memfd[i], MEM_SIZE))
+		memfd[i] = memfd_create("guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (memfd[i] < 0 || ftruncate(memfd[i], MEM_SIZE) ||
+		    fcntl(memfd[i], F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW))
 			die("memfd");
 	}
 	guest = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd[1], 0);

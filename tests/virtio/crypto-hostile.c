@@ -1602,13 +1602,15 @@ static int round_disconnect(struct fe *f, struct round_stats *rs)
  */
 static int round_fault(struct fe *f, struct round_stats *rs)
 {
-	int xfd = memfd_create("extra", MFD_CLOEXEC), fds[3] = { f->memfd, f->memfd, xfd };
+	int xfd = memfd_create("extra", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int fds[3] = { f->memfd, f->memfd, xfd };
 	uint8_t *x = MAP_FAILED;
 	uint64_t m[13];
 	struct creq q;
 	int r = -1;
 
-	if (xfd < 0 || ftruncate(xfd, XSIZE))
+	if (xfd < 0 || ftruncate(xfd, XSIZE) ||
+	    fcntl(xfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW))
 		return failf(f->name, "memfd: %s", strerror(errno));
 	x = mmap(NULL, XSIZE, PROT_READ | PROT_WRITE, MAP_SHARED, xfd, 0);
 	if (x == MAP_FAILED) {
@@ -1768,8 +1770,9 @@ static int fe_setup(struct fe *f, const char *name, uint64_t seed)
 	f->sock = -1;
 	f->rng = seed ? seed : 1;
 	snprintf(f->path, sizeof(f->path), "%s/%s.sock", dir, name);
-	f->memfd = memfd_create(name, MFD_CLOEXEC);
-	if (f->memfd < 0 || ftruncate(f->memfd, (off_t)MEM_SIZE))
+	f->memfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (f->memfd < 0 || ftruncate(f->memfd, (off_t)MEM_SIZE) ||
+	    fcntl(f->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW))
 		return -1;
 	f->base = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
 		       f->memfd, 0);
