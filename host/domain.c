@@ -123,18 +123,6 @@ void dom_mark(struct dom *d, uint32_t m)
 		host_notify(d->host);
 }
 
-struct vc_vcoproc *dom_vcoproc_at(struct dom *d, uint64_t gpa)
-{
-	for (unsigned int i = 0; i < d->nr_vv; i++) {
-		const struct vc_coproc_desc *desc = vc_coproc_desc(vc_vcoproc_coproc(d->vv[i]));
-
-		for (unsigned int w = 0; w < desc->nr_mmio; w++)
-			if (gpa - desc->mmio[w].base < desc->mmio[w].size)
-				return d->vv[i];
-	}
-	return NULL;
-}
-
 /* ---- creation ------------------------------------------------------------------ */
 
 static int __attribute__((format(printf, 4, 5)))
@@ -217,7 +205,7 @@ int dom_create(struct host *h, const struct domcfg *cfg, const struct dom_opts *
 		goto out_kind;
 	}
 	d->nr_vv = d->cfg.nr_vcoprocs;
-	/* Warnings (keys kept for other algorithms) go back in the caller's copy. */
+	/* d->cfg.warnings now holds domcfg_build()'s (keys kept for other algorithms). */
 	r = kind->attach ? kind->attach(d, err, errlen) : 0;
 	if (r)
 		goto out_domain;

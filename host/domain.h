@@ -87,8 +87,8 @@ struct dom_kind {
 	/**
 	 * attach() - the framework domain d->vd and its vcoprocs d->vv[] exist:
 	 * give the guest their register windows and interrupts.  Returns 0,
-	 * or -errno with the reason in @err and nothing of its own left.
-	 * Optional.
+	 * or -errno with the reason in @err; either way destroy() frees what
+	 * it made.  Optional.
 	 */
 	int (*attach)(struct dom *d, char *err, size_t errlen);
 	/** start() - run the guest.  Returns 0, or -errno with nothing left running.  Required. */
@@ -254,8 +254,5 @@ void dom_printf(struct dom *d, const char *fmt, ...) __attribute__((format(print
 
 /** dom_mark() - the guest's BOARD_MARK_@m: keep the time of the first; wakes the loop. */
 void dom_mark(struct dom *d, uint32_t m);
-
-/** dom_vcoproc_on() - @d's vcoproc on the coprocessor whose window holds @gpa, or NULL. */
-struct vc_vcoproc *dom_vcoproc_at(struct dom *d, uint64_t gpa);
 
 #endif /* HOST_DOMAIN_H */
