@@ -456,14 +456,16 @@ static void on_kick(void *data, int fd, unsigned int revents)
 	uint64_t v;
 	ssize_t n;
 
-	n = read(fd, &v, sizeof(v));
+	/* Readable at the poll, but the frontend may drain it first: never wait. */
+	n = vu_fd_nonblock(fd) ? -1 : read(fd, &v, sizeof(v));
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		/* Not an eventfd that can be waited on: it would spin the loop. */
 		dev->watch->remove_watch(dev->watch_opaque, vq->kick_fd);
 		close_fd(&vq->kick_fd);
 		if (vq->started && !vq->broken) {
 			vq->broken = true;
-			if (vq->err_fd >= 0 && write(vq->err_fd, &(uint64_t){ 1 }, 8) < 0) {
+			if (vq->err_fd >= 0 && !vu_fd_nonblock(vq->err_fd) &&
+			    write(vq->err_fd, &(uint64_t){ 1 }, 8) < 0) {
 				/* saturated: signalled already */
 			}
 		}
@@ -508,7 +510,7 @@ static int vring_fd_msg(struct vu_dev *dev, struct vu_msg *m, char *why,
 	}
 	if (index >= dev->nr_queues || (v & ~(uint64_t)(VRING_IDX_MASK | VRING_NOFD)))
 		return -EINVAL;
-	if (want && !event_fd_ok(dev->fds[0]))
+	if (want && (!event_fd_ok(dev->fds[0]) || vu_fd_nonblock(dev->fds[0])))
 		return -EINVAL;
 	*vqp = &dev->vq[index];
 	*fd = want ? take_fd(dev, 0) : -1;
@@ -1055,12 +1057,13 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode))
 		return -EEXIST;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a listener that never accepts cannot hold the caller. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) ? -errno : 0;
 	close(fd);
-	if (!r)
+	if (!r || r == -EAGAIN)
 		return -EADDRINUSE;
 	return unlink(path) ? -errno : 0;
 }

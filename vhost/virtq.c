@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -103,11 +104,23 @@ static uint16_t *avail_event(const struct vu_virtq *vq)
 	return (uint16_t *)&vq->used->ring[vq->num];
 }
 
+int vu_fd_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -errno;
+	if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
 static void signal_fd(int fd)
 {
 	uint64_t one = 1;
 
-	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
+	/* The frontend shares the file and could have made it blocking again. */
+	if (fd >= 0 && !vu_fd_nonblock(fd) && write(fd, &one, sizeof(one)) < 0) {
 		/* A saturated counter (EAGAIN) has been signalled already. */
 	}
 }
@@ -142,6 +155,13 @@ int vu_virtq_map(struct vu_virtq *vq)
 	used = vu_mem_uva(vq->mem, vq->used_uva, 6 + 8 * n, true);
 	if (!desc || !avail || !used)
 		return -EFAULT;
+	/*
+	 * Aligned as this process maps them too: a region whose mmap_offset and
+	 * uva disagree in their low bits would put an aligned uva on an odd
+	 * host address.
+	 */
+	if (((uintptr_t)desc & 15) || ((uintptr_t)avail & 1) || ((uintptr_t)used & 3))
+		return -EINVAL;
 	vq->desc = desc;
 	vq->avail = avail;
 	vq->used = used;

@@ -225,6 +225,13 @@ int vu_virtq_push(struct vu_virtq *vq, const struct vu_elem *e, uint32_t len);
  */
 bool vu_virtq_notify(struct vu_virtq *vq);
 
+/**
+ * vu_fd_nonblock() - make @fd (a frontend's kick, call or err fd) non-
+ * blocking, again if the frontend, which shares the open file, cleared
+ * it: the backend's loop never waits on a frontend.  0 or -errno.
+ */
+int vu_fd_nonblock(int fd);
+
 /** vu_virtq_is_broken() - has the guest broken @vq (see the DOC)? */
 bool vu_virtq_is_broken(const struct vu_virtq *vq);
 

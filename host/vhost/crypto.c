@@ -490,14 +490,22 @@ static uint8_t cr_submit(struct cr_dev *c, struct cr_req *r)
 	return VC_CRYPTO_OK;
 }
 
-/* Take what the guest queued, as long as there is room in flight. */
+/*
+ * Take what the guest queued, as long as there is room in flight - and at
+ * most a ring's worth of chains per turn of the host's loop: a guest that
+ * keeps refilling its ring with chains refused at once does not keep the
+ * loop from everyone else (the rest is taken on the next turn, through the
+ * interrupt eventfd).
+ */
 static void cr_run(struct cr_dev *c)
 {
 	struct vu_virtq *vq = vu_queue(&c->vu, 0);
+	unsigned int budget;
 	bool kicked = false;
 
 	if (!c->started || !c->drv_ok || !vq)
 		return;
+	budget = vu_virtq_size(vq);
 	while (c->inflight < CR_INFLIGHT) {
 		struct cr_req *r = NULL;
 		uint8_t st;
@@ -508,6 +516,13 @@ static void cr_run(struct cr_dev *c)
 				r = &c->req[i];
 		if (!r)
 			break;
+		if (!budget--) {
+			uint64_t one = 1;
+
+			if (write(c->irq_fd, &one, sizeof(one)) != sizeof(one))
+				host_log("%s: interrupt eventfd: %s", c->d->cfg.name, strerror(errno));
+			break;
+		}
 		r->elem = (struct vu_elem){ .segs = r->segs, .max_segs = CR_MAX_SEGS };
 		r->t_pop = hloop_now();
 		r->status = NULL;
@@ -571,17 +586,19 @@ static void cr_complete_upto(struct cr_dev *c, uint64_t done, uint64_t seen)
 /* The device failed (a fault or a hang reset): every request in flight fails, reset. */
 static void cr_fail_all(struct cr_dev *c, const char *why)
 {
+	/* The reset first: the device writes nothing more into their buffers... */
+	if (c->drv_ok && simcp_drv_recover(&c->drv, SIMCP_DRV_RESET) < 0) {
+		dom_printf(c->d, "%s: the device does not come back; requests fail", c->d->cfg.name);
+		c->drv_ok = false;
+	}
+	cr_slots_lost(c);
+	/* ... before the guest is told they are done. */
 	for (unsigned int i = 0; i < c->inflight; i++)
 		cr_finish(c, c->order[i], VC_CRYPTO_ERR);
 	if (c->inflight)
 		dom_printf(c->d, "%s: %u request%s failed: %s", c->d->cfg.name, c->inflight,
 			   c->inflight == 1 ? "" : "s", why);
 	c->inflight = 0;
-	if (c->drv_ok && simcp_drv_recover(&c->drv, SIMCP_DRV_RESET) < 0) {
-		dom_printf(c->d, "%s: the device does not come back; requests fail", c->d->cfg.name);
-		c->drv_ok = false;
-	}
-	cr_slots_lost(c);
 }
 
 static void cr_irq(struct cr_dev *c)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -721,6 +722,44 @@ static void test_kick_is_call(void **state)
 	assert_int_equal(fe->kicks, 1);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+	fail_msg("the backend blocked on a frontend's eventfd");
+}
+
+/*
+ * A frontend's call fd that cannot take another signal (a blocking eventfd
+ * at its maximum count) must not block the backend: its owner's loop
+ * serves every other domain too.
+ */
+static void test_call_fd_full_does_not_block(void **state)
+{
+	struct fe *fe = *state;
+	struct vu_seg segs[4];
+	struct vu_elem e = { .segs = segs, .max_segs = 4 };
+	struct vu_virtq *vq;
+	uint64_t v = 0, full = 0xfffffffffffffffeull;
+	int efd = eventfd(0, EFD_CLOEXEC);   /* blocking, as a hostile frontend makes it */
+
+	assert_true(efd >= 0);
+	assert_int_equal(write(efd, &full, 8), 8);
+	vu_set_assumed_ring_features(&fe->dev, 0);
+	fe_negotiate(fe, 16);
+	vq = vu_queue(&fe->dev, 0);
+	fe_send(fe->sock, R_SET_VRING_CALL, 1, &v, 8, &efd, 1);
+	fe_pump();
+	fe_desc(fe, 0, FE_DATA_GPA, 8, VU_DESC_F_WRITE, 0);
+	fe_avail(fe, 0);
+	assert_int_equal(vu_virtq_pop(vq, &e), 1);
+	assert_int_equal(vu_virtq_push(vq, &e, 8), 0);
+	signal(SIGALRM, on_alarm);
+	alarm(5);
+	(void)vu_virtq_notify(vq);          /* EAGAIN, not a hang */
+	alarm(0);
+	close(efd);
+}
+
 /* ---- sessions -------------------------------------------------------------------- */
 
 static void test_sessions(void **state)
@@ -1026,6 +1065,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_avail_runaway, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_event_idx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_interrupt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_call_fd_full_does_not_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kick_is_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_ack, setup, teardown),

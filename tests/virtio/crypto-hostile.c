@@ -1405,6 +1405,36 @@ static int round_broken(struct fe *f, struct round_stats *rs)
 	return 0;
 }
 
+/*
+ * A flood of bad chains for 3 s: the ring kept full of the same bad head
+ * (INDIRECT with NEXT) the moment the backend gives entries back.  The
+ * daemon must keep serving everyone else meanwhile (the control socket's
+ * answers are timed throughout) and this connection afterwards.
+ */
+static int round_flood(struct fe *f, struct round_stats *rs)
+{
+	uint64_t end = now_ns() + 3000000000ull;
+
+	if (fe_open(f))
+		return -1;
+	f->desc[0] = (struct vu_desc){ HDR_GPA, 72, VU_DESC_F_INDIRECT | VU_DESC_F_NEXT, 1 };
+	while (now_ns() < end) {
+		uint16_t used = __atomic_load_n(&f->used->idx, __ATOMIC_ACQUIRE);
+
+		while ((uint16_t)(f->avail_idx - used) < NUM) {
+			f->avail->ring[f->avail_idx % NUM] = 0;
+			f->avail_idx++;
+		}
+		__atomic_store_n(&f->avail->idx, f->avail_idx, __ATOMIC_RELEASE);
+		kick(f);
+		rs->bad_chains++;
+	}
+	if (fe_open(f) || new_session(f, 0, true) || expect_ok(f, 0, 4096, "after a flood"))
+		return -1;
+	rs->reconnects++;
+	return 0;
+}
+
 static int round_malformed(struct fe *f, struct round_stats *rs)
 {
 	struct creq q;
@@ -1711,11 +1741,11 @@ static int round_valid(struct fe *f, struct round_stats *rs)
 }
 
 enum { RD_FRAMING, RD_MEMTABLE, RD_RINGSETUP, RD_BADCHAINS, RD_BROKEN, RD_MALFORMED,
-       RD_FOREIGN, RD_CLOSE, RD_DISCONNECT, RD_FAULT, RD_VALID, RD_N };
+       RD_FOREIGN, RD_CLOSE, RD_DISCONNECT, RD_FAULT, RD_VALID, RD_FLOOD, RD_N };
 static const char *const round_names[RD_N] = {
 	"framing", "memory tables", "ring set-ups", "bad chains", "broken queue",
 	"malformed requests", "foreign sessions", "close in flight", "disconnect",
-	"device fault", "valid work",
+	"device fault", "valid work", "flood",
 };
 
 static void *evil_main(void *arg)
@@ -1742,6 +1772,7 @@ static void *evil_main(void *arg)
 		case RD_CLOSE: r = round_close_in_flight(f, rs); break;
 		case RD_DISCONNECT: r = round_disconnect(f, rs); break;
 		case RD_FAULT: r = round_fault(f, rs); break;
+		case RD_FLOOD: r = round_flood(f, rs); break;
 		default: r = round_valid(f, rs); break;
 		}
 		rs->n[k]++;
