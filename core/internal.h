@@ -106,6 +106,8 @@ struct vc_coproc {
 	vc_time_t sched_deadline;       /* next do_schedule(), VC_TIME_INF none */
 	vc_time_t watch_deadline;       /* next hang check, VC_TIME_INF none */
 	vc_time_t stop_deadline;        /* accepted stop must be done by */
+	bool redecide;                  /* asked to decide while STOPPING: decide
+					 * again when the stop completes */
 	vc_time_t stop_seen_ns;         /* device time seen since it was accepted */
 	vc_time_t stop_check;           /* when stop_seen_ns was last brought up */
 	vc_time_t armed;                /* deadline the timer is armed for */

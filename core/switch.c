@@ -13,6 +13,9 @@
  *      |  \--EINPROGRESS: STOPPING, wait for     -> load(next) -> start(next)
  *      |     VC_EV_STOPPED (or stop_timeout:
  *      |     reset prev) ------------------------^
+ *      |     (a wake-up or a change while STOPPING: next is decided
+ *      |     again when the stop completes, never loaded just to be
+ *      |     saved at once)
  *      \--EAGAIN (refused): prev keeps running, the algorithm is told and
  *         asked again after the device's retry hint.
  *
@@ -385,6 +388,7 @@ static void do_switch(struct vc_coproc *c, struct vc_vcoproc *next, vc_time_t no
 		}
 		if (r == -VC_EINPROGRESS) {
 			c->cstate = VC_CS_STOPPING;
+			c->redecide = false;
 			c->pending = next;
 			c->stop_deadline = deadline_after(now, c->desc.stop_timeout);
 			c->stop_seen_ns = 0;
@@ -410,8 +414,11 @@ void vc_coproc_reschedule(struct vc_coproc *c, vc_time_t now)
 	vc_time_t t0;
 
 	VC_ASSERT_LOCKED(c->lock);
-	if (c->cstate == VC_CS_STOPPING)
-		return; /* decided already; VC_EV_STOPPED continues */
+	if (c->cstate == VC_CS_STOPPING) {
+		/* Decided already: VC_EV_STOPPED continues, and decides again. */
+		c->redecide = true;
+		return;
+	}
 	vc_coproc_charge_curr(c, now);
 	curr = c->curr;
 	t0 = vc_os_now();
@@ -450,13 +457,38 @@ void vc_coproc_reschedule(struct vc_coproc *c, vc_time_t now)
 
 /* ---- device events, timers --------------------------------------------------- */
 
-static void stop_done(struct vc_coproc *c, vc_time_t now)
+/*
+ * What to switch to now that the stop is done: the choice made when it
+ * began, unless something the algorithm decides by changed meanwhile (a
+ * vcoproc woke, a parameter or the algorithm changed): then it is asked
+ * again, so that a vcoproc is never loaded only to be saved at once.
+ */
+static struct vc_vcoproc *stop_next(struct vc_coproc *c, vc_time_t now)
 {
 	struct vc_vcoproc *next = c->pending;
+	struct vc_sched_decision d;
+
+	if (next && !next->has_work)
+		next = NULL;
+	if (!c->redecide)
+		return next;
+	c->redecide = false;
+	vc_coproc_charge_curr(c, now);
+	d = sched_do_schedule(&c->sched, now, c->curr);
+	c->stats.decisions++;
+	vc_trace_record(c, VC_TR_DECIDE, 0, d.next ? d.next->id : 0);
+	c->sched_deadline = deadline_after(now, d.slice);
+	if (!d.next || !d.next->has_work || d.next == c->curr)
+		return NULL; /* curr goes on, or nothing: as below */
+	return d.next;
+}
+
+static void stop_done(struct vc_coproc *c, vc_time_t now)
+{
+	struct vc_vcoproc *next;
 
 	VC_ASSERT_LOCKED(c->lock);
-	if (next && !next->has_work)
-		next = NULL; /* went to sleep meanwhile: decide again */
+	next = stop_next(c, now); /* NULL: nothing to switch to (decided again below) */
 	if (next) {
 		finish_switch(c, next, 0, now);
 	} else {

@@ -315,6 +315,38 @@ static void test_stop_in_progress(void **state)
 	assert_int_equal(vc_vcoproc_state(d1.v), VC_VS_SLEEPING);
 }
 
+/*
+ * A wake-up while the device stops: when the stop completes, the engine
+ * decides again with what it knows then, instead of loading the vcoproc
+ * it chose before - which would only be saved again at once (a run of no
+ * length, two switches' worth of device time for nothing).
+ */
+static void test_wake_during_stop_no_stale_switch(void **state)
+{
+	static const char *const p1[] = { "budget=2ms", "period=10ms" };
+	static const char *const p2[] = { "budget=1ms", "period=100ms" };
+	static const char *const p3[] = { "budget=1ms", "period=5ms" };
+
+	(void)state;
+	mock_host_fini(&h);
+	assert_int_equal(mock_host_init(&h, "rtds", 0), 0);
+	assert_int_equal(mock_dom_init(&h, &d1, 1, p1, 2), 0);
+	assert_int_equal(mock_dom_init(&h, &d2, 2, p2, 2), 0);
+	assert_int_equal(mock_dom_init(&h, &d3, 3, p3, 2), 0);
+	mock_submit(&d1, 1, MS(3), false);  /* one 3 ms command: a stop waits for its end */
+	mock_submit(&d2, 5, MS(1), false);
+	vc_vtime_advance(MS(2) + VC_USEC(500));
+	/* d1's budget ran out at 2 ms: the switch to d2 waits for the stop. */
+	assert_int_equal(vc_vcoproc_state(d1.v), VC_VS_SWITCHING_OUT);
+	mock_submit(&d3, 1, MS(1), false);  /* an earlier deadline than d2's */
+	vc_vtime_advance(MS(1));
+	assert_true(vstats(&d3).loaded);
+	assert_int_equal(vstats(&d2).switches_in, 0);  /* no run of no length */
+	vc_vtime_advance(MS(5));
+	assert_int_equal(mock_reg_read(&d3, MOCK_REG_DONE), 1);
+	assert_true(vstats(&d2).switches_in >= 1);      /* d2's turn came after */
+}
+
 static void test_completion_racing_switch_reaches_owner(void **state)
 {
 	(void)state;
@@ -1068,6 +1100,7 @@ int main(void)
 		T(test_stale_event_dropped),
 		T(test_hang_reset_others_continue),
 		T(test_stop_timeout_resets),
+		T(test_wake_during_stop_no_stale_switch),
 		T(test_starved_device_not_hung),
 		T(test_starved_device_stop_waits),
 		T(test_endless_refusal_resets),
