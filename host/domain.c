@@ -125,17 +125,6 @@ void dom_mark(struct dom *d, uint32_t m)
 
 /* ---- creation ------------------------------------------------------------------ */
 
-static int __attribute__((format(printf, 4, 5)))
-dom_err(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 /* The console's log file, when the host keeps them. */
 static int dom_console_open(struct dom *d, char *err, size_t errlen)
 {
@@ -147,7 +136,7 @@ static int dom_console_open(struct dom *d, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/%s.log", d->host->cfg.log_dir, d->cfg.name);
 	d->log = fopen(path, "we");
 	if (!d->log)
-		return dom_err(err, errlen, -errno, "%s: %s: %s", d->cfg.name, path,
+		return host_errf(err, errlen, -errno, "%s: %s: %s", d->cfg.name, path,
 			       strerror(errno));
 	return 0;
 }
@@ -171,10 +160,10 @@ int dom_create(struct host *h, const struct domcfg *cfg, const struct dom_opts *
 	int r;
 
 	if (kind->probe && (r = kind->probe(h, why, sizeof(why))))
-		return dom_err(err, errlen, r, "%s: %s", cfg->fname, why);
+		return host_errf(err, errlen, r, "%s: %s", cfg->fname, why);
 	d = calloc(1, sizeof(*d));
 	if (!d)
-		return dom_err(err, errlen, -ENOMEM, "out of memory");
+		return host_errf(err, errlen, -ENOMEM, "out of memory");
 	d->host = h;
 	d->kind = kind;
 	d->cfg = *cfg;
@@ -191,7 +180,7 @@ int dom_create(struct host *h, const struct domcfg *cfg, const struct dom_opts *
 	if (h->cfg.keep_ended) {
 		r = ctl_conlog_create(64u * 1024u, &d->conlog);
 		if (r) {
-			dom_err(err, errlen, r, "out of memory");
+			host_errf(err, errlen, r, "out of memory");
 			goto out_record;
 		}
 	}
@@ -211,7 +200,7 @@ int dom_create(struct host *h, const struct domcfg *cfg, const struct dom_opts *
 		goto out_domain;
 	r = o && o->paused ? 0 : dom_start(d);
 	if (r) {
-		dom_err(err, errlen, r, "%s: cannot start it: %s", cfg->fname, strerror(-r));
+		host_errf(err, errlen, r, "%s: cannot start it: %s", cfg->fname, strerror(-r));
 		goto out_domain;
 	}
 	*out = d;

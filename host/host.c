@@ -36,6 +36,16 @@ void host_log(const char *fmt, ...)
 	fprintf(stderr, "vcoprocd: %s\n", line);
 }
 
+int host_errf(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return code < 0 ? code : -code;
+}
+
 void host_notify(struct host *h)
 {
 	uint64_t one = 1;

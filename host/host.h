@@ -163,6 +163,13 @@ unsigned int host_reap_ended(struct host *h);
 /** host_notify() - wake the loop (any thread). */
 void host_notify(struct host *h);
 
+/**
+ * host_errf() - write the message to @err (@errlen bytes) and return @code
+ * as a negative error (-errno or -VC_E*, whichever sign it came with).
+ */
+int host_errf(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /** host_log() - "vcoprocd: " + a line on stderr; any thread. */
 void host_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

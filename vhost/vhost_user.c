@@ -564,8 +564,8 @@ out_close:
 	return r;
 }
 
-static int h_set_vring_call(struct vu_dev *dev, struct vu_msg *m, char *why,
-			    struct vu_reply *rep)
+/* CALL and ERR: the ring's fd for each, replaced. */
+static int set_ring_fd(struct vu_dev *dev, struct vu_msg *m, char *why, bool call)
 {
 	struct vu_virtq *vq;
 	int fd, r;
@@ -573,24 +573,27 @@ static int h_set_vring_call(struct vu_dev *dev, struct vu_msg *m, char *why,
 	r = vring_fd_msg(dev, m, why, &vq, &fd);
 	if (r)
 		return r;
-	close_fd(&vq->call_fd);
-	vq->call_fd = fd;
-	vq->signalled_used_valid = false;
+	if (call) {
+		close_fd(&vq->call_fd);
+		vq->call_fd = fd;
+		vq->signalled_used_valid = false;
+	} else {
+		close_fd(&vq->err_fd);
+		vq->err_fd = fd;
+	}
 	return 0;
+}
+
+static int h_set_vring_call(struct vu_dev *dev, struct vu_msg *m, char *why,
+			    struct vu_reply *rep)
+{
+	return set_ring_fd(dev, m, why, true);
 }
 
 static int h_set_vring_err(struct vu_dev *dev, struct vu_msg *m, char *why,
 			   struct vu_reply *rep)
 {
-	struct vu_virtq *vq;
-	int fd, r;
-
-	r = vring_fd_msg(dev, m, why, &vq, &fd);
-	if (r)
-		return r;
-	close_fd(&vq->err_fd);
-	vq->err_fd = fd;
-	return 0;
+	return set_ring_fd(dev, m, why, false);
 }
 
 /* ---- features, ownership, config, sessions --------------------------------------- */

@@ -79,17 +79,6 @@ int kvm_dom_kick_init(void)
 	return sigaction(KICK_SIGNAL, &sa, NULL) ? -errno : 0;
 }
 
-static int __attribute__((format(printf, 4, 5)))
-vm_err(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return code < 0 ? code : -code;
-}
-
 /* ---- interrupts ------------------------------------------------------------ */
 
 static void vm_irq_raise(struct dom *d, uint32_t irq)
@@ -380,7 +369,7 @@ static int vm_probe(struct host *h, char *err, size_t errlen)
 	char why[DOM_ERR_MAX];
 
 	if (!host_kvm(h, why, sizeof(why)))
-		return vm_err(err, errlen, h->kvm_err, "KVM is not usable here: %s", why);
+		return host_errf(err, errlen, h->kvm_err, "KVM is not usable here: %s", why);
 	return 0;
 }
 
@@ -492,7 +481,7 @@ static int vm_create(struct dom *d, char *err, size_t errlen)
 		return r;
 	k = calloc(1, sizeof(*k));
 	if (!k)
-		return vm_err(err, errlen, ENOMEM, "out of memory");
+		return host_errf(err, errlen, ENOMEM, "out of memory");
 	k->d = d;
 	k->kvm = d->host->kvm;
 	k->irq_fd = -1;
@@ -507,7 +496,7 @@ static int vm_create(struct dom *d, char *err, size_t errlen)
 	k->ram = mmap(NULL, d->ram_size, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (k->ram == MAP_FAILED) {
-		r = vm_err(err, errlen, errno, "%s: %llu MiB of RAM: %s", d->cfg.fname,
+		r = host_errf(err, errlen, errno, "%s: %llu MiB of RAM: %s", d->cfg.fname,
 			   (unsigned long long)(d->ram_size >> 20), strerror(errno));
 		goto out_free;
 	}
@@ -541,7 +530,7 @@ static int vm_create(struct dom *d, char *err, size_t errlen)
 	if (!r)
 		r = iobus__register(&k->pio, BOARD_CPU_PORT, 4, &cpu_ops, k);
 	if (r) {
-		vm_err(err, errlen, r, "%s: ports: %s", d->cfg.name, strerror(-r));
+		host_errf(err, errlen, r, "%s: ports: %s", d->cfg.name, strerror(-r));
 		goto out_serial;
 	}
 	d->kpriv = k;
@@ -576,20 +565,20 @@ static int vm_attach(struct dom *d, char *err, size_t errlen)
 	c = vc_vcoproc_coproc(d->vv[0]);
 	desc = vc_coproc_desc(c);
 	if (!desc->nr_mmio || !desc->nr_irqs)
-		return vm_err(err, errlen, EINVAL, "%s: %s has no window or no interrupt",
+		return host_errf(err, errlen, EINVAL, "%s: %s has no window or no interrupt",
 			      d->cfg.fname, vc_coproc_name(c));
 	for (unsigned int i = 0; i < desc->nr_mmio; i++) {
 		k->win[i] = (struct kvm_dom_window){ .k = k, .base = desc->mmio[i].base };
 		r = iobus__register(&k->mmio, desc->mmio[i].base, desc->mmio[i].size, &win_ops,
 				    &k->win[i]);
 		if (r)
-			return vm_err(err, errlen, r, "%s: window %u: %s", d->cfg.fname, i,
+			return host_errf(err, errlen, r, "%s: window %u: %s", d->cfg.fname, i,
 				      strerror(-r));
 	}
 	k->irq_gsi = desc->irqs[0];
 	k->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (k->irq_fd < 0)
-		return vm_err(err, errlen, errno, "%s: eventfd: %s", d->cfg.fname,
+		return host_errf(err, errlen, errno, "%s: eventfd: %s", d->cfg.fname,
 			      strerror(errno));
 	r = kvm_vm__irqfd(&k->vm, k->irq_fd, k->irq_gsi, true, err, errlen);
 	if (r) {

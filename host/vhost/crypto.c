@@ -533,7 +533,6 @@ static void cr_run(struct cr_dev *c)
 		r->used = true;
 		if (got < 0) {
 			c->bad_chains++;
-			r->status = NULL;
 			cr_finish(c, r, VC_CRYPTO_BADMSG);
 			continue;
 		}

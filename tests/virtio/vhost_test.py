@@ -52,11 +52,13 @@ def note(text):
         print("# " + line, flush=True)
 
 
-def stop_children():
-    for c in children:
+def stop_children(keep=None):
+    """Stop every child (but @keep) and wait for it."""
+    mine = [c for c in children if c is not keep]
+    for c in mine:
         if c.poll() is None:
             c.terminate()
-    for c in children:
+    for c in mine:
         try:
             c.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -301,15 +303,7 @@ def main():
         if check(host.ready, "vcoprocd starts with %s" % os.path.basename(args.dtb)):
             rc = (case_single if args.case == "single" else case_share)(args, host)
     finally:
-        guests = [c for c in children if c is not host.p]
-        for c in guests:
-            if c.poll() is None:
-                c.terminate()
-        for c in guests:
-            try:
-                c.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                c.kill()
+        stop_children(keep=host.p)
         if rc != SKIP:
             check(host.stop() == 0, "vcoprocd shuts down cleanly on SIGTERM")
         if not all(results):
