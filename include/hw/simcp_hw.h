@@ -72,6 +72,11 @@
 #define SIMCP_FAULT_BAD_CMD   2u /* unknown opcode or bad operand */
 #define SIMCP_FAULT_HANG      3u /* reset by the host after a hang */
 #define SIMCP_FAULT_BAD_RING  4u /* RING_BASE/SIZE/TAIL invalid */
+/*
+ * A command of a non-preemptible section would take the section past the
+ * device's bound on such sections (max_nonpreempt): it is not run.
+ */
+#define SIMCP_FAULT_NONPREEMPT 5u
 
 /* Commands: 32 bytes, little endian. */
 struct simcp_cmd {
@@ -88,6 +93,14 @@ struct simcp_cmd {
 
 #define SIMCP_F_IRQ       (1u << 0) /* fence: raise SIMCP_IRQ_FENCE when done */
 #define SIMCP_F_NOPREEMPT (1u << 1) /* a stop request during it is refused */
+/*
+ * With SIMCP_F_NOPREEMPT: the next command in the ring continues the same
+ * non-preemptible section.  A section runs from its first flagged command
+ * to the first one without SIMCP_F_CHAIN; a stop is refused until that
+ * one completes.  A section whose next command is not yet submitted when
+ * the previous one ends ends there.  Ignored without SIMCP_F_NOPREEMPT.
+ */
+#define SIMCP_F_CHAIN     (1u << 2)
 
 enum simcp_op {
 	SIMCP_OP_NOP     = 0, /* nothing */

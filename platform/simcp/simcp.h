@@ -63,6 +63,11 @@ struct simcp_timing {
 	uint64_t aes_bw;           /* AES_CBC, both directions: 1 GB/s */
 	uint64_t ctx_bw;           /* save, load, scrub of a context: 8 GB/s */
 	vc_time_t wait_poll_ns;    /* WAIT re-polls: 1 us (vtime), 20 us (thread) */
+	/*
+	 * Fixed cost of each save and each load besides the bytes moved
+	 * (bookkeeping, pipeline drain).  0: none.
+	 */
+	vc_time_t switch_fixed_ns;
 };
 
 #define SIMCP_DEF_CMD_OVERHEAD_NS 100
@@ -105,6 +110,12 @@ struct simcp_config {
 	 * latch).  For experiments on the schedulers' refusal handling.
 	 */
 	bool np_chain;
+	/*
+	 * Bytes of scratch memory per context: a multiple of 4 KiB from
+	 * 4 KiB to 16 MiB.  0: SIMCP_SCRATCH_SIZE (64 KiB).  REG_SCRATCH_SIZE
+	 * reports it.
+	 */
+	uint32_t ctx_size;
 	/* Event sink; NULL: vc_coproc_event() of the attached coproc. */
 	simcp_event_fn event;
 	void *event_opaque;
@@ -118,6 +129,7 @@ struct simcp_stats {
 	uint64_t events;        /* events delivered */
 	uint64_t events_dropped; /* no sink, or the queue overflowed */
 	vc_time_t busy_ns;      /* modeled time spent executing commands */
+	uint64_t ctx_bytes_moved; /* bytes copied by saves and loads */
 };
 
 /* ---- device ----------------------------------------------------------- */
