@@ -38,6 +38,8 @@ static const char usage_text[] =
 	"  --slice DUR            algorithm parameter slice=DUR\n"
 	"  --param KEY=VAL        any algorithm parameter (repeatable)\n"
 	"  --seed N               workload randomness (default 1)\n"
+	"  --window DUR           per-window shares and their worst error against\n"
+	"                         the expected share (e.g. 1s; scenario: window)\n"
 	"  --trace FILE.json      write a Chrome trace (Perfetto, chrome://tracing)\n"
 	"  --trace-events N       trace ring size in events (default 1048576)\n"
 	"  --check                exit 1 unless the algorithm kept its promise:\n"
@@ -52,7 +54,7 @@ static const char usage_text[] =
 enum {
 	OPT_ALGO = 256, OPT_WEIGHTS, OPT_NP, OPT_JOB, OPT_CHUNK, OPT_DEPTH, OPT_SCENARIO,
 	OPT_SECONDS, OPT_SLICE, OPT_PARAM, OPT_SEED, OPT_TRACE, OPT_TRACE_EVENTS,
-	OPT_CHECK, OPT_TOLERANCE, OPT_QUIET, OPT_VERBOSE, OPT_HELP,
+	OPT_CHECK, OPT_TOLERANCE, OPT_QUIET, OPT_VERBOSE, OPT_HELP, OPT_WINDOW,
 };
 
 static const struct option long_opts[] = {
@@ -74,12 +76,13 @@ static const struct option long_opts[] = {
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "window", required_argument, NULL, OPT_WINDOW },
 	{ NULL, 0, NULL, 0 },
 };
 
 struct opts {
 	const char *algo, *weights, *np, *job, *chunk, *depth, *scenario, *seconds;
-	const char *seed, *trace, *trace_events, *tolerance, *slice;
+	const char *seed, *trace, *trace_events, *tolerance, *slice, *window;
 	const char *params[SIM_MAX_PARAMS];
 	unsigned int nr_params;
 	bool check, quiet, verbose;
@@ -172,7 +175,7 @@ static vc_time_t dur_arg(const char *opt, const char *s, vc_time_t unit)
 /* --weights and its companions: one saturating domain per weight. */
 static void weights_scenario(struct sim_scenario *scn, const struct opts *o)
 {
-	char list[1024], *tok, *save;
+	char list[16384], *tok, *save;
 	vc_time_t job_min = VC_MSEC(1), job_max = VC_MSEC(1), chunk = VC_USEC(100);
 	unsigned int depth = 4;
 	double np = 0;
@@ -201,20 +204,23 @@ static void weights_scenario(struct sim_scenario *scn, const struct opts *o)
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		struct sim_domain_cfg *d;
 		char name[16];
+		int r;
 
-		if (scn->nr_domains == SIM_MAX_DOMAINS)
-			die_usage("--weights: at most %d domains", SIM_MAX_DOMAINS);
 		(void)num_arg("--weights", tok, 1, 65535);
-		d = &scn->dom[scn->nr_domains];
 		snprintf(name, sizeof(name), "d%u", scn->nr_domains + 1);
-		sim_domain_init(d, name);
+		r = sim_scenario_add_domain(scn, name, &d);
+		if (r == -VC_E2BIG)
+			die_usage("--weights: at most %d domains", SIM_MAX_DOMAINS);
+		if (r) {
+			fprintf(stderr, "vcoproc-sim: out of memory\n");
+			exit(1);
+		}
 		(void)sim_param_add(d->params, &d->nr_params, "weight", tok);
 		d->np = np;
 		d->job_min = job_min;
 		d->job_max = job_max;
 		d->chunk = chunk;
 		d->depth = depth;
-		scn->nr_domains++;
 	}
 	if (!scn->nr_domains)
 		die_usage("--weights: no weights in '%s'", o->weights);
@@ -255,6 +261,8 @@ static void build_scenario(struct sim_scenario *scn, const struct opts *o)
 		scn->duration = dur_arg("--seconds", o->seconds, VC_SEC(1));
 	if (o->seed)
 		scn->seed = num_arg("--seed", o->seed, 0, UINT64_MAX);
+	if (o->window)
+		scn->window = dur_arg("--window", o->window, VC_SEC(1));
 	if (o->slice && sim_param_add(scn->params, &scn->nr_params, "slice", o->slice))
 		die_usage("--slice: bad value '%s'", o->slice);
 	for (unsigned int i = 0; i < o->nr_params; i++) {
@@ -299,6 +307,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case OPT_VERBOSE: o->verbose = true; break;
 		case OPT_HELP: usage(); break;
 		case OPT_SLICE: o->slice = optarg; break;
+		case OPT_WINDOW: o->window = optarg; break;
 		case OPT_PARAM:
 			if (o->nr_params == SIM_MAX_PARAMS)
 				die_usage("too many algorithm parameters");
@@ -323,14 +332,21 @@ static int file_write(void *opaque, const char *buf, size_t len)
 	return fwrite(buf, 1, len, opaque) == len ? 0 : -VC_EIO;
 }
 
+/* Domains listed one a line; beyond, the table says how many it left out. */
+#define SUMMARY_ROWS 64
+
 static void summary(const struct sim_result *res, double wall)
 {
 	fprintf(stderr, "vcoproc-sim: %s, %u domains, %.3f s virtual in %.3f s wall "
 		"(%llu timer events)\n", res->algo, res->nr_domains, (double)res->now / 1e9,
 		wall, (unsigned long long)res->timer_events);
-	fprintf(stderr, "  %-12s %9s %9s %12s %9s %9s %9s %7s\n", "domain", "share",
-		"expected", "run_ms", "jobs", "switches", "refusals", "misses");
-	for (unsigned int i = 0; i < res->nr_domains; i++) {
+	fprintf(stderr, "  %-12s %9s %9s %12s %9s %9s %9s %7s %10s %10s", "domain", "share",
+		"expected", "run_ms", "jobs", "switches", "refusals", "misses", "p50_ms",
+		"p99_ms");
+	if (res->window)
+		fprintf(stderr, " %8s %8s", "win_abs", "win_rel");
+	fputc('\n', stderr);
+	for (unsigned int i = 0; i < res->nr_domains && i < SUMMARY_ROWS; i++) {
 		const struct sim_dom_result *r = &res->dom[i];
 		char exp[16] = "-";
 
@@ -341,13 +357,35 @@ static void summary(const struct sim_result *res, double wall)
 		}
 		if (r->expected_share >= 0)
 			snprintf(exp, sizeof(exp), "%.6f", r->expected_share);
-		fprintf(stderr, "  %-12s %9.6f %9s %12.3f %9llu %9llu %9llu %7llu\n", r->name,
-			r->share, exp, (double)r->st.run_ns / 1e6,
+		fprintf(stderr, "  %-12s %9.6f %9s %12.3f %9llu %9llu %9llu %7llu %10.3f %10.3f",
+			r->name, r->share, exp, (double)r->st.run_ns / 1e6,
 			(unsigned long long)r->jobs_completed,
 			(unsigned long long)r->st.switches_in,
 			(unsigned long long)r->st.refusals,
-			(unsigned long long)(r->st.deadline_misses + r->job_misses));
+			(unsigned long long)(r->st.deadline_misses + r->job_misses),
+			(double)r->lat_p50_ns / 1e6, (double)r->lat_p99_ns / 1e6);
+		if (res->window && r->win_err_abs >= 0)
+			fprintf(stderr, " %7.3f%% %7.2f%%", 100 * r->win_err_abs,
+				100 * r->win_err_rel);
+		else if (res->window)
+			fprintf(stderr, " %8s %8s", "-", "-");
+		fputc('\n', stderr);
 	}
+	if (res->nr_domains > SUMMARY_ROWS)
+		fprintf(stderr, "  ... %u more domains in the JSON\n",
+			res->nr_domains - SUMMARY_ROWS);
+	if (!res->window)
+		return;
+	if (res->win_err_abs < 0) {
+		fprintf(stderr, "  windows: %u of %.3f s, none judged (a vcoproc ran out of "
+			"work, or no expected share)\n", res->nr_windows,
+			(double)res->window / 1e9);
+		return;
+	}
+	fprintf(stderr, "  windows: %u of %.3f s; worst error %.3f%% absolute (%s), "
+		"%.2f%% relative (%s)\n", res->nr_windows, (double)res->window / 1e9,
+		100 * res->win_err_abs, res->dom[res->win_err_abs_dom].name,
+		100 * res->win_err_rel, res->dom[res->win_err_rel_dom].name);
 }
 
 static void write_trace(struct sim *sim, const char *path)
@@ -394,7 +432,10 @@ int main(int argc, char **argv)
 		return r == -VC_EINVAL || r == -VC_ENOENT ? 2 : 1;
 	}
 	sim_run(sim);
-	sim_result(sim, &res);
+	if (sim_result(sim, &res)) {
+		fprintf(stderr, "vcoproc-sim: out of memory\n");
+		return 1;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (o.trace)
@@ -412,5 +453,7 @@ int main(int argc, char **argv)
 		if (!o.quiet || !ok)
 			fprintf(stderr, "vcoproc-sim: check %s\n", ok ? "passed" : "FAILED");
 	}
+	sim_result_release(&res);
+	sim_scenario_release(&scn);
 	return ok ? 0 : 1;
 }

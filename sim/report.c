@@ -187,6 +187,39 @@ static void json_cstats(struct vc_printer *p, const struct vc_coproc_stats *st)
 	jpr(p, "}");
 }
 
+/* A figure that may be undefined (< 0): null then. */
+static void jf_opt(struct vc_printer *p, const char *key, double v, bool comma)
+{
+	if (v < 0)
+		jpr(p, "\"%s\": null%s", key, comma ? ", " : "");
+	else
+		jf(p, key, v, comma);
+}
+
+/* Domain @i's window figures (docs/sim.md, "Windows"). */
+static void json_windows(struct vc_printer *p, const struct sim_result *res, unsigned int i)
+{
+	const struct sim_dom_result *r = &res->dom[i];
+	double e;
+
+	jpr(p, ",\n     ");
+	ju(p, "windows_judged", r->windows_judged, true);
+	jf_opt(p, "window_err_abs", r->win_err_abs, true);
+	jf_opt(p, "window_err_rel", r->win_err_rel, true);
+	jpr(p, "\n     \"window_shares\": [");
+	for (unsigned int w = 0; w < res->nr_windows; w++)
+		jpr(p, "%s%.6f", w ? ", " : "", sim_result_window(res, w, i, NULL));
+	jpr(p, "],\n     \"window_expected\": [");
+	for (unsigned int w = 0; w < res->nr_windows; w++) {
+		(void)sim_result_window(res, w, i, &e);
+		if (e < 0)
+			jpr(p, "%snull", w ? ", " : "");
+		else
+			jpr(p, "%s%.6f", w ? ", " : "", e);
+	}
+	jpr(p, "]");
+}
+
 static void json_vcoproc(struct vc_printer *p, const struct sim_scenario *scn,
 			 const struct sim_result *res, unsigned int i)
 {
@@ -222,6 +255,10 @@ static void json_vcoproc(struct vc_printer *p, const struct sim_scenario *scn,
 	ju(p, "latency_mean_ns",
 	   r->jobs_completed ? r->lat_total_ns / r->jobs_completed : 0, true);
 	ju(p, "latency_max_ns", r->lat_max_ns, true);
+	ju(p, "latency_p50_ns", r->lat_p50_ns, true);
+	ju(p, "latency_p99_ns", r->lat_p99_ns, true);
+	ju(p, "latency_p999_ns", r->lat_p999_ns, true);
+	ju(p, "deadline_ns", r->deadline, true);
 	ju(p, "job_deadline_misses", r->job_misses, false);
 	jpr(p, ",\n     ");
 	ju(p, "irq_handlers", r->irq_handlers, true);
@@ -233,6 +270,8 @@ static void json_vcoproc(struct vc_printer *p, const struct sim_scenario *scn,
 	   true);
 	ju(p, "ring_full", r->ring_full, true);
 	ju(p, "jobs_dropped", r->jobs_dropped, false);
+	if (res->window)
+		json_windows(p, res, i);
 	/* The framework's counters, as the control socket's vcoproc-list has them. */
 	jpr(p, ",\n     \"stats\": ");
 	json_vstats(p, st);
@@ -271,6 +310,42 @@ int sim_result_json(const struct sim_scenario *scn, const struct sim_result *res
 	jpr(p, "}},\n  ");
 	ju(p, "timer_events", res->timer_events, true);
 	ju(p, "event_errors", res->event_errors, false);
+	jpr(p, ",\n  \"window\": ");
+	if (res->window) {
+		unsigned int judged = 0;
+
+		for (unsigned int w = 0; w < res->nr_windows; w++) {
+			for (unsigned int i = 0; i < res->nr_domains; i++) {
+				double e;
+
+				(void)sim_result_window(res, w, i, &e);
+				if (e >= 0) {
+					judged++;
+					break;
+				}
+			}
+		}
+		jpr(p, "{");
+		ju(p, "ns", res->window, true);
+		ju(p, "count", res->nr_windows, true);
+		ju(p, "judged", judged, true);
+		jf_opt(p, "worst_err_abs", res->win_err_abs, true);
+		jpr(p, "\"worst_err_abs_domain\": ");
+		if (res->win_err_abs_dom >= 0)
+			jstr(p, res->dom[res->win_err_abs_dom].name);
+		else
+			jpr(p, "null");
+		jpr(p, ", ");
+		jf_opt(p, "worst_err_rel", res->win_err_rel, true);
+		jpr(p, "\"worst_err_rel_domain\": ");
+		if (res->win_err_rel_dom >= 0)
+			jstr(p, res->dom[res->win_err_rel_dom].name);
+		else
+			jpr(p, "null");
+		jpr(p, "}");
+	} else {
+		jpr(p, "null");
+	}
 	jpr(p, ",\n  \"vcoprocs\": [\n");
 	for (unsigned int i = 0; i < res->nr_domains; i++) {
 		json_vcoproc(p, scn, res, i);

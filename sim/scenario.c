@@ -49,6 +49,59 @@ void sim_scenario_init(struct sim_scenario *scn)
 	scn->seed = 1;
 }
 
+void sim_scenario_release(struct sim_scenario *scn)
+{
+	free(scn->dom);
+	sim_scenario_init(scn);
+}
+
+int sim_scenario_add_domain(struct sim_scenario *scn, const char *name,
+			    struct sim_domain_cfg **out)
+{
+	if (scn->nr_domains == SIM_MAX_DOMAINS)
+		return -VC_E2BIG;
+	if (scn->nr_domains == scn->dom_cap) {
+		unsigned int cap = scn->dom_cap ? 2 * scn->dom_cap : 16;
+		struct sim_domain_cfg *a = realloc(scn->dom, cap * sizeof(*a));
+
+		if (!a)
+			return -VC_ENOMEM;
+		scn->dom = a;
+		scn->dom_cap = cap;
+	}
+	*out = &scn->dom[scn->nr_domains++];
+	sim_domain_init(*out, name);
+	return 0;
+}
+
+int sim_scenario_copy(struct sim_scenario *dst, const struct sim_scenario *src)
+{
+	struct sim_domain_cfg *a = NULL;
+
+	if (src->nr_domains) {
+		a = malloc(src->nr_domains * sizeof(*a));
+		if (!a)
+			return -VC_ENOMEM;
+		memcpy(a, src->dom, src->nr_domains * sizeof(*a));
+	}
+	*dst = *src;
+	dst->dom = a;
+	dst->dom_cap = src->nr_domains;
+	return 0;
+}
+
+const char *sim_scenario_where(const struct sim_scenario *scn, unsigned int line,
+			       unsigned int col, char *buf, size_t len)
+{
+	if (!line)
+		snprintf(buf, len, "%s", "");
+	else if (col)
+		snprintf(buf, len, "%s:%u:%u: ", scn->src, line, col);
+	else
+		snprintf(buf, len, "%s:%u: ", scn->src, line);
+	return buf;
+}
+
 int sim_param_add(struct vc_param *arr, unsigned int *nr, const char *key, const char *val)
 {
 	unsigned int i;
@@ -150,22 +203,53 @@ struct parser {
 	struct sim_scenario *scn;
 	const char *fname;
 	unsigned int line;
+	const char *buf;    /* the line being parsed, for columns */
 	char *err;
 	size_t errlen;
 };
 
+/* The 1-based column of word @w of the current line. */
+static unsigned int col_of(const struct parser *ps, const char *w)
+{
+	return (unsigned int)(w - ps->buf) + 1;
+}
+
+static int VC_PRINTF(3, 0) vfail_at(struct parser *ps, unsigned int col, const char *fmt,
+				    va_list ap)
+{
+	int n;
+
+	if (!ps->errlen)
+		return -VC_EINVAL;
+	n = col ? snprintf(ps->err, ps->errlen, "%s:%u:%u: ", ps->fname, ps->line, col) :
+		  snprintf(ps->err, ps->errlen, "%s:%u: ", ps->fname, ps->line);
+	if (n >= 0 && (size_t)n < ps->errlen)
+		vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
+	return -VC_EINVAL;
+}
+
+/* "file:line: message" */
 static int VC_PRINTF(2, 3) fail(struct parser *ps, const char *fmt, ...)
 {
-	size_t n;
 	va_list ap;
+	int r;
 
-	n = (size_t)snprintf(ps->err, ps->errlen, "%s:%u: ", ps->fname, ps->line);
-	if (n < ps->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(ps->err + n, ps->errlen - n, fmt, ap);
-		va_end(ap);
-	}
-	return -VC_EINVAL;
+	va_start(ap, fmt);
+	r = vfail_at(ps, 0, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* "file:line:col: message" about word @w of the line */
+static int VC_PRINTF(3, 4) fail_at(struct parser *ps, const char *w, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vfail_at(ps, col_of(ps, w), fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 /* Split "key=value" in place; the value, or NULL without '='. */
@@ -187,7 +271,8 @@ static int find_domain(const struct sim_scenario *scn, const char *name)
 	return -1;
 }
 
-static int parse_job(struct parser *ps, struct sim_domain_cfg *d, const char *v)
+static int parse_job(struct parser *ps, struct sim_domain_cfg *d, const char *k,
+		     const char *v)
 {
 	char lo[48], *dots;
 
@@ -198,7 +283,7 @@ static int parse_job(struct parser *ps, struct sim_domain_cfg *d, const char *v)
 	if (vc_parse_duration(lo, VC_MSEC(1), &d->job_min) ||
 	    vc_parse_duration(dots ? dots + 2 : lo, VC_MSEC(1), &d->job_max) ||
 	    !d->job_min || d->job_max < d->job_min)
-		return fail(ps, "bad job length '%s' (e.g. 2ms or 1ms..3ms)", v);
+		return fail_at(ps, k, "bad job length '%s' (e.g. 2ms or 1ms..3ms)", v);
 	return 0;
 }
 
@@ -221,42 +306,47 @@ static int domain_kv(struct parser *ps, struct sim_domain_cfg *d, char *k, const
 		else if (!strcmp(v, "idle"))
 			d->arrival = SIM_ARRIVAL_IDLE;
 		else
-			return fail(ps, "unknown arrival '%s' (saturate, periodic, poisson, idle)", v);
+			return fail_at(ps, k, "unknown arrival '%s' (saturate, periodic, poisson, idle)", v);
 		return 0;
 	}
 	if (!strcmp(k, "depth")) {
 		if (parse_u64(v, &u) || !u || u > 256)
-			return fail(ps, "depth must be 1..256");
+			return fail_at(ps, k, "depth must be 1..256");
 		d->depth = (unsigned int)u;
 		return 0;
 	}
 	if (!strcmp(k, "every") || !strcmp(k, "mean")) {
 		if (vc_parse_duration(v, VC_MSEC(1), &d->every) || !d->every)
-			return fail(ps, "bad %s '%s'", k, v);
+			return fail_at(ps, k, "bad %s '%s'", k, v);
 		*every_set = true;
 		return 0;
 	}
 	if (!strcmp(k, "offset")) {
 		if (vc_parse_duration(v, VC_MSEC(1), &d->offset))
-			return fail(ps, "bad offset '%s'", v);
+			return fail_at(ps, k, "bad offset '%s'", v);
 		return 0;
 	}
 	if (!strcmp(k, "job"))
-		return parse_job(ps, d, v);
+		return parse_job(ps, d, k, v);
+	if (!strcmp(k, "deadline")) {
+		if (vc_parse_duration(v, VC_MSEC(1), &d->deadline) || !d->deadline)
+			return fail_at(ps, k, "bad deadline '%s'", v);
+		return 0;
+	}
 	if (!strcmp(k, "chunk")) {
 		if (vc_parse_duration(v, VC_USEC(1), &d->chunk) || !d->chunk ||
 		    d->chunk > VC_SEC(1))
-			return fail(ps, "bad chunk '%s' (1ns..1s)", v);
+			return fail_at(ps, k, "bad chunk '%s' (1ns..1s)", v);
 		return 0;
 	}
 	if (!strcmp(k, "np")) {
 		if (parse_fraction(v, &d->np))
-			return fail(ps, "np must be a fraction in [0, 1]");
+			return fail_at(ps, k, "np must be a fraction in [0, 1]");
 		return 0;
 	}
 	if (!strcmp(k, "mem")) {
 		if (parse_size(v, &u) || u < 64 * 1024 || u > 64u * 1024 * 1024)
-			return fail(ps, "mem must be 64K..64M");
+			return fail_at(ps, k, "mem must be 64K..64M");
 		d->mem = (uint32_t)u;
 		return 0;
 	}
@@ -268,10 +358,15 @@ static int domain_kv(struct parser *ps, struct sim_domain_cfg *d, char *k, const
 			d->every = period;
 	}
 	err = sim_param_add(d->params, &d->nr_params, k, v);
+	if (!err) {
+		for (unsigned int i = 0; i < d->nr_params; i++)
+			if (!strcmp(d->params[i].key, k))
+				d->param_col[i] = col_of(ps, k);
+	}
 	if (err == -VC_E2BIG)
-		return fail(ps, "more than %d scheduling parameters", SIM_MAX_PARAMS);
+		return fail_at(ps, k, "more than %d scheduling parameters", SIM_MAX_PARAMS);
 	if (err)
-		return fail(ps, "bad parameter '%s=%s'", k, v);
+		return fail_at(ps, k, "bad parameter '%s=%s'", k, v);
 	return 0;
 }
 
@@ -279,44 +374,55 @@ static int parse_domain(struct parser *ps, char **w, unsigned int n)
 {
 	struct sim_scenario *scn = ps->scn;
 	struct sim_domain_cfg *d;
-	const char *name = NULL;
+	const char *name = NULL, *name_w = NULL;
 	bool every_set = false;
 	int err;
 
 	for (unsigned int i = 1; i < n; i++)
 		if (!strncmp(w[i], "name=", 5))
-			name = w[i] + 5;
+			name = w[i] + 5, name_w = w[i];
 	if (!name || !name[0])
 		return fail(ps, "domain needs name=");
 	if (strlen(name) >= VC_NAME_MAX)
-		return fail(ps, "domain name '%s' too long", name);
+		return fail_at(ps, name_w, "domain name '%s' too long", name);
 	if (find_domain(scn, name) >= 0)
-		return fail(ps, "domain '%s' defined twice", name);
-	if (scn->nr_domains == SIM_MAX_DOMAINS)
+		return fail_at(ps, name_w, "domain '%s' defined twice", name);
+	err = sim_scenario_add_domain(scn, name, &d);
+	if (err == -VC_E2BIG)
 		return fail(ps, "more than %d domains", SIM_MAX_DOMAINS);
-	d = &scn->dom[scn->nr_domains];
-	sim_domain_init(d, name);
+	if (err)
+		return fail(ps, "out of memory");
+	d->line = ps->line;
 	for (unsigned int i = 1; i < n; i++) {
 		char *v = split_kv(w[i]);
 
 		if (!v)
-			return fail(ps, "expected key=value, got '%s'", w[i]);
-		err = domain_kv(ps, d, w[i], v, &every_set);
+			err = fail_at(ps, w[i], "expected key=value, got '%s'", w[i]);
+		else
+			err = domain_kv(ps, d, w[i], v, &every_set);
 		if (err)
-			return err;
+			goto out_drop;
 	}
 	if ((d->arrival == SIM_ARRIVAL_PERIODIC || d->arrival == SIM_ARRIVAL_POISSON) &&
-	    !d->every)
-		return fail(ps, "a %s domain needs every= (or period=)",
-			    d->arrival == SIM_ARRIVAL_PERIODIC ? "periodic" : "poisson");
-	if (d->job_max / d->chunk > 4096)
-		return fail(ps, "job/chunk > 4096 commands per job");
-	scn->nr_domains++;
+	    !d->every) {
+		err = fail(ps, "a %s domain needs every= (or period=)",
+			   d->arrival == SIM_ARRIVAL_PERIODIC ? "periodic" : "poisson");
+		goto out_drop;
+	}
+	if (d->job_max / d->chunk > 4096) {
+		err = fail(ps, "job/chunk > 4096 commands per job");
+		goto out_drop;
+	}
 	return 0;
+
+out_drop:
+	scn->nr_domains--; /* the half-parsed domain goes */
+	return err;
 }
 
+/* key=value words into @arr; @line and @col (may be NULL) record where each was. */
 static int parse_params(struct parser *ps, struct vc_param *arr, unsigned int *nr,
-			char **w, unsigned int n)
+			unsigned int *line, unsigned int *col, char **w, unsigned int n)
 {
 	if (!n)
 		return fail(ps, "expected key=value");
@@ -325,11 +431,17 @@ static int parse_params(struct parser *ps, struct vc_param *arr, unsigned int *n
 		int err;
 
 		if (!v)
-			return fail(ps, "expected key=value, got '%s'", w[i]);
+			return fail_at(ps, w[i], "expected key=value, got '%s'", w[i]);
 		err = sim_param_add(arr, nr, w[i], v);
 		if (err)
-			return fail(ps, err == -VC_E2BIG ? "too many parameters" :
-				    "bad parameter '%s'", w[i]);
+			return fail_at(ps, w[i], err == -VC_E2BIG ? "too many parameters" :
+				       "bad parameter '%s'", w[i]);
+		for (unsigned int j = 0; line && j < *nr; j++) {
+			if (!strcmp(arr[j].key, w[i])) {
+				line[j] = ps->line;
+				col[j] = col_of(ps, w[i]);
+			}
+		}
 	}
 	return 0;
 }
@@ -347,8 +459,9 @@ static int parse_at(struct parser *ps, char **w, unsigned int n)
 		return fail(ps, "more than %d events", SIM_MAX_EVENTS);
 	e = &scn->ev[scn->nr_events];
 	memset(e, 0, sizeof(*e));
+	e->line = ps->line;
 	if (vc_parse_duration(w[1], VC_SEC(1), &e->at))
-		return fail(ps, "bad time '%s'", w[1]);
+		return fail_at(ps, w[1], "bad time '%s'", w[1]);
 	if (!strcmp(w[2], "sched")) {
 		if (n != 4 || strlen(w[3]) >= VC_NAME_MAX)
 			return fail(ps, "expected: at TIME sched ALGO");
@@ -356,7 +469,7 @@ static int parse_at(struct parser *ps, char **w, unsigned int n)
 		snprintf(e->algo, sizeof(e->algo), "%s", w[3]);
 	} else if (!strcmp(w[2], "param")) {
 		e->type = SIM_EV_PARAM;
-		if (parse_params(ps, e->params, &e->nr_params, w + 3, n - 3))
+		if (parse_params(ps, e->params, &e->nr_params, NULL, NULL, w + 3, n - 3))
 			return -VC_EINVAL;
 	} else if (!strcmp(w[2], "set") || !strcmp(w[2], "hang") ||
 		   !strcmp(w[2], "destroy")) {
@@ -364,19 +477,21 @@ static int parse_at(struct parser *ps, char **w, unsigned int n)
 			return fail(ps, "expected a domain name after '%s'", w[2]);
 		dom = find_domain(scn, w[3]);
 		if (dom < 0)
-			return fail(ps, "unknown domain '%s'", w[3]);
+			return fail_at(ps, w[3], "unknown domain '%s'", w[3]);
 		e->dom = (unsigned int)dom;
 		if (!strcmp(w[2], "set")) {
 			e->type = SIM_EV_SET;
-			if (parse_params(ps, e->params, &e->nr_params, w + 4, n - 4))
+			if (parse_params(ps, e->params, &e->nr_params, NULL, NULL, w + 4,
+					 n - 4))
 				return -VC_EINVAL;
 		} else {
 			if (n != 4)
-				return fail(ps, "unexpected '%s'", w[4]);
+				return fail_at(ps, w[4], "unexpected '%s'", w[4]);
 			e->type = !strcmp(w[2], "hang") ? SIM_EV_HANG : SIM_EV_DESTROY;
 		}
 	} else {
-		return fail(ps, "unknown event '%s' (set, sched, param, hang, destroy)", w[2]);
+		return fail_at(ps, w[2], "unknown event '%s' (set, sched, param, hang, destroy)",
+			       w[2]);
 	}
 	/* Keep events sorted by time, in file order at equal times. */
 	for (unsigned int i = scn->nr_events; i > 0 && scn->ev[i - 1].at > e->at; i--) {
@@ -400,7 +515,8 @@ static int parse_line(struct parser *ps, char **w, unsigned int n)
 	if (!strcmp(w[0], "at"))
 		return parse_at(ps, w, n);
 	if (!strcmp(w[0], "param"))
-		return parse_params(ps, scn->params, &scn->nr_params, w + 1, n - 1);
+		return parse_params(ps, scn->params, &scn->nr_params, scn->param_line,
+				    scn->param_col, w + 1, n - 1);
 	if (n != 2)
 		return fail(ps, "'%s' takes one value", w[0]);
 	if (!strcmp(w[0], "algo")) {
@@ -409,24 +525,27 @@ static int parse_line(struct parser *ps, char **w, unsigned int n)
 		snprintf(scn->algo, sizeof(scn->algo), "%s", w[1]);
 	} else if (!strcmp(w[0], "seconds")) {
 		if (vc_parse_duration(w[1], VC_SEC(1), &scn->duration) || !scn->duration)
-			return fail(ps, "bad duration '%s'", w[1]);
+			return fail_at(ps, w[1], "bad duration '%s'", w[1]);
 	} else if (!strcmp(w[0], "seed")) {
 		if (parse_u64(w[1], &scn->seed))
-			return fail(ps, "bad seed '%s'", w[1]);
+			return fail_at(ps, w[1], "bad seed '%s'", w[1]);
 	} else if (!strcmp(w[0], "hang_timeout")) {
 		if (vc_parse_duration(w[1], VC_MSEC(1), &scn->hang_timeout) ||
 		    !scn->hang_timeout)
-			return fail(ps, "bad hang_timeout '%s'", w[1]);
+			return fail_at(ps, w[1], "bad hang_timeout '%s'", w[1]);
 	} else if (!strcmp(w[0], "stop_timeout")) {
 		if (vc_parse_duration(w[1], VC_MSEC(1), &scn->stop_timeout) ||
 		    !scn->stop_timeout)
-			return fail(ps, "bad stop_timeout '%s'", w[1]);
+			return fail_at(ps, w[1], "bad stop_timeout '%s'", w[1]);
+	} else if (!strcmp(w[0], "window")) {
+		if (vc_parse_duration(w[1], VC_SEC(1), &scn->window) || !scn->window)
+			return fail_at(ps, w[1], "bad window '%s'", w[1]);
 	} else if (!strcmp(w[0], "trace")) {
 		if (parse_u64(w[1], &u) || u > (1u << 24))
-			return fail(ps, "trace takes an event count up to 16M");
+			return fail_at(ps, w[1], "trace takes an event count up to 16M");
 		scn->trace_capacity = (unsigned int)u;
 	} else {
-		return fail(ps, "unknown directive '%s'", w[0]);
+		return fail_at(ps, w[0], "unknown directive '%s'", w[0]);
 	}
 	return 0;
 }
@@ -434,9 +553,10 @@ static int parse_line(struct parser *ps, char **w, unsigned int n)
 int sim_scenario_parse(struct sim_scenario *scn, const char *text, const char *fname,
 		       char *err, size_t errlen)
 {
-	struct parser ps = { scn, fname, 0, err, errlen };
+	struct parser ps = { scn, fname, 0, NULL, err, errlen };
 	const char *p = text;
 
+	snprintf(scn->src, sizeof(scn->src), "%s", fname);
 	while (*p) {
 		char buf[1024], *w[LINE_MAX_WORDS], *s, *hash, *save;
 		size_t len = strcspn(p, "\n");
@@ -444,6 +564,7 @@ int sim_scenario_parse(struct sim_scenario *scn, const char *text, const char *f
 		int r;
 
 		ps.line++;
+		ps.buf = buf;
 		if (len >= sizeof(buf))
 			return fail(&ps, "line too long");
 		memcpy(buf, p, len);

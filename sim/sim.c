@@ -40,6 +40,7 @@
 #include <vcoproc/platform.h>
 #include <vcoproc/vtime.h>
 
+#include "hist.h"
 #include "simcp.h"
 #include "simcp_drv.h"
 #include "sim.h"
@@ -76,10 +77,23 @@ struct sim_dom {
 	struct vc_os_timer *arrival_timer;
 	bool irq_armed;
 
-	struct sim_job jobq[SIM_JOBQ_LEN]; /* FIFO: submitted ones first */
+	/*
+	 * FIFO of released jobs, submitted ones first: a power of two of
+	 * entries, @depth's worth for a saturating domain (it never holds
+	 * more), SIM_JOBQ_LEN for the others.  Owned.
+	 */
+	struct sim_job *jobq;
+	unsigned int jq_mask;
 	unsigned int jq_head, jq_nr, jq_submitted;
 	uint64_t rng;
 	double np_debt;               /* NP compute time owed to the target share */
+	vc_time_t deadline;           /* 0: none */
+
+	struct sim_hist lat;          /* release -> completion; rows owned */
+	/* The current window: run_ns at its start; whether the domain ran
+	 * out of submitted jobs in it (even for an instant). */
+	vc_time_t win_run0;
+	bool win_idle;
 
 	struct sim_dom_result res;
 };
@@ -95,7 +109,19 @@ struct sim {
 	bool draining;
 	uint64_t timer_events;
 	uint64_t event_errors;
-	struct sim_dom dom[SIM_MAX_DOMAINS];
+	struct sim_dom *dom;          /* scn.nr_domains of them, owned */
+
+	/*
+	 * Windows (scn.window > 0): one row of nr_domains entries per
+	 * complete window, window-major; rows grow by doubling.  Owned.
+	 */
+	struct vc_os_timer *win_timer;
+	unsigned int nr_windows, win_cap;
+	double *win_share, *win_exp;
+	double *exp0;                 /* expected shares at the window's start */
+	struct vc_vcoproc **vs;       /* scratch for vc_coproc_expected_shares() */
+	struct vc_share *vsh;
+	bool win_exp_ok;              /* exp0 defined */
 };
 
 /* Only one simulation at a time: virtual time is process-wide. */
@@ -158,13 +184,13 @@ static void bus_write32(void *opaque, uint32_t off, uint32_t val)
 
 static inline struct sim_job *jobq_at(struct sim_dom *d, unsigned int i)
 {
-	return &d->jobq[(d->jq_head + i) % SIM_JOBQ_LEN];
+	return &d->jobq[(d->jq_head + i) & d->jq_mask];
 }
 
 static void job_release(struct sim_dom *d, vc_time_t now)
 {
 	d->res.jobs_released++;
-	if (d->jq_nr == SIM_JOBQ_LEN) {
+	if (d->jq_nr == d->jq_mask + 1) {
 		d->res.jobs_dropped++; /* the guest's own queue overflows */
 		return;
 	}
@@ -173,9 +199,10 @@ static void job_release(struct sim_dom *d, vc_time_t now)
 
 static void job_pop(struct sim_dom *d)
 {
-	d->jq_head = (d->jq_head + 1) % SIM_JOBQ_LEN;
+	d->jq_head = (d->jq_head + 1) & d->jq_mask;
 	d->jq_nr--;
-	d->jq_submitted--;
+	if (!--d->jq_submitted)
+		d->win_idle = true; /* the device has nothing of it now */
 }
 
 /* Commands a job of the largest size takes: its chunks and its fence. */
@@ -292,7 +319,8 @@ static void dom_complete(struct sim_dom *d, uint64_t fence, vc_time_t now)
 		d->res.lat_total_ns += lat;
 		if (lat > d->res.lat_max_ns)
 			d->res.lat_max_ns = lat;
-		if (d->cfg->arrival == SIM_ARRIVAL_PERIODIC && lat > d->cfg->every)
+		sim_hist_add(&d->lat, lat);
+		if (d->deadline && lat > d->deadline)
 			d->res.job_misses++;
 		job_pop(d);
 	}
@@ -406,8 +434,11 @@ static void dom_stop(struct sim_dom *d)
 static void log_event_err(struct sim *sim, const struct sim_event *e, const char *what,
 			  int err)
 {
+	char where[SIM_SRC_MAX + 32];
+
 	sim->event_errors++;
-	vc_log(VC_LOG_WARN, "sim: event at %llu ns: %s failed: %s",
+	vc_log(VC_LOG_WARN, "sim: %sevent at %llu ns: %s failed: %s",
+	       sim_scenario_where(&sim->scn, e->line, 0, where, sizeof(where)),
 	       (unsigned long long)e->at, what, vc_strerror(err));
 }
 
@@ -457,6 +488,7 @@ static void apply_event(struct sim *sim, const struct sim_event *e)
 			break;
 		vc_vcoproc_stats(d->vv, &d->res.st);
 		d->res.destroyed = true;
+		d->win_idle = true;
 		dom_stop(d);
 		d->vv = NULL;
 		vc_domain_destroy(d->vd);
@@ -474,6 +506,118 @@ static void ev_fn(void *arg)
 		apply_event(sim, &sim->scn.ev[sim->next_ev++]);
 	if (sim->next_ev < sim->scn.nr_events)
 		vc_os_timer_arm(sim->ev_timer, sim->scn.ev[sim->next_ev].at);
+}
+
+/* ---- windows ------------------------------------------------------------------------ */
+
+/*
+ * The algorithm's expected share of every domain now into @exp[] (-1 for a
+ * domain without a vcoproc).  vc_coproc_expected_shares() lists vcoprocs
+ * in creation order, which is domain order.  Returns false when the
+ * algorithm promises no definite shares.
+ */
+static bool expected_now(struct sim *sim, double *exp)
+{
+	unsigned int n = sim->scn.nr_domains, k = 0;
+	int nr = vc_coproc_expected_shares(sim->coproc, sim->vs, sim->vsh, n);
+
+	for (unsigned int i = 0; i < n; i++)
+		exp[i] = -1;
+	if (nr < 0 || (unsigned int)nr > n)
+		return false;
+	for (unsigned int i = 0; i < n && k < (unsigned int)nr; i++) {
+		if (sim->dom[i].vv == sim->vs[k])
+			exp[i] = (double)sim->vsh[k++].run_ppb / VC_SHARE_ONE;
+	}
+	return k == (unsigned int)nr;
+}
+
+/* Room for one more row of window figures; false when memory ran out. */
+static bool win_grow(struct sim *sim)
+{
+	size_t n = sim->scn.nr_domains;
+	unsigned int cap = sim->win_cap ? 2 * sim->win_cap : 64;
+	double *a, *b;
+
+	if (sim->nr_windows < sim->win_cap)
+		return true;
+	a = realloc(sim->win_share, cap * n * sizeof(*a));
+	if (!a)
+		return false;
+	sim->win_share = a;
+	b = realloc(sim->win_exp, cap * n * sizeof(*b));
+	if (!b)
+		return false;
+	sim->win_exp = b;
+	sim->win_cap = cap;
+	return true;
+}
+
+/*
+ * A window ends: each domain's share of the vcoprocs' run_ns in it, and
+ * its expected share where the window is judged - every vcoproc had
+ * submitted work throughout, and the expected shares were defined and
+ * the same at both ends.
+ */
+static void win_fn(void *arg)
+{
+	struct sim *sim = arg;
+	unsigned int n = sim->scn.nr_domains;
+	vc_time_t now = vc_os_now(), total = 0;
+	double *share, *exp;
+	bool steady, exp_ok;
+
+	if (!win_grow(sim)) {
+		vc_log(VC_LOG_WARN, "sim: out of memory: no more windows recorded");
+		return;
+	}
+	share = &sim->win_share[(size_t)sim->nr_windows * n];
+	exp = &sim->win_exp[(size_t)sim->nr_windows * n];
+	exp_ok = expected_now(sim, exp);
+	steady = exp_ok && sim->win_exp_ok;
+	for (unsigned int i = 0; i < n; i++) {
+		struct sim_dom *d = &sim->dom[i];
+		vc_time_t run = d->res.st.run_ns; /* frozen once destroyed */
+
+		if (d->vv) {
+			struct vc_vcoproc_stats st;
+
+			vc_vcoproc_stats(d->vv, &st);
+			run = st.run_ns;
+		}
+		share[i] = (double)(run - d->win_run0); /* a share below */
+		total += run - d->win_run0;
+		d->win_run0 = run;
+		if ((d->vv || d->res.destroyed) && d->win_idle)
+			steady = false;
+		if (exp[i] != sim->exp0[i])
+			steady = false;
+		sim->exp0[i] = exp[i];
+		d->win_idle = d->vv && !d->jq_submitted;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		share[i] = total ? share[i] / (double)total : 0;
+		if (!steady)
+			exp[i] = -1;
+	}
+	sim->win_exp_ok = exp_ok;
+	sim->nr_windows++;
+	vc_os_timer_arm(sim->win_timer, now + sim->scn.window);
+}
+
+static int win_setup(struct sim *sim, char *err, size_t errlen)
+{
+	unsigned int n = sim->scn.nr_domains;
+
+	sim->exp0 = calloc(n, sizeof(*sim->exp0));
+	sim->vs = calloc(n, sizeof(*sim->vs));
+	sim->vsh = calloc(n, sizeof(*sim->vsh));
+	sim->win_timer = vc_os_timer_create(win_fn, sim);
+	if (!sim->exp0 || !sim->vs || !sim->vsh || !sim->win_timer)
+		return sim_fail(err, errlen, -VC_ENOMEM, "out of memory");
+	sim->win_exp_ok = expected_now(sim, sim->exp0);
+	vc_os_timer_arm(sim->win_timer, sim->scn.window);
+	return 0;
 }
 
 /* ---- set-up and tear-down ---------------------------------------------------------- */
@@ -495,7 +639,9 @@ static int dom_setup(struct sim *sim, unsigned int i, char *err, size_t errlen)
 	const struct sim_domain_cfg *c = &sim->scn.dom[i];
 	struct simcp_drv_bus bus = { bus_read32, bus_write32, d };
 	struct simcp_drv_ring ring;
-	int r;
+	char where[SIM_SRC_MAX + 32];
+	unsigned int jq_len = SIM_JOBQ_LEN;
+	int r, refused = -1;
 
 	d->sim = sim;
 	d->idx = i;
@@ -504,16 +650,28 @@ static int dom_setup(struct sim *sim, unsigned int i, char *err, size_t errlen)
 	vc_strlcpy(d->res.name, c->name, sizeof(d->res.name));
 	d->res.domid = d->domid;
 	d->res.expected_share = -1;
+	d->res.win_err_abs = d->res.win_err_rel = -1;
 	d->rng = sim->scn.seed * 0x100000001b3ull + d->domid;
+	d->deadline = c->deadline ? c->deadline :
+		      c->arrival == SIM_ARRIVAL_PERIODIC ? c->every : 0;
+	d->res.deadline = d->deadline;
+	d->win_idle = c->offset > 0 || c->arrival == SIM_ARRIVAL_IDLE;
 	d->ring_size = ring_size_for(c);
+	sim_scenario_where(&sim->scn, c->line, 0, where, sizeof(where));
 	if ((uint64_t)d->ring_size + 64 > c->mem)
 		return sim_fail(err, errlen, -VC_EINVAL,
-				"domain %s: mem %u too small for a %u-byte ring",
-				c->name, c->mem, d->ring_size);
+				"%sdomain %s: mem %u too small for a %u-byte ring",
+				where, c->name, c->mem, d->ring_size);
 	d->sem_gpa = SIM_MEM_GPA + d->ring_size;
 
+	if (c->arrival == SIM_ARRIVAL_SATURATE) {
+		for (jq_len = 1; jq_len < c->depth; jq_len <<= 1)
+			;
+	}
+	d->jobq = calloc(jq_len, sizeof(*d->jobq));
+	d->jq_mask = jq_len - 1;
 	d->mem = calloc(1, c->mem);
-	if (!d->mem)
+	if (!d->mem || !d->jobq)
 		return sim_fail(err, errlen, -VC_ENOMEM, "out of memory");
 	d->region = (struct vc_iommu_region){
 		.gpa = SIM_MEM_GPA, .size = c->mem, .hva = d->mem, .writable = true,
@@ -527,16 +685,27 @@ static int dom_setup(struct sim *sim, unsigned int i, char *err, size_t errlen)
 
 	r = vc_domain_create(sim->fw, d->domid, c->name, &d->iommu, d, &d->vd);
 	if (r)
-		return sim_fail(err, errlen, r, "domain %s: %s", c->name, vc_strerror(r));
-	r = vc_vcoproc_create(d->vd, sim->coproc, c->params, c->nr_params, &d->vv, NULL);
+		return sim_fail(err, errlen, r, "%sdomain %s: %s", where, c->name,
+				vc_strerror(r));
+	r = vc_vcoproc_create(d->vd, sim->coproc, c->params, c->nr_params, &d->vv,
+			      &refused);
 	if (r == -VC_ENOSPC) {
 		/* Admission control said no: the domain runs nothing. */
 		d->res.create_err = r;
 		d->vv = NULL;
 		return 0;
 	}
+	if (r && refused >= 0 && (unsigned int)refused < c->nr_params) {
+		const struct vc_param *bad = &c->params[refused];
+
+		sim_scenario_where(&sim->scn, c->line, c->param_col[refused], where,
+				   sizeof(where));
+		return sim_fail(err, errlen, r, "%sdomain %s: vcoproc: %s=%s: %s", where,
+				c->name, bad->key, bad->val,
+				r == -VC_ENOENT ? "unknown parameter" : vc_strerror(r));
+	}
 	if (r)
-		return sim_fail(err, errlen, r, "domain %s: vcoproc: %s", c->name,
+		return sim_fail(err, errlen, r, "%sdomain %s: vcoproc: %s", where, c->name,
 				vc_strerror(r));
 
 	ring = (struct simcp_drv_ring){
@@ -544,8 +713,8 @@ static int dom_setup(struct sim *sim, unsigned int i, char *err, size_t errlen)
 	};
 	r = simcp_drv_init(&d->drv, &bus, &ring, SIM_FENCE_BASE(d->domid));
 	if (r)
-		return sim_fail(err, errlen, -VC_EIO, "domain %s: driver: %s", c->name,
-				simcp_drv_strerror(r));
+		return sim_fail(err, errlen, -VC_EIO, "%sdomain %s: driver: %s", where,
+				c->name, simcp_drv_strerror(r));
 	if (c->arrival != SIM_ARRIVAL_IDLE)
 		vc_os_timer_arm(d->arrival_timer, c->offset);
 	return 0;
@@ -573,9 +742,18 @@ int sim_create(const struct sim_scenario *scn, struct sim **out, char *err, size
 	sim = calloc(1, sizeof(*sim));
 	if (!sim)
 		return sim_fail(err, errlen, -VC_ENOMEM, "out of memory");
-	sim->scn = *scn;
+	if (sim_scenario_copy(&sim->scn, scn)) {
+		free(sim);
+		return sim_fail(err, errlen, -VC_ENOMEM, "out of memory");
+	}
+	scn = &sim->scn; /* the copy: what the run keeps */
 	the_sim = sim;
 	vc_vtime_reset();
+	sim->dom = calloc(VC_MAX(scn->nr_domains, 1u), sizeof(*sim->dom));
+	if (!sim->dom) {
+		r = sim_fail(err, errlen, -VC_ENOMEM, "out of memory");
+		goto out_destroy;
+	}
 
 	cfg.max_nonpreempt = largest_np_section(scn);
 	r = simcp_create(&cfg, &sim->dev);
@@ -605,9 +783,13 @@ int sim_create(const struct sim_scenario *scn, struct sim **out, char *err, size
 	}
 	simcp_attach(sim->dev, sim->coproc);
 	for (unsigned int i = 0; i < scn->nr_params; i++) {
+		char where[SIM_SRC_MAX + 32];
+
 		r = vc_coproc_param_set(sim->coproc, scn->params[i].key, scn->params[i].val);
 		if (r) {
-			sim_fail(err, errlen, r, "%s: parameter %s=%s: %s",
+			sim_fail(err, errlen, r, "%s%s: parameter %s=%s: %s",
+				 sim_scenario_where(scn, scn->param_line[i], scn->param_col[i],
+						    where, sizeof(where)),
 				 vc_coproc_sched_name(sim->coproc), scn->params[i].key,
 				 scn->params[i].val,
 				 r == -VC_ENOENT ? "unknown" : vc_strerror(r));
@@ -633,6 +815,11 @@ int sim_create(const struct sim_scenario *scn, struct sim **out, char *err, size
 	}
 	if (scn->nr_events)
 		vc_os_timer_arm(sim->ev_timer, scn->ev[0].at);
+	if (scn->window) {
+		r = win_setup(sim, err, errlen);
+		if (r)
+			goto out_destroy;
+	}
 	*out = sim;
 	return 0;
 
@@ -646,7 +833,8 @@ void sim_destroy(struct sim *sim)
 	if (!sim)
 		return;
 	vc_os_timer_destroy(sim->ev_timer);
-	for (unsigned int i = 0; i < sim->scn.nr_domains; i++) {
+	vc_os_timer_destroy(sim->win_timer);
+	for (unsigned int i = 0; sim->dom && i < sim->scn.nr_domains; i++) {
 		struct sim_dom *d = &sim->dom[i];
 
 		dom_stop(d);
@@ -655,6 +843,9 @@ void sim_destroy(struct sim *sim)
 		d->vv = NULL;
 		free(d->mem);
 		d->mem = NULL;
+		free(d->jobq);
+		d->jobq = NULL;
+		sim_hist_free(&d->lat);
 	}
 	if (sim->coproc) {
 		simcp_attach(sim->dev, NULL); /* no event may reach a freed coproc */
@@ -664,6 +855,13 @@ void sim_destroy(struct sim *sim)
 	simcp_destroy(sim->dev);
 	if (the_sim == sim)
 		the_sim = NULL;
+	free(sim->win_share);
+	free(sim->win_exp);
+	free(sim->exp0);
+	free(sim->vs);
+	free(sim->vsh);
+	free(sim->dom);
+	sim_scenario_release(&sim->scn);
 	free(sim);
 }
 
@@ -720,12 +918,86 @@ int sim_trace_export(struct sim *sim, struct vc_printer *p)
 	return vc_coproc_trace_export(sim->coproc, p);
 }
 
-void sim_result(struct sim *sim, struct sim_result *res)
+void sim_result_release(struct sim_result *res)
 {
+	free(res->dom);
+	free(res->win_share);
+	free(res->win_expected);
+	memset(res, 0, sizeof(*res));
+}
+
+double sim_result_window(const struct sim_result *res, unsigned int w, unsigned int i,
+			 double *expected)
+{
+	size_t k = (size_t)w * res->nr_domains + i;
+
+	if (expected)
+		*expected = res->win_expected[k];
+	return res->win_share[k];
+}
+
+/* The worst window errors of every domain and over all, from the rows. */
+static void window_errors(struct sim_result *res)
+{
+	res->win_err_abs = res->win_err_rel = -1;
+	res->win_err_abs_dom = res->win_err_rel_dom = -1;
+	for (unsigned int w = 0; w < res->nr_windows; w++) {
+		for (unsigned int i = 0; i < res->nr_domains; i++) {
+			struct sim_dom_result *r = &res->dom[i];
+			double e, s = sim_result_window(res, w, i, &e), abs_err, rel_err;
+
+			if (e < 0)
+				continue;
+			abs_err = fabs(s - e);
+			rel_err = e > 0 ? abs_err / e : 0;
+			r->windows_judged++;
+			if (abs_err > r->win_err_abs)
+				r->win_err_abs = abs_err;
+			if (rel_err > r->win_err_rel)
+				r->win_err_rel = rel_err;
+			if (abs_err > res->win_err_abs) {
+				res->win_err_abs = abs_err;
+				res->win_err_abs_dom = (int)i;
+			}
+			if (rel_err > res->win_err_rel) {
+				res->win_err_rel = rel_err;
+				res->win_err_rel_dom = (int)i;
+			}
+		}
+	}
+}
+
+int sim_result(struct sim *sim, struct sim_result *res)
+{
+	unsigned int n = sim->scn.nr_domains;
+	size_t cells = (size_t)sim->nr_windows * n;
+	struct sim_dom_result *dom = res->dom;
+	double *wshare = res->win_share, *wexp = res->win_expected;
+	unsigned int cap = res->dom_cap;
 	struct simcp_stats ds;
 	vc_time_t total = 0;
 
+	if (cap < n) {
+		dom = realloc(dom, n * sizeof(*dom));
+		if (!dom)
+			goto out_release;
+		res->dom = dom;
+		cap = n;
+	}
+	wshare = realloc(wshare, VC_MAX(cells, (size_t)1) * sizeof(*wshare));
+	if (wshare)
+		res->win_share = wshare;
+	wexp = realloc(wexp, VC_MAX(cells, (size_t)1) * sizeof(*wexp));
+	if (wexp)
+		res->win_expected = wexp;
+	if (!wshare || !wexp)
+		goto out_release;
+
 	memset(res, 0, sizeof(*res));
+	res->dom = dom;
+	res->dom_cap = cap;
+	res->win_share = wshare;
+	res->win_expected = wexp;
 	snprintf(res->algo, sizeof(res->algo), "%s", vc_coproc_sched_name(sim->coproc));
 	res->now = vc_os_now();
 	res->switch_cost = sim->switch_cost;
@@ -740,19 +1012,36 @@ void sim_result(struct sim *sim, struct sim_result *res)
 	res->dev_busy_ns = ds.busy_ns;
 	res->timer_events = sim->timer_events;
 	res->event_errors = sim->event_errors;
-	res->nr_domains = sim->scn.nr_domains;
-	for (unsigned int i = 0; i < res->nr_domains; i++) {
+	res->nr_domains = n;
+	for (unsigned int i = 0; i < n; i++) {
 		struct sim_dom *d = &sim->dom[i];
 		struct sim_dom_result *r = &res->dom[i];
 
 		*r = d->res;
 		if (d->vv)
 			vc_vcoproc_stats(d->vv, &r->st);
+		r->lat_p50_ns = sim_hist_quantile(&d->lat, 0.50);
+		r->lat_p99_ns = sim_hist_quantile(&d->lat, 0.99);
+		r->lat_p999_ns = sim_hist_quantile(&d->lat, 0.999);
+		r->windows_judged = 0;
+		r->win_err_abs = r->win_err_rel = -1;
 		total += r->st.run_ns;
 	}
-	for (unsigned int i = 0; i < res->nr_domains; i++)
+	for (unsigned int i = 0; i < n; i++)
 		res->dom[i].share = total ? (double)res->dom[i].st.run_ns / (double)total : 0;
+	res->window = sim->scn.window;
+	res->nr_windows = sim->nr_windows;
+	if (cells) {
+		memcpy(res->win_share, sim->win_share, cells * sizeof(double));
+		memcpy(res->win_expected, sim->win_exp, cells * sizeof(double));
+	}
+	window_errors(res);
 	sim_expected_shares(&sim->scn, sim, res);
+	return 0;
+
+out_release:
+	sim_result_release(res);
+	return -VC_ENOMEM;
 }
 
 int sim_run_scenario(const struct sim_scenario *scn, struct sim_result *res,
@@ -764,7 +1053,9 @@ int sim_run_scenario(const struct sim_scenario *scn, struct sim_result *res,
 	if (r)
 		return r;
 	sim_run(sim);
-	sim_result(sim, res);
+	r = sim_result(sim, res);
+	if (r)
+		sim_fail(err, errlen, r, "out of memory");
 	sim_destroy(sim);
-	return 0;
+	return r;
 }

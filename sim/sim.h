@@ -32,10 +32,16 @@
 
 #include <vcoproc/vcoproc.h>
 
-#define SIM_MAX_DOMAINS 64
+/*
+ * Domains are allocated as the scenario grows; the bound only keeps domids
+ * and memory sane.  Each domain costs its guest memory (1 MiB by default,
+ * touched only where used) and a simcp context.
+ */
+#define SIM_MAX_DOMAINS 4096
 #define SIM_MAX_EVENTS  128
 #define SIM_MAX_PARAMS  VC_VCOPROC_MAX_PARAMS
-#define SIM_ERR_MAX     256
+#define SIM_ERR_MAX     320
+#define SIM_SRC_MAX     128 /* a scenario's name in messages */
 
 /* Where the simulator puts things in every domain's guest-physical space. */
 #define SIM_MEM_GPA   0x40000000ull /* guest memory: ring, then semaphores */
@@ -65,6 +71,11 @@ struct sim_domain_cfg {
 	vc_time_t chunk;       /* COMPUTE time per command (default 100 us) */
 	double np;             /* share of COMPUTE time flagged NOPREEMPT */
 	uint32_t mem;          /* guest memory bytes (default 1 MiB) */
+	vc_time_t deadline;    /* release -> completion allowed; 0: periodic:
+				* @every (the next release), others: none */
+	/* Where it was declared, for messages; 0: not from a scenario text. */
+	unsigned int line;
+	unsigned int param_col[SIM_MAX_PARAMS]; /* column of each param's word */
 };
 
 enum sim_event_type {
@@ -83,25 +94,69 @@ struct sim_event {
 	char algo[VC_NAME_MAX];
 	struct vc_param params[SIM_MAX_PARAMS];
 	unsigned int nr_params;
+	unsigned int line;         /* scenario line; 0: not from a text */
 };
 
+/**
+ * struct sim_scenario - a whole run.  The domain array grows with
+ * sim_scenario_add_domain() and belongs to the scenario: free it with
+ * sim_scenario_release().  A struct copy shares the array; do not release
+ * both.
+ */
 struct sim_scenario {
 	char algo[VC_NAME_MAX];    /* "" = the build's default */
 	vc_time_t duration;        /* default 10 s */
 	uint64_t seed;             /* workload randomness (default 1) */
 	struct vc_param params[SIM_MAX_PARAMS]; /* algorithm (instance) */
 	unsigned int nr_params;
+	unsigned int param_line[SIM_MAX_PARAMS]; /* where each was set; 0: not */
+	unsigned int param_col[SIM_MAX_PARAMS];  /* from a scenario text */
 	vc_time_t hang_timeout;    /* 0: framework default */
 	vc_time_t stop_timeout;    /* 0: framework default */
 	unsigned int trace_capacity; /* events; 0 = no trace */
-	struct sim_domain_cfg dom[SIM_MAX_DOMAINS];
+	vc_time_t window;          /* per-window shares every @window; 0: none */
+	char src[SIM_SRC_MAX];     /* the text's name (sim_scenario_parse()) */
+	struct sim_domain_cfg *dom; /* owned; see sim_scenario_add_domain() */
 	unsigned int nr_domains;
+	unsigned int dom_cap;      /* entries allocated at @dom */
 	struct sim_event ev[SIM_MAX_EVENTS]; /* sorted by @at */
 	unsigned int nr_events;
 };
 
-/** sim_scenario_init() - an empty scenario with every default set. */
+/**
+ * sim_scenario_init() - an empty scenario with every default set.  @scn
+ * may be uninitialised memory: whatever it held is not freed.
+ */
 void sim_scenario_init(struct sim_scenario *scn);
+
+/**
+ * sim_scenario_release() - free what @scn owns (its domains) and leave it
+ * as sim_scenario_init() does.  @scn must have been initialised.
+ */
+void sim_scenario_release(struct sim_scenario *scn);
+
+/**
+ * sim_scenario_add_domain() - append a domain named @name with the
+ * workload defaults (sim_domain_init()).  *@out points into the
+ * scenario's array and stays valid until the next addition or the
+ * release.  Returns 0, -VC_E2BIG (SIM_MAX_DOMAINS reached) or -VC_ENOMEM.
+ */
+int sim_scenario_add_domain(struct sim_scenario *scn, const char *name,
+			    struct sim_domain_cfg **out);
+
+/**
+ * sim_scenario_copy() - @dst as a deep copy of @src (its own domain
+ * array).  @dst is overwritten without being released.  0 or -VC_ENOMEM.
+ */
+int sim_scenario_copy(struct sim_scenario *dst, const struct sim_scenario *src);
+
+/**
+ * sim_scenario_where() - "src:line:col: " for a place in @scn's text (col
+ * 0: "src:line: "), or "" when @line is 0 (not from a text), into @buf.
+ * Returns @buf.
+ */
+const char *sim_scenario_where(const struct sim_scenario *scn, unsigned int line,
+			       unsigned int col, char *buf, size_t len);
 
 /** sim_domain_init() - @d with the workload defaults and @name. */
 void sim_domain_init(struct sim_domain_cfg *d, const char *name);
@@ -138,9 +193,14 @@ struct sim_dom_result {
 	uint64_t jobs_submitted;   /* ... that made it into the ring */
 	uint64_t jobs_completed;   /* ... whose fence came back */
 	uint64_t jobs_lost;        /* ... dropped by a device reset */
-	uint64_t job_misses;       /* periodic: completed after the next release */
+	uint64_t job_misses;       /* completed after the deadline (periodic:
+				    * the next release, unless cfg deadline) */
+	vc_time_t deadline;        /* the one judged; 0: none */
 	vc_time_t lat_total_ns;    /* release -> completion, summed */
-	vc_time_t lat_max_ns;
+	vc_time_t lat_max_ns;      /* exact */
+	vc_time_t lat_p50_ns;      /* from a log-linear histogram: within */
+	vc_time_t lat_p99_ns;      /* 0.4% of the exact percentile; 0: no job */
+	vc_time_t lat_p999_ns;
 	vc_time_t compute_ns;      /* COMPUTE time submitted */
 	vc_time_t np_ns;           /* ... of which flagged NOPREEMPT */
 	uint64_t fences_emitted;   /* fences the driver queued */
@@ -153,6 +213,11 @@ struct sim_dom_result {
 	uint64_t hang_faults;      /* ... with SIMCP_FAULT_HANG */
 	uint64_t ring_full;        /* job submissions put off for lack of space */
 	uint64_t jobs_dropped;     /* released while SIM_JOBQ_LEN were queued */
+
+	/* Windows (scenario window > 0), over those judged (docs/sim.md). */
+	unsigned int windows_judged;
+	double win_err_abs;        /* worst |share - expected|; -1: none judged */
+	double win_err_rel;        /* worst |share - expected| / expected */
 };
 
 struct sim_result {
@@ -166,9 +231,40 @@ struct sim_result {
 	vc_time_t dev_busy_ns;
 	uint64_t timer_events;     /* virtual-time callbacks run */
 	uint64_t event_errors;     /* scripted events the framework refused */
+
+	/*
+	 * Windows: every complete one so far, window-major, use
+	 * sim_result_window().  A window is judged when every vcoproc had
+	 * work throughout it and the algorithm's expected shares were
+	 * defined and did not change in it (docs/sim.md).
+	 */
+	vc_time_t window;          /* the scenario's; 0: none */
+	unsigned int nr_windows;
+	double *win_share;         /* [w * nr_domains + i], owned */
+	double *win_expected;      /* same shape; < 0: window not judged */
+	double win_err_abs;        /* worst over all domains; -1: none judged */
+	double win_err_rel;
+	int win_err_abs_dom;       /* whose (index in @dom); -1: none */
+	int win_err_rel_dom;
+
 	unsigned int nr_domains;
-	struct sim_dom_result dom[SIM_MAX_DOMAINS];
+	struct sim_dom_result *dom; /* @nr_domains of them, owned */
+	unsigned int dom_cap;
 };
+
+/**
+ * sim_result_release() - free what @res owns and zero it.  A zeroed
+ * struct sim_result is valid (empty).
+ */
+void sim_result_release(struct sim_result *res);
+
+/**
+ * sim_result_window() - domain @i's share in window @w and, in
+ * *@expected (may be NULL), its expected share there (< 0: not judged).
+ * Both must be in range.
+ */
+double sim_result_window(const struct sim_result *res, unsigned int w, unsigned int i,
+			 double *expected);
 
 /* ---- running ------------------------------------------------------------------ */
 
@@ -197,8 +293,13 @@ void sim_run(struct sim *sim);
  */
 int sim_drain(struct sim *sim, vc_time_t limit);
 
-/** sim_result() - a snapshot of every counter now, shares computed. */
-void sim_result(struct sim *sim, struct sim_result *res);
+/**
+ * sim_result() - a snapshot of every counter now, shares computed.  @res
+ * must be zeroed or hold an earlier result, whose memory is reused; it
+ * owns its arrays (sim_result_release()).  Returns 0, or -VC_ENOMEM with
+ * @res released.
+ */
+int sim_result(struct sim *sim, struct sim_result *res);
 
 /** sim_coproc() - the simulated coprocessor, for direct framework calls. */
 struct vc_coproc *sim_coproc(struct sim *sim);
@@ -216,8 +317,8 @@ int sim_trace_export(struct sim *sim, struct vc_printer *p);
 void sim_destroy(struct sim *sim);
 
 /**
- * sim_run_scenario() - create, run for the duration, snapshot, destroy.
- * Returns as sim_create().
+ * sim_run_scenario() - create, run for the duration, snapshot into @res
+ * (as sim_result()), destroy.  Returns as sim_create().
  */
 int sim_run_scenario(const struct sim_scenario *scn, struct sim_result *res,
 		     char *err, size_t errlen);
