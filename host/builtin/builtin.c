@@ -16,10 +16,17 @@
  *                    queued: saturate the device; every job's fence is
  *                    checked to complete, in order
  *   builtin:idle     set the device up, then wait
+ *   builtin:hang     submit a WAIT that is never satisfied (a preemptible
+ *                    hang) and wait for the host to reset the context
+ *                    (SIMCP_FAULT_HANG); then recover and hang again.
+ *                    Each reset is told on the console: "hang N reset
+ *                    after T ms", T from the doorbell to the interrupt
  *
  * "extra" takes seconds=N: the workload then ends after N seconds with
  * status 0 if every job it submitted completed and the device reported
- * no fault, else 1 (a domain without seconds= runs until destroyed).
+ * no fault, else 1 (a domain without seconds= runs until destroyed).  A
+ * hang workload passes if the host reset its context at least once and
+ * the device reported no other fault.
  * The console gets a line when the workload starts, once a second with
  * the jobs done, and a "result:" line at the end.
  *
@@ -41,12 +48,19 @@
 
 #define BI_MEM_GPA      0x40000000ull
 #define BI_RING_SIZE    (16u * 1024u)
-#define BI_MEM_SIZE     (DOM_MAX_VCOPROCS * BI_RING_SIZE)  /* rings only */
+#define BI_HANG_OFF     (DOM_MAX_VCOPROCS * BI_RING_SIZE)  /* after the rings: */
+#define BI_MEM_SIZE     (BI_HANG_OFF + 4096u)  /* a zero word per vcoproc for WAIT */
 #define BI_DEPTH        4              /* jobs kept queued */
 #define BI_CHUNKS       8              /* COMPUTE commands per job */
 #define BI_CHUNK_NS     VC_USEC(250)
 
 struct bi_dom;
+
+enum bi_work { BI_COMPUTE, BI_IDLE, BI_HANG };
+
+static const char *const bi_work_name[] = {
+	[BI_COMPUTE] = "compute", [BI_IDLE] = "idle", [BI_HANG] = "hang",
+};
 
 /* One vcoproc's "guest": a thread running the workload on one coprocessor. */
 struct bi_worker {
@@ -64,12 +78,15 @@ struct bi_worker {
 	unsigned int nr_out;      /* jobs submitted, not complete */
 	uint64_t jobs;            /* jobs completed */
 	uint64_t faults;
+	uint64_t hung_at;         /* hang: when the WAIT was kicked */
+	uint64_t hangs;           /* hang: resets seen */
+	uint64_t hang_max_ns;     /* hang: the longest kick-to-reset time */
 	bool ok;                  /* set up, no error */
 };
 
 struct bi_dom {
 	struct dom *d;
-	bool compute;
+	enum bi_work work;
 	uint64_t seconds;         /* 0: until stopped */
 	uint8_t *mem;             /* BI_MEM_SIZE bytes at BI_MEM_GPA */
 	struct vc_iommu_region region;
@@ -134,6 +151,26 @@ static void submit_jobs(struct bi_worker *w)
 	simcp_drv_kick(&w->drv);
 }
 
+/*
+ * Queue a WAIT for a word that stays 0 (never satisfied: the device polls
+ * it and completes nothing) and a fence behind it, and ring the doorbell.
+ */
+static void submit_hang(struct bi_worker *w)
+{
+	struct simcp_cmd cmd = {
+		.op = SIMCP_OP_WAIT, .a = BI_MEM_GPA + BI_HANG_OFF + w->idx * 8ull, .c = 1,
+	};
+	uint64_t fence;
+
+	if (w->nr_out || simcp_drv_space(&w->drv) < 2)
+		return;
+	if (simcp_drv_submit(&w->drv, &cmd) || simcp_drv_fence(&w->drv, true, &fence))
+		return;
+	w->fences[w->nr_out++] = fence;
+	w->hung_at = hloop_now();
+	simcp_drv_kick(&w->drv);
+}
+
 static void complete_jobs(struct bi_worker *w, uint64_t done)
 {
 	unsigned int k = 0;
@@ -173,6 +210,18 @@ static void finish(struct bi_worker *w)
 	struct dom *d = w->b->d;
 	uint64_t deadline = hloop_now() + VC_SEC(5);
 
+	if (w->b->work == BI_HANG) {
+		/* The WAIT never completes: what counts is that it was reset. */
+		w->nr_out = 0;
+		if (!w->hangs)
+			w->ok = false;
+		dom_printf(d, "result: %s hang on %s: %llu hangs reset, the longest after %.3f ms, "
+			   "%llu other faults", w->ok ? "pass" : "FAIL",
+			   vc_coproc_name(vc_vcoproc_coproc(d->vv[w->idx])),
+			   (unsigned long long)w->hangs, (double)w->hang_max_ns / 1e6,
+			   (unsigned long long)w->faults);
+		goto out;
+	}
 	while (w->nr_out && hloop_now() < deadline && !atomic_load(&w->b->stop)) {
 		(void)wait_irq(w);
 		complete_jobs(w, simcp_drv_fence_done(&w->drv));
@@ -180,9 +229,10 @@ static void finish(struct bi_worker *w)
 	if (w->nr_out)
 		w->ok = false;
 	dom_printf(d, "result: %s %s on %s: %llu jobs, %u outstanding, %llu faults",
-		   w->ok ? "pass" : "FAIL", w->b->compute ? "compute" : "idle",
+		   w->ok ? "pass" : "FAIL", bi_work_name[w->b->work],
 		   vc_coproc_name(vc_vcoproc_coproc(d->vv[w->idx])),
 		   (unsigned long long)w->jobs, w->nr_out, (unsigned long long)w->faults);
+out:
 	if (atomic_fetch_sub(&w->b->running, 1) == 1) {
 		bool ok = true;
 
@@ -215,17 +265,30 @@ static void *worker_main(void *arg)
 	}
 	w->ok = true;
 	dom_printf(d, "%s: simcp on %s ready, workload %s", d->cfg.name, cp,
-		   b->compute ? "compute" : "idle");
-	if (b->compute)
+		   bi_work_name[b->work]);
+	if (b->work == BI_COMPUTE)
 		dom_mark(d, BOARD_MARK_BUSY);
 	while (!atomic_load(&b->stop)) {
 		struct simcp_drv_irq_info info;
 		uint64_t now;
 
-		if (b->compute)
+		if (b->work == BI_COMPUTE)
 			submit_jobs(w);
+		else if (b->work == BI_HANG)
+			submit_hang(w);
 		if (wait_irq(w) && simcp_drv_irq(&w->drv, &info)) {
-			if (info.status & SIMCP_IRQ_ERROR) {
+			if ((info.status & SIMCP_IRQ_ERROR) && b->work == BI_HANG &&
+			    info.fault.code == SIMCP_FAULT_HANG) {
+				uint64_t took = hloop_now() - w->hung_at;
+
+				w->hangs++;
+				if (took > w->hang_max_ns)
+					w->hang_max_ns = took;
+				dom_printf(d, "%s: hang %llu reset after %.3f ms on %s", d->cfg.name,
+					   (unsigned long long)w->hangs, (double)took / 1e6, cp);
+				if (simcp_drv_recover(&w->drv, SIMCP_DRV_RESUME) >= 0)
+					w->nr_out = 0;
+			} else if (info.status & SIMCP_IRQ_ERROR) {
 				w->faults++;
 				w->ok = false;
 				dom_printf(d, "%s: device error %u on %s, recovering", d->cfg.name,
@@ -240,8 +303,12 @@ static void *worker_main(void *arg)
 		now = hloop_now();
 		if (now >= next_report) {
 			next_report += VC_SEC(1);
-			dom_printf(d, "%s: %llu jobs done on %s", d->cfg.name,
-				   (unsigned long long)w->jobs, cp);
+			if (b->work == BI_HANG)
+				dom_printf(d, "%s: %llu hangs reset on %s", d->cfg.name,
+					   (unsigned long long)w->hangs, cp);
+			else
+				dom_printf(d, "%s: %llu jobs done on %s", d->cfg.name,
+					   (unsigned long long)w->jobs, cp);
 		}
 		if (b->seconds && now - t0 >= b->seconds) {
 			dom_mark(d, BOARD_MARK_DONE);
@@ -312,10 +379,15 @@ static int bi_create(struct dom *d, char *err, size_t errlen)
 	struct bi_dom *b;
 	uint64_t seconds;
 
-	if (strcmp(work, "compute") && strcmp(work, "idle"))
+	enum bi_work kind;
+
+	for (kind = 0; kind < VC_ARRAY_SIZE(bi_work_name); kind++)
+		if (!strcmp(work, bi_work_name[kind]))
+			break;
+	if (kind == VC_ARRAY_SIZE(bi_work_name))
 		return domcfg_errorf(&d->cfg, d->cfg.pos.kernel, err, errlen,
-				     "expected a builtin workload (builtin:compute, builtin:idle), "
-				     "found \"%s\"", d->cfg.kernel);
+				     "expected a builtin workload (builtin:compute, builtin:idle, "
+				     "builtin:hang), found \"%s\"", d->cfg.kernel);
 	if (parse_extra(d, &seconds))
 		return domcfg_errorf(&d->cfg, d->cfg.pos.extra, err, errlen,
 				     "expected seconds=N (1 to 1000000) in extra, found \"%s\"",
@@ -329,7 +401,7 @@ static int bi_create(struct dom *d, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	b->d = d;
-	b->compute = !strcmp(work, "compute");
+	b->work = kind;
 	b->seconds = seconds;
 	b->region = (struct vc_iommu_region){
 		.gpa = BI_MEM_GPA, .size = BI_MEM_SIZE, .hva = b->mem, .writable = true,
