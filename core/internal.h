@@ -358,6 +358,13 @@ static inline vc_time_t plat_seen(struct vc_coproc *c, vc_time_t now)
 	return t < now ? t : now;
 }
 
+static inline vc_time_t plat_ready_at(struct vc_coproc *c, vc_time_t now)
+{
+	vc_time_t t = plat_ops(c)->ready_at ? plat_ops(c)->ready_at(c) : now;
+
+	return t > now ? t : now;
+}
+
 /* ---- core-internal functions ---------------------------------------- */
 
 /* core/trace.c; c->lock held */

@@ -22,7 +22,13 @@
  * The framework is the authority on device time: the vcoproc whose context
  * runs work is "accounting" and is charged (algorithm charge() hook and
  * run_ns) for every ns until it goes idle or its context comes off the
- * device - including time past its slice while the device refused a stop.
+ * device - including time past its slice while the device refused a stop,
+ * and the wait for an accepted stop to reach a command boundary (its own
+ * work).  The save and load themselves are charged to nobody: an incoming
+ * vcoproc accounts from the platform's ready_at(), and the coprocessor
+ * counts them in switch_ns.  (Slices stay on the clock: a budget-based
+ * algorithm whose slice ends before the budget is used decides again and
+ * keeps the vcoproc on, a time-partitioned one keeps its windows.)
  *
  * Hang detection: while a vcoproc accounts, its progress counter is
  * sampled every hang_timeout/4; running time without progress adds up
@@ -199,7 +205,7 @@ void vc_vcoproc_wake(struct vc_vcoproc *v, vc_time_t now)
 	if (curr == v) {
 		v->state = c->cstate == VC_CS_STOPPING ? VC_VS_SWITCHING_OUT : VC_VS_RUNNING;
 		if (c->dev_started)
-			run_begin(c, v, now);
+			run_begin(c, v, plat_ready_at(c, now));
 	} else {
 		v->state = VC_VS_WAITING;
 	}
@@ -271,7 +277,7 @@ static void finish_switch(struct vc_coproc *c, struct vc_vcoproc *next, int resu
 			  vc_time_t now)
 {
 	struct vc_vcoproc *prev = c->curr;
-	vc_time_t lat;
+	vc_time_t lat, ready;
 	int err;
 
 	VC_ASSERT_LOCKED(c->lock);
@@ -325,9 +331,12 @@ static void finish_switch(struct vc_coproc *c, struct vc_vcoproc *next, int resu
 	}
 	c->dev_started = true;
 	next->stats.switches_in++;
+	/* The save and load are the switch's: next is charged from their end. */
+	ready = plat_ready_at(c, now);
+	c->stats.switch_ns += ready - now;
 	if (next->has_work) {
 		next->state = VC_VS_RUNNING;
-		run_begin(c, next, now);
+		run_begin(c, next, ready);
 	} else {
 		next->state = VC_VS_SLEEPING;
 	}
@@ -444,7 +453,7 @@ void vc_coproc_reschedule(struct vc_coproc *c, vc_time_t now)
 			} else {
 				c->dev_started = true;
 				curr->state = VC_VS_RUNNING;
-				run_begin(c, curr, now);
+				run_begin(c, curr, plat_ready_at(c, now));
 			}
 		}
 	} else {

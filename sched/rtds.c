@@ -21,9 +21,16 @@
  * bandwidth server rule, which keeps sleepers from breaking the guarantees
  * of the others.
  *
+ * What a budget is: device time spent on the vcoproc's own work - its
+ * commands, and the wait for the one in flight when it is stopped.  The
+ * save and load of a switch are charged to nobody (the framework charges
+ * an incoming vcoproc from the platform's ready_at()), so a job that needs
+ * at most the budget of device time gets all of it within the period.
+ *
  * Overruns: when the device refuses to stop a vcoproc whose budget is spent,
  * it keeps running and the framework charges it: the budget goes negative,
  * and that overrun is taken from its next period's budget (and counted).
+ * A vcoproc whose jobs fit its budget never overruns.
  *
  * Expected share (expected_share): budget / period, what is guaranteed;
  * with every vcoproc busy that is also what each gets, as a vcoproc out of
@@ -35,26 +42,36 @@
  * ended before the release could be processed.  A vcoproc that slept
  * through the end of its period has no miss.
  *
- * Admission control (alloc_vdata, set_param, admission=on) accepts a set
- * when, with S the coprocessor's switch_cost and B its max_nonpreempt,
+ * Admission control (alloc_vdata, set_param) accepts a set when, with S
+ * the coprocessor's switch_cost (the worst save + load) and B its
+ * max_nonpreempt (the longest time the device may refuse a stop or take
+ * to reach a command boundary), n vcoprocs and Tmin the shortest period,
  *
- *     sum_i (budget_i + 2S + B) / period_i  +  (S + B) / min_i period_i  <= 1.
+ *   admission=on:        sum_i (budget_i + 2S) / period_i + (S + B) / Tmin <= 1
+ *   admission=isolated:  the same plus n * B / Tmin
  *
- * This is the EDF processor-demand bound with every source of extra demand
- * charged: each job costs two switches (its start, and the resumption of
- * the job it preempted), each vcoproc may carry one overrun of at most B
- * into any window, and a window may open with one non-preemptible section
- * of a later-deadline vcoproc (B) and one switch (S).  The test is
- * sufficient, not necessary; it assumes each vcoproc's work in a period
- * arrives at its start (a vcoproc that sleeps and wakes within a period
- * adds switches the test does not count).
+ * This is the EDF demand bound with the switches and the blocking charged:
+ * each job costs two switches (its start, and the resumption of the job it
+ * preempted), and a window may open with one non-preemptible section of a
+ * later-deadline vcoproc (B) and one switch (S).  The guarantee (on): every
+ * job of every vcoproc whose jobs arrive at the start of its periods and
+ * need at most its budget completes by the end of that period, as long as
+ * the others keep to their budgets too.  A vcoproc that does not (work
+ * beyond its budget, refused stops) overruns by at most B per period and
+ * repays it from its next one, so within any window it takes at most B
+ * more than its budgets: `isolated` reserves that for every vcoproc, and
+ * the guarantee then holds for every well-behaved vcoproc whatever the
+ * others do.  The test is sufficient, not necessary; a vcoproc that
+ * sleeps and wakes within a period adds switches it does not count.
+ * docs/schedulers.md states the guarantee; tests/sched/test_rtds_jobs.c
+ * checks it on the simulator across random admitted sets.
  *
  * Timer: a decision's slice ends at the earliest of the chosen vcoproc's
  * budget exhaustion and the next release of any awake vcoproc, so a
  * released earlier-deadline vcoproc preempts on time.
  *
  * Parameters:
- *   instance  admission  on|off, default on
+ *   instance  admission  on|isolated|off, default on
  *   vcoproc   budget     default 4ms, 10us..period, bare numbers in us
  *             period     default 10ms, 100us..4s, bare numbers in us
  * To raise both budget and period of a vcoproc, set the period first.
@@ -100,8 +117,10 @@ struct rtds_priv {
 	struct vc_list all;
 	unsigned int nr_vdata;
 	struct rtds_vdata *curr; /* last decision (undone by a refusal) */
-	bool admission;
+	enum { RTDS_ADMIT_OFF, RTDS_ADMIT_ON, RTDS_ADMIT_ISOLATED } admission;
 };
+
+static const char *const rtds_admission_names[] = { "off", "on", "isolated" };
 
 static inline struct rtds_priv *rtds_priv(const struct vc_sched *s)
 {
@@ -166,10 +185,10 @@ static uint64_t rtds_load(struct vc_sched *s, const struct rtds_vdata *self,
 	const struct vc_coproc_desc *desc = s->coproc ? vc_coproc_desc(s->coproc) : NULL;
 	vc_time_t sw = desc ? desc->switch_cost : 0;
 	vc_time_t np = desc ? desc->max_nonpreempt : 0;
-	vc_time_t extra = sat_add(sat_add(sw, sw), np);
+	vc_time_t extra = sat_add(sw, sw), block = sat_add(sw, np);
 	struct rtds_vdata *vd;
 	vc_time_t pmin = period;
-	uint64_t load;
+	uint64_t load, n = 1;
 
 	load = rtds_util(sat_add(budget, extra), period);
 	vc_list_for_each_entry(vd, &rtds_priv(s)->all, struct rtds_vdata, node) {
@@ -177,14 +196,17 @@ static uint64_t rtds_load(struct vc_sched *s, const struct rtds_vdata *self,
 			continue;
 		load += rtds_util(sat_add(vd->budget, extra), vd->period);
 		pmin = VC_MIN(pmin, vd->period);
+		n++;
 	}
-	return load + rtds_util(sat_add(sw, np), pmin);
+	if (rtds_priv(s)->admission == RTDS_ADMIT_ISOLATED)
+		block = sat_add(block, np >= VC_TIME_INF / n ? VC_TIME_INF : n * np);
+	return load + rtds_util(block, pmin);
 }
 
 static int rtds_admit(struct vc_sched *s, const struct rtds_vdata *self,
 		      vc_time_t budget, vc_time_t period)
 {
-	if (!rtds_priv(s)->admission)
+	if (rtds_priv(s)->admission == RTDS_ADMIT_OFF)
 		return 0;
 	return rtds_load(s, self, budget, period) <= RTDS_U_ONE ? 0 : -VC_ENOSPC;
 }
@@ -242,7 +264,7 @@ static int rtds_init(struct vc_sched *s)
 	vc_heap_init(&rp->runq);
 	vc_heap_init(&rp->replq);
 	vc_list_init(&rp->all);
-	rp->admission = true;
+	rp->admission = RTDS_ADMIT_ON;
 	s->priv = rp;
 	return 0;
 }
@@ -405,28 +427,30 @@ static int rtds_set_param(struct vc_sched *s, struct vc_vcoproc *v, const char *
 	struct rtds_priv *rp = rtds_priv(s);
 	struct rtds_vdata *vd;
 	vc_time_t budget, period;
+	int err, mode, old;
 	bool on;
-	int err;
 
 	VC_SCHED_ASSERT_LOCKED(s);
 	if (!v) {
+		struct rtds_vdata *first;
+
 		if (vc_strcmp(key, "admission"))
 			return -VC_ENOENT;
-		if (vc_sched_parse_bool(val, &on))
+		if (!vc_strcmp(val, "isolated"))
+			mode = RTDS_ADMIT_ISOLATED;
+		else if (!vc_sched_parse_bool(val, &on))
+			mode = on ? RTDS_ADMIT_ON : RTDS_ADMIT_OFF;
+		else
 			return -VC_EINVAL;
-		if (on && !rp->admission) {
-			struct rtds_vdata *first;
-
-			/* The current set must pass before the test is enforced. */
-			rp->admission = true;
-			first = vc_list_empty(&rp->all) ? NULL :
-				vc_list_first_entry(&rp->all, struct rtds_vdata, node);
-			if (first && rtds_admit(s, first, first->budget, first->period)) {
-				rp->admission = false;
-				return -VC_ENOSPC;
-			}
+		/* The current set must pass the test before it is enforced. */
+		old = rp->admission;
+		rp->admission = mode;
+		first = vc_list_empty(&rp->all) ? NULL :
+			vc_list_first_entry(&rp->all, struct rtds_vdata, node);
+		if (first && rtds_admit(s, first, first->budget, first->period)) {
+			rp->admission = old;
+			return -VC_ENOSPC;
 		}
-		rp->admission = on;
 		return 0;
 	}
 
@@ -461,7 +485,7 @@ static unsigned int rtds_get_params(struct vc_sched *s, struct vc_vcoproc *v,
 	VC_SCHED_ASSERT_LOCKED(s);
 	if (!v)
 		return vc_param_put(out, max, 0, "admission", "%s",
-				    rtds_priv(s)->admission ? "on" : "off");
+				    rtds_admission_names[rtds_priv(s)->admission]);
 	i = vc_param_put(out, max, i, "budget", "%s",
 			 vc_sched_fmt_time(t, rtds_vdata(v)->budget));
 	return vc_param_put(out, max, i, "period", "%s",
@@ -483,7 +507,7 @@ static void rtds_dump(struct vc_sched *s, struct vc_printer *p)
 	}
 	vc_pr(p, "rtds: admission %s, load %llu.%03llu of the admission test, "
 	      "%u runnable with budget, next %u\n",
-	      rp->admission ? "on" : "off",
+	      rtds_admission_names[rp->admission],
 	      (unsigned long long)(load / RTDS_U_ONE),
 	      (unsigned long long)(load % RTDS_U_ONE * 1000 / RTDS_U_ONE),
 	      rp->runq.nr, top ? top->id : 0);

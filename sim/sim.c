@@ -226,14 +226,21 @@ static unsigned int np_run_max(const struct sim_domain_cfg *c)
 	return (unsigned int)ceil(c->np / (1.0 - c->np));
 }
 
-/* The longest non-preemptible section @c's jobs contain. */
+/*
+ * The longest non-preemptible section @c's jobs contain, as the device
+ * holds it: a stop waits for the command in flight, so every command is
+ * one, and a run of flagged ones is one; each command with its overhead.
+ */
 static vc_time_t np_section_max(const struct sim_domain_cfg *c)
 {
-	unsigned int run = np_run_max(c);
+	unsigned int run = c->np > 0 ? np_run_max(c) : 1;
+	vc_time_t cmds = (c->job_max + c->chunk - 1) / c->chunk;
 
-	if (c->np <= 0)
+	if (!c->job_max || c->arrival == SIM_ARRIVAL_IDLE)
 		return 0;
-	return c->job_max / c->chunk < run ? c->job_max : run * c->chunk;
+	if (cmds > run)
+		cmds = run;
+	return VC_MIN(c->job_max, cmds * c->chunk) + cmds * SIMCP_DEF_CMD_OVERHEAD_NS;
 }
 
 /*

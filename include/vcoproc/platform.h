@@ -121,6 +121,19 @@ struct vc_platform_ops {
 	 * the device sees all time (hardware, a model on virtual time).
 	 */
 	vc_time_t (*seen)(struct vc_coproc *c);
+
+	/**
+	 * ready_at() - the time, on vc_os_now()'s clock, at which the device
+	 * is done with the switch steps it was last given (save, load) and
+	 * the context started last begins to run.  The framework charges the
+	 * incoming vcoproc from then: a switch's own cost falls on no
+	 * vcoproc's budget or share (the coprocessor counts it in switch_ns),
+	 * so a budget is time spent on the vcoproc's own work.  Times before
+	 * the caller's now are read as now.  Optional: NULL means the steps
+	 * take no device time of their own (they are done when the hooks
+	 * return).
+	 */
+	vc_time_t (*ready_at)(struct vc_coproc *c);
 };
 
 /** Results of mmio_forward() / mmio_emulate(). */

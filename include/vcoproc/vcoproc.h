@@ -381,6 +381,7 @@ int vc_coproc_dump(struct vc_coproc *c, struct vc_printer *p);
 	X(vc_time_t, refusal_wait_ns, "time from first refusals to the switches")      \
 	X(vc_time_t, switch_lat_total_ns, "decision to new context started, summed")   \
 	X(vc_time_t, switch_lat_max_ns, "the longest of those")                        \
+	X(vc_time_t, switch_ns, "device time in save and load, charged to no vcoproc") \
 	X(uint64_t, mmio_emulated, "accesses emulated on saved contexts")              \
 	X(uint64_t, mmio_forwarded, "accesses forwarded to the device")                \
 	X(uint64_t, irqs, "interrupts delivered")                                      \

@@ -146,6 +146,20 @@ static vc_time_t simcp_op_seen(struct vc_coproc *c)
 	return s ? simcp_seen(s) : vc_os_now();
 }
 
+/* The first command after a start begins once the save and load are done. */
+static vc_time_t simcp_op_ready_at(struct vc_coproc *c)
+{
+	struct simcp *s = vc_coproc_pdata(c);
+	vc_time_t t;
+
+	if (!s)
+		return vc_os_now();
+	pthread_mutex_lock(&s->lock);
+	t = s->busy_until;
+	pthread_mutex_unlock(&s->lock);
+	return t;
+}
+
 /*
  * mmio_forward and mmio_emulate share one implementation: simcp_mmio()
  * acts on the live registers exactly when @ctx is the context on the
@@ -167,4 +181,5 @@ const struct vc_platform_ops simcp_platform_ops = {
 	.has_work = simcp_op_has_work,
 	.progress = simcp_op_progress,
 	.seen = simcp_op_seen,
+	.ready_at = simcp_op_ready_at,
 };

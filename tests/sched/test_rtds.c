@@ -111,11 +111,21 @@ static void test_admission_counts_switch_and_blocking(void **state)
 	/* 80% of budgets alone is fine on an ideal device... */
 	h_add_ok(&h, 1, "a", "budget=4ms", "period=10ms", NULL);
 	h_add_ok(&h, 2, "b", "budget=4ms", "period=10ms", NULL);
-	/* ... but not with 1 ms non-preemptible sections: 0.5+0.5+0.1 > 1. */
+	/* ... and with 1 ms non-preemptible sections: 0.4+0.4 + 1/10 <= 1, */
 	reinit(0, MS(1));
 	h_add_ok(&h, 1, "a", "budget=4ms", "period=10ms", NULL);
-	assert_int_equal(h_add(&h, &x, 2, "b", "budget=4ms", "period=10ms", NULL),
-			 -VC_ENOSPC);
+	x = h_add_ok(&h, 2, "b", "budget=4ms", "period=10ms", NULL);
+	/* ... up to exactly full, 0.4+0.5+0.1, */
+	assert_int_equal(h_set(&h, NULL, "admission", "on"), 0);
+	assert_int_equal(h_set(&h, x, "budget", "5ms"), 0);
+	assert_int_equal(h_set(&h, x, "budget", "5001us"), -VC_ENOSPC);
+	/* ... but not isolated from overruns: + 2 * 1/10 > 1. */
+	assert_int_equal(h_set(&h, NULL, "admission", "isolated"), -VC_ENOSPC);
+	assert_string_equal(h_get(&h, NULL, "admission"), "on");
+	assert_int_equal(h_set(&h, x, "budget", "3ms"), 0);
+	assert_int_equal(h_set(&h, NULL, "admission", "isolated"), 0);
+	assert_string_equal(h_get(&h, NULL, "admission"), "isolated");
+	assert_int_equal(h_set(&h, x, "budget", "3001us"), -VC_ENOSPC);
 	/* Nor with a 500 us switch: (4 + 1)/10 * 2 + 0.05 > 1. */
 	reinit(US(500), 0);
 	h_add_ok(&h, 1, "a", "budget=4ms", "period=10ms", NULL);
