@@ -20,7 +20,10 @@
 void sim_expected_shares(const struct sim_scenario *scn, struct sim *sim,
 			 struct sim_result *res)
 {
-	struct vc_share sh;
+	struct vc_vcoproc **vs;
+	struct vc_share *sh;
+	unsigned int n;
+	int nr;
 
 	for (unsigned int i = 0; i < res->nr_domains; i++)
 		res->dom[i].expected_share = -1;
@@ -37,13 +40,19 @@ void sim_expected_shares(const struct sim_scenario *scn, struct sim *sim,
 			return;
 	}
 	/* What the algorithm promises (its expected_share() hook), as a share
-	 * of the run time of all vcoprocs: what .share measures. */
-	for (unsigned int i = 0; i < res->nr_domains; i++) {
-		struct vc_vcoproc *v = sim_vcoproc(sim, i);
-
-		if (v && !vc_vcoproc_expected_share(v, &sh))
-			res->dom[i].expected_share = (double)sh.run_ppb / VC_SHARE_ONE;
+	 * of the run time of all vcoprocs: what .share measures.  All of them
+	 * at one instant, in one call: the hook may be O(n) per vcoproc. */
+	n = res->nr_domains;
+	vs = calloc(VC_MAX(n, 1u), sizeof(*vs));
+	sh = calloc(VC_MAX(n, 1u), sizeof(*sh));
+	nr = vs && sh ? vc_coproc_expected_shares(sim_coproc(sim), vs, sh, n) : -VC_ENOMEM;
+	/* Creation order is domain order; refused or destroyed ones are absent. */
+	for (unsigned int i = 0, k = 0; nr > 0 && i < n && k < (unsigned int)nr; i++) {
+		if (sim_vcoproc(sim, i) == vs[k])
+			res->dom[i].expected_share = (double)sh[k++].run_ppb / VC_SHARE_ONE;
 	}
+	free(vs);
+	free(sh);
 }
 
 /* ---- verdict ---------------------------------------------------------------------- */

@@ -4,9 +4,13 @@
 
 shares       the headline run prints shares within 1% of 1/7, 2/7, 4/7
 trace        --trace writes well-formed Chrome trace JSON
-errors       bad arguments exit 2 with a clear message
+errors       bad arguments exit 2 with a clear message; scenario errors found
+             when the run is set up name FILE:LINE:COLUMN
+windows      --window: per-window shares, judged windows, worst errors, and
+             latency percentiles in the JSON and the table
 scenarios    every shipped scenario runs; --check passes unless the file
-             says "# expect: check fails"
+             says "# expect: check fails" ("# check-tolerance: F" sets
+             --tolerance)
 determinism  the same arguments give the same output
 """
 import json
@@ -21,7 +25,7 @@ STATS = ["run_ns", "switches_in", "switches_out", "refusals", "refusal_wait_ns",
          "mmio_emulated", "mmio_forwarded", "irqs", "jobs", "resets", "wakeups",
          "deadline_misses", "jitter_ns", "jitter_max_ns"]
 COPROC_STATS = ["uptime_ns", "busy_ns", "decisions", "decision_ns", "switches", "refusals",
-                "refusal_wait_ns", "switch_lat_total_ns", "switch_lat_max_ns", "switch_ns",
+                "refusal_wait_ns", "switch_lat_total_ns", "switch_lat_max_ns",
                 "mmio_emulated", "mmio_forwarded", "irqs", "resets", "stale_events"]
 COPROC_FIELDS = ["stats", "switch_latency_mean_ns", "busy_fraction"]
 
@@ -123,6 +127,19 @@ def test_errors(sim, scen_dir):
         bad = os.path.join(d, "bad.scn")
         with open(bad, "w") as f:
             f.write("algo credit\n# fine so far\ndomain name=a np=7\n")
+        # Errors only the framework finds, when the run is set up.
+        refused = os.path.join(d, "refused.scn")
+        with open(refused, "w") as f:
+            f.write("algo credit\ndomain name=a\n\ndomain name=b weight=0 job=1ms\n")
+        badparam = os.path.join(d, "badparam.scn")
+        with open(badparam, "w") as f:
+            f.write("algo credit\nparam slice=1h\ndomain name=a\n")
+        unknown = os.path.join(d, "unknown.scn")
+        with open(unknown, "w") as f:
+            f.write("algo rtds\ndomain name=a budget=1ms period=10ms colour=red\n")
+        ring = os.path.join(d, "ring.scn")
+        with open(ring, "w") as f:
+            f.write("domain name=a\ndomain name=b mem=64K depth=256 chunk=1us\n")
         cases = [
             ([], "nothing to simulate"),
             (["--weights"], "needs a value"),
@@ -136,7 +153,16 @@ def test_errors(sim, scen_dir):
             (["--weights", "1", "--slice", "1h"], "slice=1h"),
             (["--weights", "1", "--param", "noequals"], "--param: expected KEY=VALUE"),
             (["--scenario", os.path.join(d, "missing.scn")], "missing.scn"),
-            (["--scenario", bad], bad + ":3: np must be a fraction"),
+            (["--scenario", bad], bad + ":3:15: np must be a fraction"),
+            (["--scenario", refused],
+             refused + ":4:15: domain b: vcoproc: weight=0: invalid argument"),
+            (["--scenario", badparam],
+             badparam + ":2:7: credit: parameter slice=1h: invalid argument"),
+            (["--scenario", unknown],
+             unknown + ":2:38: domain a: vcoproc: colour=red: unknown parameter"),
+            (["--scenario", ring], ring + ":2: domain b: mem 65536 too small"),
+            (["--weights", "1,0x"], "--weights: expected a number"),
+            (["--weights", "1", "--window", "0"], "--window: expected a duration"),
             (["--scenario", bad, "--weights", "1"], "exclude each other"),
             (["--scenario", os.path.join(scen_dir, "hang.scn"), "--nonpreemptible", "0.1"],
              "go with --weights"),
@@ -160,12 +186,55 @@ def test_scenarios(sim, scen_dir):
     for f in files:
         path = os.path.join(scen_dir, f)
         with open(path) as fh:
-            expect = 1 if "# expect: check fails" in fh.read() else 0
-        p = run(sim, "--scenario", path, "--check", "--quiet", expect=expect)
+            text = fh.read()
+        expect = 1 if "# expect: check fails" in text else 0
+        tol = []
+        for line in text.splitlines():
+            if line.startswith("# check-tolerance:"):
+                tol = ["--tolerance", line.split(":", 1)[1].split()[0]]
+        p = run(sim, "--scenario", path, "--check", "--quiet", *tol, expect=expect)
         doc = json.loads(p.stdout)
         if not doc["vcoprocs"]:
             fail(f + ": no vcoprocs")
         print("%-24s ok (exit %d)" % (f, p.returncode))
+
+
+def test_windows(sim, scen_dir):
+    p = run(sim, "--algo", "credit", "--weights", "1,2,4", "--seconds", "5.5",
+            "--window", "1s", "--nonpreemptible", "0.2")
+    doc = json.loads(p.stdout)
+    win = doc["window"]
+    if win["ns"] != 10**9 or win["count"] != 5 or win["judged"] != 5:
+        fail("window: %r" % win)
+    worst_abs = worst_rel = 0
+    for v, w in zip(doc["vcoprocs"], [1, 2, 4]):
+        want = w / 7
+        shares, exp = v["window_shares"], v["window_expected"]
+        if len(shares) != 5 or len(exp) != 5 or v["windows_judged"] != 5:
+            fail("%s: windows %r %r" % (v["domain"], shares, exp))
+        a = max(abs(s - want) for s in shares)
+        r = a / want
+        if abs(a - v["window_err_abs"]) > 2e-6 or abs(r - v["window_err_rel"]) > 1e-5:
+            fail("%s: worst errors %r %r, computed %f %f"
+                 % (v["domain"], v["window_err_abs"], v["window_err_rel"], a, r))
+        if any(abs(e - want) > 1e-6 for e in exp):
+            fail("%s: expected %r" % (v["domain"], exp))
+        # Credit keeps every 1 s window of 1:2:4 within 2% of the weights.
+        if r > 0.02:
+            fail("%s: a window off by %.2f%%" % (v["domain"], 100 * r))
+        worst_abs, worst_rel = max(worst_abs, a), max(worst_rel, r)
+        lat = [v["latency_p50_ns"], v["latency_p99_ns"], v["latency_max_ns"]]
+        if not 0 < lat[0] <= lat[1] <= lat[2]:
+            fail("%s: latencies %r" % (v["domain"], lat))
+    if abs(win["worst_err_abs"] - worst_abs) > 2e-6 or abs(win["worst_err_rel"] - worst_rel) > 1e-5:
+        fail("overall worst: %r" % win)
+    if "windows: 5 of 1.000 s; worst error" not in p.stderr or "p99_ms" not in p.stderr:
+        fail("table lacks the window line: %r" % p.stderr)
+    # Without --window: null, and no per-vcoproc window fields.
+    doc = json.loads(run(sim, "--weights", "1,2", "--seconds", "1", "--quiet").stdout)
+    if doc["window"] is not None or "window_shares" in doc["vcoprocs"][0]:
+        fail("window fields without --window")
+    print("5 windows judged; worst %.4f absolute, %.2f%% relative" % (worst_abs, 100 * worst_rel))
 
 
 def test_determinism(sim, scen_dir):
