@@ -25,7 +25,7 @@ STATS = ["run_ns", "switches_in", "switches_out", "refusals", "refusal_wait_ns",
          "mmio_emulated", "mmio_forwarded", "irqs", "jobs", "resets", "wakeups",
          "deadline_misses", "jitter_ns", "jitter_max_ns"]
 COPROC_STATS = ["uptime_ns", "busy_ns", "decisions", "decision_ns", "switches", "refusals",
-                "refusal_wait_ns", "switch_lat_total_ns", "switch_lat_max_ns",
+                "refusal_wait_ns", "switch_lat_total_ns", "switch_lat_max_ns", "switch_ns",
                 "mmio_emulated", "mmio_forwarded", "irqs", "resets", "stale_events"]
 COPROC_FIELDS = ["stats", "switch_latency_mean_ns", "busy_fraction"]
 
