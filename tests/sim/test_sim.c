@@ -662,7 +662,8 @@ static void test_1024_domains(void **state)
 		assert_int_equal(d->windows_judged, 10);
 		assert_true(d->win_err_abs >= 0);
 	}
-	assert_true(res.coproc.busy_ns > VC_MSEC(9990));
+	/* Always busy: working, or saving and loading contexts. */
+	assert_true(res.coproc.busy_ns + res.coproc.switch_ns > VC_MSEC(9990));
 	assert_clean(&res);
 	print_message("# 1024 domains: worst share error %.2f%% relative\n", 100 * worst);
 }
