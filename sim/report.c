@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "simcp.h"
 
 /* ---- expected shares ---------------------------------------------------------- */
 
@@ -277,6 +278,8 @@ static void json_vcoproc(struct vc_printer *p, const struct sim_scenario *scn,
 	ju(p, "foreign_fences", r->foreign_fences, true);
 	jf(p, "np_fraction", r->compute_ns ? (double)r->np_ns / (double)r->compute_ns : 0,
 	   true);
+	ju(p, "chains", r->chains, true);
+	ju(p, "np_faults", r->np_faults, true);
 	ju(p, "ring_full", r->ring_full, true);
 	ju(p, "jobs_dropped", r->jobs_dropped, false);
 	if (res->window)
@@ -315,7 +318,11 @@ int sim_result_json(const struct sim_scenario *scn, const struct sim_result *res
 	ju(p, "loads", res->dev_loads, true);
 	ju(p, "resets", res->dev_resets, true);
 	ju(p, "faults", res->dev_faults, true);
-	ju(p, "busy_ns", res->dev_busy_ns, false);
+	ju(p, "busy_ns", res->dev_busy_ns, true);
+	/* The configured model (scenario ctx_size, ctx_bw, switch_fixed). */
+	ju(p, "ctx_size", scn->ctx_size ? scn->ctx_size : SIMCP_SCRATCH_SIZE, true);
+	ju(p, "ctx_bw", scn->ctx_bw ? scn->ctx_bw : SIMCP_DEF_CTX_BW, true);
+	ju(p, "switch_fixed_ns", scn->switch_fixed, false);
 	jpr(p, "}},\n  ");
 	ju(p, "timer_events", res->timer_events, true);
 	ju(p, "event_errors", res->event_errors, false);

@@ -18,7 +18,7 @@
  *   at 4s destroy d3
  *
  * In a domain line the workload keys (name arrival depth every offset mean
- * job chunk np mem) belong to the simulator; every other key=value is a
+ * job chunk np np_chain mem deadline) belong to the simulator; every other key=value is a
  * per-vcoproc scheduling parameter handed to vc_vcoproc_create(, NULL).
  * "period" is both: the scheduler's, and the default release period of a
  * periodic workload.
@@ -173,6 +173,24 @@ static int parse_size(const char *s, uint64_t *out)
 	if (parse_scaled(s, unit, &v, &end) || end != s + n)
 		return -VC_EINVAL;
 	*out = v;
+	return 0;
+}
+
+/* A rate in bytes/s: "8000000000", "8G", "1.5G", "500M", "64K" (powers of 1000). */
+static int parse_rate(const char *s, uint64_t *out)
+{
+	static const struct { char c; uint64_t unit; } units[] = {
+		{ 'K', 1000ull }, { 'M', 1000000ull }, { 'G', 1000000000ull },
+	};
+	const char *end;
+	uint64_t unit = 1;
+	size_t n = strspn(s, "0123456789.");
+
+	for (size_t i = 0; s[n] && i < sizeof(units) / sizeof(units[0]); i++)
+		if (s[n] == units[i].c && !s[n + 1])
+			unit = units[i].unit;
+	if ((s[n] && unit == 1) || parse_scaled(s, unit, out, &end) || end != s + n || !*out)
+		return -VC_EINVAL;
 	return 0;
 }
 
@@ -339,6 +357,19 @@ static int domain_kv(struct parser *ps, struct sim_domain_cfg *d, char *k, const
 			return fail_at(ps, k, "bad chunk '%s' (1ns..1s)", v);
 		return 0;
 	}
+	if (!strcmp(k, "np_chain")) {
+		char lo[48], *dots;
+
+		snprintf(lo, sizeof(lo), "%s", v);
+		dots = strstr(lo, "..");
+		if (dots)
+			*dots = '\0';
+		if (vc_parse_duration(lo, VC_USEC(1), &d->chain_min) ||
+		    vc_parse_duration(dots ? dots + 2 : lo, VC_USEC(1), &d->chain_max) ||
+		    !d->chain_min || d->chain_max < d->chain_min || d->chain_max > VC_SEC(1))
+			return fail_at(ps, k, "bad np_chain '%s' (e.g. 500us or 200us..1ms)", v);
+		return 0;
+	}
 	if (!strcmp(k, "np")) {
 		if (parse_fraction(v, &d->np))
 			return fail_at(ps, k, "np must be a fraction in [0, 1]");
@@ -407,6 +438,10 @@ static int parse_domain(struct parser *ps, char **w, unsigned int n)
 	    !d->every) {
 		err = fail(ps, "a %s domain needs every= (or period=)",
 			   d->arrival == SIM_ARRIVAL_PERIODIC ? "periodic" : "poisson");
+		goto out_drop;
+	}
+	if (d->chain_min && !(d->np > 0)) {
+		err = fail(ps, "np_chain needs np > 0 (the share of compute in chains)");
 		goto out_drop;
 	}
 	if (d->job_max / d->chunk > 4096) {
@@ -537,6 +572,25 @@ static int parse_line(struct parser *ps, char **w, unsigned int n)
 		if (vc_parse_duration(w[1], VC_MSEC(1), &scn->stop_timeout) ||
 		    !scn->stop_timeout)
 			return fail_at(ps, w[1], "bad stop_timeout '%s'", w[1]);
+	} else if (!strcmp(w[0], "ctx_size")) {
+		if (parse_size(w[1], &u) || u < 4096 || u > 16u * 1024 * 1024 || u % 4096)
+			return fail_at(ps, w[1], "ctx_size must be a multiple of 4K in 4K..16M");
+		scn->ctx_size = (uint32_t)u;
+		scn->dev_line = ps->line;
+	} else if (!strcmp(w[0], "ctx_bw")) {
+		if (parse_rate(w[1], &scn->ctx_bw))
+			return fail_at(ps, w[1], "bad ctx_bw '%s' (bytes/s: 8G, 500M, ...)", w[1]);
+		scn->dev_line = ps->line;
+	} else if (!strcmp(w[0], "switch_fixed")) {
+		if (vc_parse_duration(w[1], VC_USEC(1), &scn->switch_fixed) ||
+		    scn->switch_fixed > VC_SEC(1))
+			return fail_at(ps, w[1], "bad switch_fixed '%s' (0..1s)", w[1]);
+		scn->dev_line = ps->line;
+	} else if (!strcmp(w[0], "max_nonpreempt")) {
+		if (vc_parse_duration(w[1], VC_USEC(1), &scn->max_nonpreempt) ||
+		    !scn->max_nonpreempt || scn->max_nonpreempt > VC_SEC(10))
+			return fail_at(ps, w[1], "bad max_nonpreempt '%s' (1ns..10s)", w[1]);
+		scn->dev_line = ps->line;
 	} else if (!strcmp(w[0], "window")) {
 		if (vc_parse_duration(w[1], VC_SEC(1), &scn->window) || !scn->window)
 			return fail_at(ps, w[1], "bad window '%s'", w[1]);

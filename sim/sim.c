@@ -208,7 +208,12 @@ static void job_pop(struct sim_dom *d)
 /* Commands a job of the largest size takes: its chunks and its fence. */
 static unsigned int cmds_per_job(const struct sim_domain_cfg *c)
 {
-	return (unsigned int)((c->job_max + c->chunk - 1) / c->chunk) + 1;
+	vc_time_t n = (c->job_max + c->chunk - 1) / c->chunk + 1;
+
+	/* Each chain may split a chunk at its start and at its end. */
+	if (c->chain_min)
+		n += 2 * (c->job_max / c->chain_min + 1);
+	return (unsigned int)n;
 }
 
 /*
@@ -234,6 +239,14 @@ static unsigned int np_run_max(const struct sim_domain_cfg *c)
 static vc_time_t np_section_max(const struct sim_domain_cfg *c)
 {
 	unsigned int run = c->np > 0 ? np_run_max(c) : 1;
+
+	if (c->chain_min && c->job_max && c->arrival != SIM_ARRIVAL_IDLE) {
+		/* A chain is its own section, cut at the end of its job. */
+		vc_time_t len = VC_MIN(c->chain_max, c->job_max);
+		vc_time_t cmds = (len + c->chunk - 1) / c->chunk;
+
+		return VC_MAX(len, c->chunk) + cmds * SIMCP_DEF_CMD_OVERHEAD_NS;
+	}
 	vc_time_t cmds = (c->job_max + c->chunk - 1) / c->chunk;
 
 	if (!c->job_max || c->arrival == SIM_ARRIVAL_IDLE)
@@ -249,11 +262,17 @@ static vc_time_t np_section_max(const struct sim_domain_cfg *c)
  * time owed to it grows by np * chunk, and a chunk is flagged with
  * probability owed/chunk (runs bounded by np_run_max()) - the positions
  * are random, the share exact in the long run.
+ *
+ * With chains (chain_min > 0) the owed time is paid in chains instead:
+ * whenever some is owed, a chain of uniform length in [chain_min,
+ * chain_max] (cut at the job's end) is queued as chunk-sized commands
+ * flagged NOPREEMPT | CHAIN, the last one NOPREEMPT only, so the device
+ * runs it as one non-preemptible section.
  */
 static int job_submit(struct sim_dom *d, struct sim_job *job)
 {
 	const struct sim_domain_cfg *c = d->cfg;
-	vc_time_t left = rng_range(&d->rng, c->job_min, c->job_max);
+	vc_time_t left = rng_range(&d->rng, c->job_min, c->job_max), chain = 0;
 	unsigned int run = 0, run_max = np_run_max(c);
 	int err;
 
@@ -262,15 +281,30 @@ static int job_submit(struct sim_dom *d, struct sim_job *job)
 		vc_time_t len = VC_MIN(left, c->chunk);
 		struct simcp_cmd cmd = { .op = SIMCP_OP_COMPUTE, .a = len };
 
-		d->np_debt += c->np * (double)len;
-		if (c->np > 0 && run < run_max &&
-		    rng_unit(&d->rng) * (double)len < d->np_debt) {
-			cmd.flags = SIMCP_F_NOPREEMPT;
-			d->np_debt -= (double)len;
+		if (c->chain_min && !chain && d->np_debt > 0) {
+			chain = VC_MIN(rng_range(&d->rng, c->chain_min, c->chain_max), left);
+			d->res.chains++;
+		}
+		if (chain) {
+			len = VC_MIN(len, chain);
+			cmd.a = len;
+			chain -= len;
+			cmd.flags = SIMCP_F_NOPREEMPT | (chain ? SIMCP_F_CHAIN : 0);
+			d->np_debt += c->np * (double)len - (double)len;
 			d->res.np_ns += len;
-			run++;
+		} else if (c->chain_min) {
+			d->np_debt += c->np * (double)len;
 		} else {
-			run = 0;
+			d->np_debt += c->np * (double)len;
+			if (c->np > 0 && run < run_max &&
+			    rng_unit(&d->rng) * (double)len < d->np_debt) {
+				cmd.flags = SIMCP_F_NOPREEMPT;
+				d->np_debt -= (double)len;
+				d->res.np_ns += len;
+				run++;
+			} else {
+				run = 0;
+			}
 		}
 		err = simcp_drv_submit(&d->drv, &cmd);
 		if (err)
@@ -415,6 +449,8 @@ static void irq_fn(void *arg)
 		d->res.errors++;
 		if (info.fault.code == SIMCP_FAULT_HANG)
 			d->res.hang_faults++;
+		if (info.fault.code == SIMCP_FAULT_NONPREEMPT)
+			d->res.np_faults++;
 		/* Go on with the ring; whatever the fault dropped is lost. */
 		lost = simcp_drv_recover(&d->drv, SIMCP_DRV_RESUME);
 		if (lost > 0) {
@@ -762,10 +798,18 @@ int sim_create(const struct sim_scenario *scn, struct sim **out, char *err, size
 		goto out_destroy;
 	}
 
-	cfg.max_nonpreempt = largest_np_section(scn);
+	cfg.max_nonpreempt = scn->max_nonpreempt ? scn->max_nonpreempt :
+			     largest_np_section(scn);
+	cfg.ctx_size = scn->ctx_size;
+	cfg.timing.ctx_bw = scn->ctx_bw;
+	cfg.timing.switch_fixed_ns = scn->switch_fixed;
 	r = simcp_create(&cfg, &sim->dev);
 	if (r) {
-		sim_fail(err, errlen, r, "simcp: %s", vc_strerror(r));
+		char where[SIM_SRC_MAX + 32];
+
+		sim_fail(err, errlen, r, "%ssimcp: %s",
+			 sim_scenario_where(scn, scn->dev_line, 0, where, sizeof(where)),
+			 vc_strerror(r));
 		goto out_destroy;
 	}
 	r = vc_fw_create(&sim_hops, &sim->fw);

@@ -70,6 +70,8 @@ struct sim_domain_cfg {
 	vc_time_t job_max;     /* [job_min, job_max] (default 1 ms) */
 	vc_time_t chunk;       /* COMPUTE time per command (default 100 us) */
 	double np;             /* share of COMPUTE time flagged NOPREEMPT */
+	vc_time_t chain_min;   /* > 0: the NOPREEMPT time comes in chains */
+	vc_time_t chain_max;   /* (SIMCP_F_CHAIN) of uniform length in [min, max] */
 	uint32_t mem;          /* guest memory bytes (default 1 MiB) */
 	vc_time_t deadline;    /* release -> completion allowed; 0: periodic:
 				* @every (the next release), others: none */
@@ -115,6 +117,13 @@ struct sim_scenario {
 	vc_time_t stop_timeout;    /* 0: framework default */
 	unsigned int trace_capacity; /* events; 0 = no trace */
 	vc_time_t window;          /* per-window shares every @window; 0: none */
+	/* The device (struct simcp_config); 0: simcp's default. */
+	uint32_t ctx_size;         /* scratch bytes per context */
+	uint64_t ctx_bw;           /* bytes/s of a save or load */
+	vc_time_t switch_fixed;    /* fixed cost of each save and load */
+	vc_time_t max_nonpreempt;  /* the device's bound on a NP section; 0:
+				    * the longest the workloads issue */
+	unsigned int dev_line;     /* last device directive, for messages */
 	char src[SIM_SRC_MAX];     /* the text's name (sim_scenario_parse()) */
 	struct sim_domain_cfg *dom; /* owned; see sim_scenario_add_domain() */
 	unsigned int nr_domains;
@@ -203,6 +212,9 @@ struct sim_dom_result {
 	vc_time_t lat_p999_ns;
 	vc_time_t compute_ns;      /* COMPUTE time submitted */
 	vc_time_t np_ns;           /* ... of which flagged NOPREEMPT */
+	uint64_t chains;           /* NP chains submitted (np_chain) */
+	uint64_t np_faults;        /* ... SIMCP_FAULT_NONPREEMPT seen: a section
+				    * cut at the device's bound */
 	uint64_t fences_emitted;   /* fences the driver queued */
 	uint64_t fences_seen_max;  /* highest fence the device reported */
 	uint64_t foreign_fences;   /* fence values it never emitted: must be 0 */

@@ -599,6 +599,85 @@ static void test_periodic_misses_counted(void **state)
 	assert_clean(&res);
 }
 
+/* ---- non-preemptible chains and the device model -------------------------------------- */
+
+static void run_chains(const char *extra)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "algo credit\nseconds 5\nwindow 1s\n%s"
+		 "domain name=a weight=1 job=2ms np=0.5 np_chain=200us..1ms\n"
+		 "domain name=b weight=2 job=2ms np=0.5 np_chain=200us..1ms\n"
+		 "domain name=c weight=4 job=2ms np=0.5 np_chain=200us..400us\n", extra);
+	parse(text);
+	run(&res);
+}
+
+/*
+ * Half of the compute in chains of 200 us..1 ms: the device is told the
+ * longest (1 ms and ten command overheads) and refuses stops inside
+ * them; the share in chains is exact and credit keeps 1:2:4.  With the
+ * device's bound at 500 us, the longer chains are cut with
+ * SIMCP_FAULT_NONPREEMPT, counted by the domain that issued them, and
+ * never for c, whose chains all fit.
+ */
+static void test_np_chains(void **state)
+{
+	uint64_t faults = 0;
+
+	(void)state;
+	run_chains("");
+	assert_int_equal(res.max_nonpreempt, VC_MSEC(1) + 10 * SIMCP_DEF_CMD_OVERHEAD_NS);
+	for (int i = 0; i < 3; i++) {
+		const struct sim_dom_result *d = &res.dom[i];
+
+		assert_true(fabs((double)d->np_ns / (double)d->compute_ns - 0.5) < 0.005);
+		assert_true(d->chains > 100);
+		assert_int_equal(d->np_faults, 0);
+		assert_int_equal(d->errors, 0);
+		assert_true(d->st.refusals > 0);
+	}
+	assert_share(&res.dom[0], 1.0 / 7, 0.02);
+	assert_share(&res.dom[2], 4.0 / 7, 0.01);
+	assert_int_equal(res.dev_faults, 0);
+	assert_clean(&res);
+
+	run_chains("max_nonpreempt 500us\n");
+	assert_int_equal(res.max_nonpreempt, VC_USEC(500));
+	for (int i = 0; i < 3; i++)
+		faults += res.dom[i].np_faults;
+	assert_true(res.dom[0].np_faults > 50);
+	assert_true(res.dom[1].np_faults > 50);
+	assert_int_equal(res.dom[2].np_faults, 0);
+	assert_int_equal(faults, res.dev_faults);
+	assert_int_equal(res.dom[0].errors, res.dom[0].np_faults);
+	assert_clean(&res);
+}
+
+/* Scenario device knobs reach simcp, and admission sees the switch cost they make. */
+static void test_device_knobs(void **state)
+{
+	vc_time_t base, big, fixed;
+
+	(void)state;
+	parse("seconds 100ms\ndomain name=a\ndomain name=b\n");
+	run(&res);
+	base = res.switch_cost;
+	parse("seconds 100ms\nctx_size 256K\ndomain name=a\ndomain name=b\n");
+	run(&res);
+	big = res.switch_cost;
+	/* A save and a load each move 192 KiB more at 8 GB/s: 24.6 us each. */
+	assert_in_range(big - base, 2 * 24576 - 4, 2 * 24576 + 4);
+	parse("seconds 100ms\nctx_size 256K\nctx_bw 4G\nswitch_fixed 5us\n"
+	      "domain name=a\ndomain name=b\n");
+	run(&res);
+	fixed = res.switch_cost;
+	/* Half the bandwidth doubles the transfer; 5 us more per save and load. */
+	assert_in_range(fixed, 2 * big + 2 * VC_USEC(5) - 8, 2 * big + 2 * VC_USEC(5) + 8);
+	assert_true(res.dom[0].jobs_completed > 0 && res.dom[1].jobs_completed > 0);
+}
+
 /* ---- many domains ------------------------------------------------------------------------ */
 
 /* The text of the shipped scenario @name (sim/scenarios; SIM_SCENARIOS says where). */
@@ -777,6 +856,12 @@ static void test_scenario_errors(void **state)
 		{ "at 1.2.3s sched rr", "test:1:4: bad time '1.2.3s'" },
 		{ "seconds 10h", "test:1:9: bad duration '10h'" },
 		{ "window 0", "test:1:8: bad window '0'" },
+		{ "ctx_size 5000", "test:1:10: ctx_size must be a multiple of 4K in 4K..16M" },
+		{ "ctx_bw 8X", "test:1:8: bad ctx_bw '8X' (bytes/s: 8G, 500M, ...)" },
+		{ "switch_fixed 2s", "test:1:14: bad switch_fixed '2s' (0..1s)" },
+		{ "domain name=a np_chain=1ms..100us np=0.5",
+		  "test:1:15: bad np_chain '1ms..100us' (e.g. 500us or 200us..1ms)" },
+		{ "domain name=a np_chain=1ms", "test:1: np_chain needs np > 0 (the share of compute in chains)" },
 		{ "param\tslice", "test:1:7: expected key=value, got 'slice'" },
 		{ "domain name=a job=1s chunk=1us", "test:1: job/chunk > 4096 commands per job" },
 	};
@@ -921,6 +1006,8 @@ int main(void)
 		{ cmocka_unit_test(test_destroy_domain), "credit" },
 		{ cmocka_unit_test(test_periodic_misses_counted), "credit" },
 		{ cmocka_unit_test(test_1024_domains), "credit" },
+		{ cmocka_unit_test(test_np_chains), "credit" },
+		{ cmocka_unit_test(test_device_knobs), "credit" },
 		{ cmocka_unit_test(test_expected_shares_caps), "credit" },
 		{ cmocka_unit_test(test_expected_shares_rtds), "rtds" },
 		{ cmocka_unit_test(test_expected_shares_frame), "arinc653" },
