@@ -38,6 +38,11 @@ static const char usage_text[] =
 	"  --slice DUR            algorithm parameter slice=DUR\n"
 	"  --param KEY=VAL        any algorithm parameter (repeatable)\n"
 	"  --seed N               workload randomness (default 1)\n"
+	"  --device KEY=VAL       the device model: ctx_size=256K, ctx_bw=8G,\n"
+	"                         switch_fixed=5us, max_nonpreempt=1ms (repeatable;\n"
+	"                         overrides the scenario)\n"
+	"  --np-chain DUR[..DUR]  with --weights: non-preemptible time in chains of\n"
+	"                         this length (default: single commands)\n"
 	"  --window DUR           per-window shares and their worst error against\n"
 	"                         the expected share (e.g. 1s; scenario: window)\n"
 	"  --trace FILE.json      write a Chrome trace (Perfetto, chrome://tracing)\n"
@@ -55,6 +60,7 @@ enum {
 	OPT_ALGO = 256, OPT_WEIGHTS, OPT_NP, OPT_JOB, OPT_CHUNK, OPT_DEPTH, OPT_SCENARIO,
 	OPT_SECONDS, OPT_SLICE, OPT_PARAM, OPT_SEED, OPT_TRACE, OPT_TRACE_EVENTS,
 	OPT_CHECK, OPT_TOLERANCE, OPT_QUIET, OPT_VERBOSE, OPT_HELP, OPT_WINDOW,
+	OPT_DEVICE, OPT_NP_CHAIN,
 };
 
 static const struct option long_opts[] = {
@@ -77,6 +83,8 @@ static const struct option long_opts[] = {
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "window", required_argument, NULL, OPT_WINDOW },
+	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "np-chain", required_argument, NULL, OPT_NP_CHAIN },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -85,6 +93,9 @@ struct opts {
 	const char *seed, *trace, *trace_events, *tolerance, *slice, *window;
 	const char *params[SIM_MAX_PARAMS];
 	unsigned int nr_params;
+	const char *device[8];
+	unsigned int nr_device;
+	const char *np_chain;
 	bool check, quiet, verbose;
 };
 
@@ -177,6 +188,7 @@ static void weights_scenario(struct sim_scenario *scn, const struct opts *o)
 {
 	char list[16384], *tok, *save;
 	vc_time_t job_min = VC_MSEC(1), job_max = VC_MSEC(1), chunk = VC_USEC(100);
+	vc_time_t chain_min = 0, chain_max = 0;
 	unsigned int depth = 4;
 	double np = 0;
 
@@ -198,6 +210,19 @@ static void weights_scenario(struct sim_scenario *scn, const struct opts *o)
 	}
 	if (job_max / chunk > 4096)
 		die_usage("--job/--chunk: more than 4096 commands per job");
+	if (o->np_chain) {
+		const char *dots = strstr(o->np_chain, "..");
+		char lo[64];
+
+		snprintf(lo, sizeof(lo), "%.*s", dots ? (int)(dots - o->np_chain) : 63,
+			 o->np_chain);
+		chain_min = dur_arg("--np-chain", lo, VC_USEC(1));
+		chain_max = dots ? dur_arg("--np-chain", dots + 2, VC_USEC(1)) : chain_min;
+		if (chain_max < chain_min)
+			die_usage("--np-chain: empty range '%s'", o->np_chain);
+		if (!(np > 0))
+			die_usage("--np-chain needs --nonpreemptible > 0");
+	}
 	if (strlen(o->weights) >= sizeof(list))
 		die_usage("--weights: list too long");
 	snprintf(list, sizeof(list), "%s", o->weights);
@@ -221,9 +246,40 @@ static void weights_scenario(struct sim_scenario *scn, const struct opts *o)
 		d->job_max = job_max;
 		d->chunk = chunk;
 		d->depth = depth;
+		d->chain_min = chain_min;
+		d->chain_max = chain_max;
 	}
 	if (!scn->nr_domains)
 		die_usage("--weights: no weights in '%s'", o->weights);
+}
+
+/* --device KEY=VAL: the scenario's device directive KEY, parsed as one. */
+static void device_arg(struct sim_scenario *scn, const char *kv)
+{
+	static const char *const keys[] = { "ctx_size", "ctx_bw", "switch_fixed",
+					    "max_nonpreempt" };
+	char line[128], err[SIM_ERR_MAX], src[SIM_SRC_MAX], *eq;
+	bool known = false;
+
+	if (strlen(kv) >= sizeof(line) - 1)
+		die_usage("--device: '%s' too long", kv);
+	snprintf(line, sizeof(line), "%s", kv);
+	eq = strchr(line, '=');
+	if (!eq)
+		die_usage("--device: expected KEY=VALUE, got '%s'", kv);
+	*eq = '\0';
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		known |= !strcmp(line, keys[i]);
+	if (!known)
+		die_usage("--device: unknown key '%s' (ctx_size, ctx_bw, switch_fixed, "
+			  "max_nonpreempt)", line);
+	*eq = ' ';
+	/* The scenario keeps its own name for its messages. */
+	memcpy(src, scn->src, sizeof(src));
+	if (sim_scenario_parse(scn, line, "--device", err, sizeof(err)))
+		die_usage("%s", err);
+	memcpy(scn->src, src, sizeof(src));
+	scn->dev_line = 0;
 }
 
 static void build_scenario(struct sim_scenario *scn, const struct opts *o)
@@ -233,9 +289,9 @@ static void build_scenario(struct sim_scenario *scn, const struct opts *o)
 	sim_scenario_init(scn);
 	if (o->scenario && o->weights)
 		die_usage("--scenario and --weights exclude each other");
-	if (!o->weights && (o->np || o->job || o->chunk || o->depth))
-		die_usage("--nonpreemptible, --job, --chunk and --depth go with --weights "
-			  "(use np=, job=, chunk=, depth= in a scenario)");
+	if (!o->weights && (o->np || o->job || o->chunk || o->depth || o->np_chain))
+		die_usage("--nonpreemptible, --job, --chunk, --depth and --np-chain go with "
+			  "--weights (use np=, job=, chunk=, depth=, np_chain= in a scenario)");
 	if (o->scenario) {
 		char *text = read_file(o->scenario);
 
@@ -263,6 +319,8 @@ static void build_scenario(struct sim_scenario *scn, const struct opts *o)
 		scn->seed = num_arg("--seed", o->seed, 0, UINT64_MAX);
 	if (o->window)
 		scn->window = dur_arg("--window", o->window, VC_SEC(1));
+	for (unsigned int i = 0; i < o->nr_device; i++)
+		device_arg(scn, o->device[i]);
 	if (o->slice && sim_param_add(scn->params, &scn->nr_params, "slice", o->slice))
 		die_usage("--slice: bad value '%s'", o->slice);
 	for (unsigned int i = 0; i < o->nr_params; i++) {
@@ -308,6 +366,12 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case OPT_HELP: usage(); break;
 		case OPT_SLICE: o->slice = optarg; break;
 		case OPT_WINDOW: o->window = optarg; break;
+		case OPT_NP_CHAIN: o->np_chain = optarg; break;
+		case OPT_DEVICE:
+			if (o->nr_device == sizeof(o->device) / sizeof(o->device[0]))
+				die_usage("too many --device settings");
+			o->device[o->nr_device++] = optarg;
+			break;
 		case OPT_PARAM:
 			if (o->nr_params == SIM_MAX_PARAMS)
 				die_usage("too many algorithm parameters");
