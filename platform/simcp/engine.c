@@ -22,15 +22,22 @@
  *           deterministically, on the caller's thread.
  *
  * Preemption happens only between commands.  A stop with no command in
- * flight (or only a WAIT that is polling) is immediate; during a command
- * flagged SIMCP_F_NOPREEMPT it is refused with the command's remaining
- * modeled time; during any other command it is accepted and completes
- * when the command retires (registers and interrupts first, then the
- * stop), reported as VC_EV_STOPPED.
+ * flight (or only a WAIT that is polling) is immediate; during a
+ * non-preemptible section (a command flagged SIMCP_F_NOPREEMPT, or a
+ * chain of them linked by SIMCP_F_CHAIN, boundaries inside the chain
+ * included) it is refused with the section's remaining modeled time as
+ * far as the submitted commands tell; during any other command it is
+ * accepted and completes when the command retires (registers and
+ * interrupts first, then the stop), reported as VC_EV_STOPPED.  After a
+ * refusal the device begins nothing for stop_hold_ns past the section's
+ * end, so the retry finds it at a boundary.  No section is longer than
+ * np_bound: a command that would pass it faults instead (simcp.c).
  *
- * Save, load and scrub each occupy the device for ctx_ns (registers, key
- * slots and scratch at ctx_bw): the first command after a switch starts only when
- * the save and load are done, so a switch costs modeled time.
+ * Save, load and scrub each occupy the device for switch_fixed_ns plus
+ * the bytes they move at ctx_bw: the registers, the key slots in use, the
+ * dirty-page bitmap and the dirty pages of scratch.  The first command
+ * after a switch starts only when the save and load are done, so a switch
+ * costs modeled time, and what it costs is what it moved.
  *
  * The timeline also runs on across a switch.  Each switch step (save,
  * load, start) is placed on the device's timeline by simcp_clock(), and
@@ -63,7 +70,7 @@
 /* Time to move @bytes at @bw bytes per second, rounded up to a whole ns. */
 static vc_time_t xfer_ns(uint64_t bytes, uint64_t bw)
 {
-	/* bytes <= 2^24 (SIMCP_MAX_LEN, a context): no overflow of bytes * 10^9. */
+	/* bytes <= 2^25 (SIMCP_MAX_LEN, a whole context): no overflow of bytes * 10^9. */
 	uint64_t b = bytes * 1000000000ull;
 
 	return b / bw + (b % bw != 0);
@@ -93,6 +100,11 @@ vc_time_t simcp_cmd_cost(const struct simcp *s, const struct simcp_cmd *cmd)
 	default:
 		return t->cmd_overhead_ns;
 	}
+}
+
+vc_time_t simcp_move_ns(const struct simcp *s, uint64_t bytes)
+{
+	return s->t.switch_fixed_ns + xfer_ns(bytes, s->t.ctx_bw);
 }
 
 vc_time_t simcp_switch_cost(const struct simcp *s)
@@ -204,11 +216,32 @@ void simcp_abort(struct simcp *s, bool report_stop)
 {
 	s->cur.phase = SIMCP_PH_NONE;
 	s->chain = false;
+	s->np_open = false;
 	if (s->stop_pending) {
 		s->stop_pending = false;
 		s->started = false;
 		if (report_stop)
 			simcp_queue_event(s, s->owner->tag, VC_EV_STOPPED);
+	}
+}
+
+/*
+ * The command @f of a non-preemptible section has retired: the section
+ * goes on when @f is flagged SIMCP_F_CHAIN, did not fault, and the next
+ * command is already submitted; else it ends here, and the device holds
+ * at this boundary if a stop was refused during it.
+ */
+static void np_retired(struct simcp *s, const struct simcp_inflight *f)
+{
+	if (!s->np_open)
+		return;
+	if (!f->fault && (f->cmd.flags & SIMCP_F_CHAIN) && !s->stop_pending &&
+	    s->started && s->loaded && simcp_state_has_work(&s->live))
+		return;
+	s->np_open = false;
+	if (s->np_refused) {
+		s->np_refused = false;
+		s->hold_until = f->end + s->stop_hold_ns;
 	}
 }
 
@@ -245,6 +278,7 @@ static vc_time_t simcp_step(struct simcp *s, vc_time_t now)
 			s->chain_end = f->end;
 			s->lag = now - f->end;
 			simcp_retire(s);
+			np_retired(s, f);
 			if (s->stop_pending) {
 				/* The boundary a stop was waiting for. */
 				s->stop_pending = false;
@@ -422,26 +456,38 @@ int simcp_create(const struct simcp_config *cfg, struct simcp **out)
 
 	if (cfg->mode != SIMCP_MODE_VTIME && cfg->mode != SIMCP_MODE_THREAD)
 		return -VC_EINVAL;
+	if (cfg->ctx_size && (cfg->ctx_size < SIMCP_CTX_SIZE_MIN ||
+			      cfg->ctx_size > SIMCP_CTX_SIZE_MAX ||
+			      cfg->ctx_size % SIMCP_PAGE_SIZE))
+		return -VC_EINVAL;
 	s = vc_os_zalloc(sizeof(*s));
 	if (!s)
 		return -VC_ENOMEM;
+	err = -VC_ENOMEM;
 	s->mode = cfg->mode;
 	s->t = cfg->timing;
 	timing_defaults(&s->t, s->mode);
-	s->ctx_ns = xfer_ns(sizeof(struct simcp_state), s->t.ctx_bw);
+	s->ctx_size = cfg->ctx_size ? cfg->ctx_size : SIMCP_SCRATCH_SIZE;
+	s->nr_pages = s->ctx_size / SIMCP_PAGE_SIZE;
+	/* The worst case: every key slot and every page. */
+	s->ctx_ns = simcp_move_ns(s, sizeof(struct simcp_regs) + sizeof(uint64_t) +
+				  (s->nr_pages + 7) / 8 +
+				  SIMCP_KEY_SLOTS * sizeof(struct simcp_keyslot) +
+				  s->ctx_size);
 	s->max_nonpreempt = cfg->max_nonpreempt;
-	if (cfg->np_chain)
-		s->stop_hold_ns = 0;
-	else
-		s->stop_hold_ns = cfg->stop_hold_ns ? cfg->stop_hold_ns
-						    : SIMCP_STOP_HOLD_DEFAULT_NS;
+	s->np_bound = cfg->max_nonpreempt ? cfg->max_nonpreempt
+					  : SIMCP_MAX_COMPUTE_NS + s->t.cmd_overhead_ns;
+	s->stop_hold_ns = cfg->stop_hold_ns ? cfg->stop_hold_ns : SIMCP_STOP_HOLD_DEFAULT_NS;
 	s->sink = cfg->event;
 	s->sink_opaque = cfg->event_opaque;
 	s->own_sink = cfg->event != NULL;
 
+	s->live.scratch = vc_os_zalloc(s->ctx_size);
+	if (!s->live.scratch)
+		goto out_free;
 	err = simcp_aes_init(s);
 	if (err)
-		goto out_free;
+		goto out_scratch;
 	err = -VC_ENOMEM;
 	if (pthread_mutex_init(&s->lock, NULL))
 		goto out_aes;
@@ -471,6 +517,8 @@ out_lock:
 	pthread_mutex_destroy(&s->lock);
 out_aes:
 	simcp_aes_fini(s);
+out_scratch:
+	vc_os_free(s->live.scratch);
 out_free:
 	vc_os_free(s);
 	return err;
@@ -492,7 +540,8 @@ void simcp_destroy(struct simcp *s)
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
 	simcp_aes_fini(s);
-	simcp_scrub(&s->live, sizeof(s->live));
+	simcp_state_scrub(s, &s->live);
+	vc_os_free(s->live.scratch);
 	vc_os_free(s);
 }
 
@@ -502,7 +551,8 @@ int simcp_stop(struct simcp_ctx *x, vc_time_t *retry_after)
 {
 	struct simcp *s = x->dev;
 	struct simcp_inflight *f = &s->cur;
-	vc_time_t now;
+	vc_time_t now, rest = 0;
+	bool np;
 	int ret = 0;
 
 	pthread_mutex_lock(&s->lock);
@@ -513,19 +563,30 @@ int simcp_stop(struct simcp_ctx *x, vc_time_t *retry_after)
 		goto out;
 	}
 	now = simcp_now(s);
-	if (f->phase == SIMCP_PH_NONE ||
-	    (f->phase == SIMCP_PH_TIMED && f->poll && !(f->cmd.flags & SIMCP_F_NOPREEMPT))) {
+	/* A command that faults runs nothing: it is never non-preemptible. */
+	np = f->phase != SIMCP_PH_NONE && (f->cmd.flags & SIMCP_F_NOPREEMPT) && !f->fault;
+	if (f->phase == SIMCP_PH_NONE && s->np_open) {
+		/* Between two commands of a chain: inside the section. */
+		rest = simcp_np_rest(s);
+	} else if (np && f->end > now) {
+		rest = f->end - now + simcp_np_rest(s);
+	} else if (np && (f->cmd.flags & SIMCP_F_CHAIN)) {
+		/* At its end (the thread is late): the rest of the chain, if any. */
+		rest = simcp_np_rest(s);
+	}
+	if (rest) {
+		*retry_after = rest;
+		/* Keep the boundary after the section for the retry (np_retired()). */
+		s->np_refused = true;
+		ret = -VC_EAGAIN;
+	} else if (f->phase == SIMCP_PH_NONE ||
+		   (f->phase == SIMCP_PH_TIMED && f->poll && !np)) {
 		/* At a boundary; a polling WAIT has done nothing and restarts. */
 		f->phase = SIMCP_PH_NONE;
 		s->chain = false;
 		s->started = false;
+		s->np_open = false;
 		s->hold_until = 0;
-	} else if ((f->cmd.flags & SIMCP_F_NOPREEMPT) && f->end > now) {
-		*retry_after = f->end - now;
-		/* Keep the next boundary for the retry (stop_hold_ns). */
-		if (s->stop_hold_ns)
-			s->hold_until = f->end + s->stop_hold_ns;
-		ret = -VC_EAGAIN;
 	} else {
 		s->stop_pending = true;
 		ret = -VC_EINPROGRESS;
@@ -546,10 +607,14 @@ int simcp_save(struct simcp_ctx *x)
 	} else if (s->started || s->cur.phase != SIMCP_PH_NONE) {
 		ret = -VC_EBUSY;
 	} else {
-		memcpy(&x->st, &s->live, sizeof(x->st));
+		uint64_t bytes = simcp_state_move(s, &x->st, &s->live);
+
+		/* The live copy stays until the next load replaces or zeroes it. */
 		s->loaded = false;
-		s->busy_until = later(s->busy_until, simcp_clock(s)) + s->ctx_ns;
+		s->busy_until = later(s->busy_until, simcp_clock(s)) + simcp_move_ns(s, bytes);
 		s->stats.saves++;
+		s->stats.ctx_bytes_moved += bytes;
+		s->stats.ctx_move_ns += simcp_move_ns(s, bytes);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return ret;
@@ -571,6 +636,7 @@ int simcp_set_iommu(struct simcp *s, const struct vc_iommu *io)
 int simcp_load(struct simcp_ctx *x)
 {
 	struct simcp *s = x->dev;
+	uint64_t bytes;
 	int ret = 0;
 
 	pthread_mutex_lock(&s->lock);
@@ -580,14 +646,19 @@ int simcp_load(struct simcp_ctx *x)
 			ret = -VC_EBUSY;
 		goto out;
 	}
-	memcpy(&s->live, &x->st, sizeof(s->live));
+	/* Pages the previous owner dirtied and @x did not are zeroed here. */
+	bytes = simcp_state_move(s, &s->live, &x->st);
 	s->owner = x;
 	s->loaded = true;
 	s->started = false;
 	s->stop_pending = false;
 	s->idle_reported = false;
-	s->busy_until = later(s->busy_until, simcp_clock(s)) + s->ctx_ns;
+	s->np_open = false;
+	s->np_refused = false;
+	s->busy_until = later(s->busy_until, simcp_clock(s)) + simcp_move_ns(s, bytes);
 	s->stats.loads++;
+	s->stats.ctx_bytes_moved += bytes;
+	s->stats.ctx_move_ns += simcp_move_ns(s, bytes);
 out:
 	pthread_mutex_unlock(&s->lock);
 	return ret;

@@ -3,12 +3,13 @@
  * DOC: simcp device model
  *
  * What one simcp context is and does, independent of time: its register
- * file (simcp_hw.h) with its key slots and the 64 KiB scratch memory, the
- * decoding and
- * checking of a command from the ring, the command's data work on guest
- * memory and scratch, and its retirement (HEAD, FENCE, faults, interrupts,
- * counters).  engine.c decides when these run; platform.c adapts the
- * contexts to the framework.
+ * file (simcp_hw.h) with its key slots and its scratch memory (ctx_size
+ * bytes, tracked in dirty pages so that a switch moves only what the
+ * context wrote), the decoding and checking of a command from the ring
+ * (the bound on non-preemptible sections included), the command's data
+ * work on guest memory and scratch, and its retirement (HEAD, FENCE,
+ * faults, interrupts, counters).  engine.c decides when these run;
+ * platform.c adapts the contexts to the framework.
  *
  * Everything the guest controls is untrusted: the ring registers are
  * checked before every fetch, a command is copied out of the ring once and
@@ -79,6 +80,81 @@ void simcp_scrub(void *p, size_t len)
 	__asm__ __volatile__("" : : "r"(p) : "memory");
 }
 
+/* ---- scratch pages and the state a switch moves ----------------------- */
+
+static bool page_dirty(const struct simcp_state *st, unsigned int p)
+{
+	return st->dirty[p / 64] >> (p % 64) & 1;
+}
+
+/* Mark the pages of scratch[@off, +@len) written; the range is checked. */
+static void mark_dirty(struct simcp_state *st, uint64_t off, uint64_t len)
+{
+	if (!len)
+		return;
+	for (uint64_t p = off >> SIMCP_PAGE_SHIFT; p <= (off + len - 1) >> SIMCP_PAGE_SHIFT; p++)
+		st->dirty[p / 64] |= 1ull << (p % 64);
+}
+
+static unsigned int nr_dirty(const struct simcp *s, const struct simcp_state *st)
+{
+	unsigned int n = 0;
+
+	for (unsigned int w = 0; w < (s->nr_pages + 63) / 64; w++)
+		n += (unsigned int)__builtin_popcountll(st->dirty[w]);
+	return n;
+}
+
+/*
+ * What a switch moves besides the pages: the registers, the completed
+ * count and the dirty bitmap (one bit per page of ctx_size), plus one
+ * struct simcp_keyslot per slot in use.
+ */
+static uint64_t state_fixed_bytes(const struct simcp *s)
+{
+	return sizeof(struct simcp_regs) + sizeof(uint64_t) + (s->nr_pages + 7) / 8;
+}
+
+uint64_t simcp_state_bytes(const struct simcp *s, const struct simcp_state *st)
+{
+	uint64_t n = state_fixed_bytes(s);
+
+	for (unsigned int i = 0; i < SIMCP_KEY_SLOTS; i++)
+		if (st->keys[i].len)
+			n += sizeof(struct simcp_keyslot);
+	return n + (uint64_t)nr_dirty(s, st) * SIMCP_PAGE_SIZE;
+}
+
+uint64_t simcp_state_move(const struct simcp *s, struct simcp_state *dst,
+			  const struct simcp_state *src)
+{
+	for (unsigned int p = 0; p < s->nr_pages; p++) {
+		uint8_t *d = dst->scratch + (size_t)p * SIMCP_PAGE_SIZE;
+
+		if (page_dirty(src, p))
+			memcpy(d, src->scratch + (size_t)p * SIMCP_PAGE_SIZE, SIMCP_PAGE_SIZE);
+		else if (page_dirty(dst, p))
+			simcp_scrub(d, SIMCP_PAGE_SIZE); /* never another context's data */
+	}
+	dst->r = src->r;
+	dst->completed = src->completed;
+	/* Empty slots are zero: copying them moves no more than the valid bits. */
+	memcpy(dst->keys, src->keys, sizeof(dst->keys));
+	memcpy(dst->dirty, src->dirty, sizeof(dst->dirty));
+	return simcp_state_bytes(s, src);
+}
+
+void simcp_state_scrub(const struct simcp *s, struct simcp_state *st)
+{
+	for (unsigned int p = 0; p < s->nr_pages; p++)
+		if (page_dirty(st, p))
+			simcp_scrub(st->scratch + (size_t)p * SIMCP_PAGE_SIZE, SIMCP_PAGE_SIZE);
+	simcp_scrub(&st->r, sizeof(st->r));
+	st->completed = 0;
+	simcp_scrub(st->keys, sizeof(st->keys));
+	memset(st->dirty, 0, sizeof(st->dirty));
+}
+
 /* ---- contexts -------------------------------------------------------- */
 
 int simcp_ctx_alloc(struct simcp *s, uint32_t tag, struct simcp_ctx **out)
@@ -89,10 +165,17 @@ int simcp_ctx_alloc(struct simcp *s, uint32_t tag, struct simcp_ctx **out)
 	x = vc_os_zalloc(sizeof(*x));
 	if (!x)
 		return -VC_ENOMEM;
+	x->st.scratch = vc_os_zalloc(s->ctx_size);
+	if (!x->st.scratch)
+		goto out_ctx;
 	x->dev = s;
 	x->tag = tag;
 	*out = x;
 	return 0;
+
+out_ctx:
+	vc_os_free(x);
+	return -VC_ENOMEM;
 }
 
 void simcp_ctx_free(struct simcp_ctx *x)
@@ -118,10 +201,13 @@ void simcp_ctx_free(struct simcp_ctx *x)
 			s->started = false;
 			s->loaded = false;
 		}
-		simcp_scrub(&s->live, sizeof(s->live));
+		simcp_state_scrub(s, &s->live);
 		s->owner = NULL;
 	}
 	pthread_mutex_unlock(&s->lock);
+	/* Only its dirty pages can hold data; the rest is zero already. */
+	simcp_state_scrub(s, &x->st);
+	vc_os_free(x->st.scratch);
 	simcp_scrub(x, sizeof(*x));
 	vc_os_free(x);
 }
@@ -257,7 +343,7 @@ static uint32_t reg_read(const struct simcp *s, const struct simcp_state *st,
 	case SIMCP_REG_CAPS:
 		return SIMCP_CAP_CRC32C | SIMCP_CAP_SHA256 | SIMCP_CAP_NOPREEMPT |
 		       (s->aes[0] ? SIMCP_CAP_AES : 0);
-	case SIMCP_REG_SCRATCH_SIZE: return SIMCP_SCRATCH_SIZE;
+	case SIMCP_REG_SCRATCH_SIZE: return s->ctx_size;
 	case SIMCP_REG_CONTROL:      return r->control;
 	case SIMCP_REG_STATUS:
 		v = 0;
@@ -297,7 +383,9 @@ static void ring_reprogrammed(struct simcp *s, struct simcp_regs *r, bool live)
 
 /*
  * CONTROL.RESET: the whole context back to the scrubbed reset state.  Live,
- * the command in flight is dropped (simcp_mmio() waited for its data work).
+ * the command in flight is dropped (simcp_mmio() waited for its data work)
+ * and the scrub occupies the device for what it zeroes: the registers, the
+ * keys in use and the dirty pages, at ctx_bw, like a save of that state.
  */
 static void ctl_reset(struct simcp *s, struct simcp_state *st, bool live)
 {
@@ -307,9 +395,10 @@ static void ctl_reset(struct simcp *s, struct simcp_state *st, bool live)
 		vc_time_t now = simcp_now(s);
 
 		simcp_abort(s, true);
-		s->busy_until = (s->busy_until > now ? s->busy_until : now) + s->ctx_ns;
+		s->busy_until = (s->busy_until > now ? s->busy_until : now) +
+				simcp_move_ns(s, simcp_state_bytes(s, st));
 	}
-	simcp_scrub(st, sizeof(*st));
+	simcp_state_scrub(s, st);
 	st->completed = completed;  /* not device state a driver sees: progress() */
 }
 
@@ -464,9 +553,9 @@ static void *xlate(struct simcp *s, struct simcp_inflight *f, uint64_t gpa,
 }
 
 /* [@off, +@len) fits in scratch memory. */
-static bool scratch_range_ok(uint64_t off, uint64_t len)
+static bool scratch_range_ok(const struct simcp *s, uint64_t off, uint64_t len)
 {
-	return off <= SIMCP_SCRATCH_SIZE && len <= SIMCP_SCRATCH_SIZE - off;
+	return off <= s->ctx_size && len <= s->ctx_size - off;
 }
 
 static bool gpa_overlap(uint64_t a, uint64_t b, uint64_t len)
@@ -574,7 +663,7 @@ static void check_cmd(struct simcp *s, struct simcp_inflight *f)
 	const struct simcp_cmd *c = &f->cmd;
 	uint64_t len = c->len;
 
-	if (c->flags & ~(SIMCP_F_IRQ | SIMCP_F_NOPREEMPT))
+	if (c->flags & ~(SIMCP_F_IRQ | SIMCP_F_NOPREEMPT | SIMCP_F_CHAIN))
 		goto bad;
 	switch (c->op) {
 	case SIMCP_OP_NOP:
@@ -602,17 +691,17 @@ static void check_cmd(struct simcp *s, struct simcp_inflight *f)
 		f->dst = xlate(s, f, c->b, c->arg == SIMCP_HASH_CRC32C ? 4 : 32, true);
 		return;
 	case SIMCP_OP_LOAD:
-		if (len > SIMCP_MAX_LEN || !scratch_range_ok(c->b, len))
+		if (len > SIMCP_MAX_LEN || !scratch_range_ok(s, c->b, len))
 			goto bad;
 		f->src = xlate(s, f, c->a, len, false);
 		return;
 	case SIMCP_OP_STORE:
-		if (len > SIMCP_MAX_LEN || !scratch_range_ok(c->a, len))
+		if (len > SIMCP_MAX_LEN || !scratch_range_ok(s, c->a, len))
 			goto bad;
 		f->dst = xlate(s, f, c->b, len, true);
 		return;
 	case SIMCP_OP_COMPUTE:
-		if (len > SIMCP_SCRATCH_SIZE || c->a > SIMCP_MAX_COMPUTE_NS)
+		if (len > s->ctx_size || c->a > SIMCP_MAX_COMPUTE_NS)
 			goto bad;
 		return;
 	case SIMCP_OP_WAIT:
@@ -655,6 +744,92 @@ static bool has_data_work(const struct simcp_cmd *c)
 	}
 }
 
+/*
+ * The bound on non-preemptible sections, checked as a command begins: a
+ * flagged command opens a section or, after a command flagged
+ * SIMCP_F_CHAIN, continues the open one; if the section's modeled time
+ * with this command would pass s->np_bound, the command is not run
+ * (SIMCP_FAULT_NONPREEMPT) and the section ends.  An unflagged command
+ * ends any section.  The modeled time of a WAIT is its cost when it is
+ * satisfied at once: one that polls is a hang, found by the framework.
+ */
+static void np_section(struct simcp *s, struct simcp_inflight *f)
+{
+	vc_time_t spent = s->np_open ? s->np_spent : 0;
+	vc_time_t cost = simcp_cmd_cost(s, &f->cmd);
+
+	if (!(f->cmd.flags & SIMCP_F_NOPREEMPT)) {
+		s->np_open = false;
+		return;
+	}
+	if (cost > s->np_bound || spent > s->np_bound - cost) {
+		s->np_open = false;
+		set_fault(f, SIMCP_FAULT_NONPREEMPT, 0);
+		return;
+	}
+	if (!s->np_open)
+		s->np_refused = false;
+	s->np_open = true;
+	s->np_spent = spent + cost;
+}
+
+/* Mark the scratch pages @c is about to write (it passed its checks). */
+static void scratch_written(struct simcp *s, const struct simcp_cmd *c)
+{
+	if (c->op == SIMCP_OP_LOAD)
+		mark_dirty(&s->live, c->b, c->len);
+	else if (c->op == SIMCP_OP_COMPUTE)
+		mark_dirty(&s->live, 0, c->len);
+}
+
+vc_time_t simcp_np_rest(struct simcp *s)
+{
+	const struct simcp_regs *r = &s->live.r;
+	const struct simcp_inflight *f = &s->cur;
+	vc_time_t rest = 0, room;
+	uint32_t at;
+
+	if (!ring_valid(r) || r->halted)
+		return 0;
+	if (f->phase != SIMCP_PH_NONE) {
+		if (!(f->cmd.flags & SIMCP_F_CHAIN) || f->ring_changed || r->head != f->head)
+			return 0;
+		at = (f->head + SIMCP_CMD_SIZE) & (r->ring_size - 1);
+	} else {
+		at = r->head;
+	}
+	room = s->np_bound > s->np_spent ? s->np_bound - s->np_spent : 0;
+	/*
+	 * Submitted commands of the section, read as the device would read
+	 * them (they may still change: this is a hint).  Past the bound the
+	 * device would fault, which ends the section.
+	 */
+	while (at != r->tail) {
+		const uint8_t *p = vc_iommu_translate(s->iommu, r->ring_base + at,
+						      SIMCP_CMD_SIZE, false);
+		struct simcp_cmd c;
+		vc_time_t cost;
+
+		uint8_t raw[SIMCP_CMD_SIZE];
+
+		if (!p)
+			break;
+		memcpy(raw, p, sizeof(raw));
+		decode(&c, raw);
+		if (!(c.flags & SIMCP_F_NOPREEMPT))
+			break;
+		cost = simcp_cmd_cost(s, &c);
+		if (cost > room)
+			break;
+		rest += cost;
+		room -= cost;
+		if (!(c.flags & SIMCP_F_CHAIN))
+			break;
+		at = (at + SIMCP_CMD_SIZE) & (r->ring_size - 1);
+	}
+	return rest;
+}
+
 void simcp_begin(struct simcp *s, vc_time_t start)
 {
 	struct simcp_regs *r = &s->live.r;
@@ -681,12 +856,16 @@ void simcp_begin(struct simcp *s, vc_time_t start)
 		}
 	}
 
+	if (!f->fault)
+		np_section(s, f);
 	if (f->fault)
 		cost = s->t.cmd_overhead_ns;
 	else if (f->poll)
 		cost = s->t.wait_poll_ns;
 	else
 		cost = simcp_cmd_cost(s, &f->cmd);
+	if (!f->fault)
+		scratch_written(s, &f->cmd);
 	f->end = start + cost;
 	f->phase = !f->fault && has_data_work(&f->cmd) ? SIMCP_PH_WORK : SIMCP_PH_TIMED;
 }
@@ -849,7 +1028,7 @@ void simcp_work(struct simcp *s)
 {
 	struct simcp_inflight *f = &s->cur;
 	const struct simcp_cmd *c = &f->cmd;
-	uint8_t *scratch = s->live.scratch;
+	uint8_t *scratch = s->live.scratch; /* pages marked dirty at begin */
 
 	switch (c->op) {
 	case SIMCP_OP_COPY:

@@ -52,8 +52,10 @@ enum simcp_mode {
 /**
  * struct simcp_timing - the timing model.  Every command costs
  * @cmd_overhead_ns plus its data cost: bytes / bandwidth (rounded up to a
- * whole ns), or @a ns for COMPUTE.  A zero field means its default.
- * Bandwidths are bytes per second.
+ * whole ns), or @a ns for COMPUTE.  A save, load or scrub costs
+ * @switch_fixed_ns plus the bytes it moves (registers, key slots in use,
+ * dirty bitmap, dirty scratch pages) at @ctx_bw.  A zero field means its
+ * default.  Bandwidths are bytes per second.
  */
 struct simcp_timing {
 	vc_time_t cmd_overhead_ns; /* per command: 100 ns */
@@ -64,8 +66,8 @@ struct simcp_timing {
 	uint64_t ctx_bw;           /* save, load, scrub of a context: 8 GB/s */
 	vc_time_t wait_poll_ns;    /* WAIT re-polls: 1 us (vtime), 20 us (thread) */
 	/*
-	 * Fixed cost of each save and each load besides the bytes moved
-	 * (bookkeeping, pipeline drain).  0: none.
+	 * Fixed cost of each save, load and scrub besides the bytes it moves
+	 * at ctx_bw (bookkeeping, pipeline drain).  0: none (the default).
 	 */
 	vc_time_t switch_fixed_ns;
 };
@@ -90,30 +92,30 @@ struct simcp_config {
 	enum simcp_mode mode;
 	struct simcp_timing timing;
 	/*
-	 * The host's bound on a non-preemptible section (the longest command
-	 * its domains flag SIMCP_F_NOPREEMPT), reported for admission control
-	 * by simcp_coproc_desc().  Not enforced by the device.
+	 * The bound on a non-preemptible section (one command flagged
+	 * SIMCP_F_NOPREEMPT, or a chain of them linked by SIMCP_F_CHAIN), in
+	 * modeled time, command overheads included.  Enforced by the device:
+	 * a command that would take its section past it is not run but
+	 * faults with SIMCP_FAULT_NONPREEMPT.  Reported as it is for
+	 * admission control by simcp_coproc_desc().  0: the device enforces
+	 * SIMCP_MAX_COMPUTE_NS plus one command overhead (the longest
+	 * COMPUTE) and reports 0 (the framework's default then applies).
 	 */
 	vc_time_t max_nonpreempt;
 	/*
 	 * After refusing a stop, begin no new command until this long past
-	 * the refused command's end, so that the retry finds the device at a
-	 * boundary even when more SIMCP_F_NOPREEMPT commands follow: every
-	 * non-preemptible section is then one command, and a guest cannot
-	 * hold the device by chaining flagged commands.  0: the default,
-	 * SIMCP_STOP_HOLD_DEFAULT_NS.
+	 * the end of the section that refused it, so that the retry finds the
+	 * device at a boundary even when more SIMCP_F_NOPREEMPT commands
+	 * follow: a guest cannot hold the device by queueing flagged
+	 * commands back to back, only with one chain up to the bound.  0: the
+	 * default, SIMCP_STOP_HOLD_DEFAULT_NS.
 	 */
 	vc_time_t stop_hold_ns;
 	/*
-	 * true: no hold; a run of back-to-back flagged commands is one
-	 * non-preemptible section (a device without a pending-preemption
-	 * latch).  For experiments on the schedulers' refusal handling.
-	 */
-	bool np_chain;
-	/*
-	 * Bytes of scratch memory per context: a multiple of 4 KiB from
-	 * 4 KiB to 16 MiB.  0: SIMCP_SCRATCH_SIZE (64 KiB).  REG_SCRATCH_SIZE
-	 * reports it.
+	 * Bytes of scratch memory per context: a multiple of 4 KiB (the page
+	 * of dirty tracking) from 4 KiB to 16 MiB; anything else makes
+	 * simcp_create() fail with -VC_EINVAL.  0: SIMCP_SCRATCH_SIZE
+	 * (64 KiB).  REG_SCRATCH_SIZE reports it.
 	 */
 	uint32_t ctx_size;
 	/* Event sink; NULL: vc_coproc_event() of the attached coproc. */
@@ -129,14 +131,16 @@ struct simcp_stats {
 	uint64_t events;        /* events delivered */
 	uint64_t events_dropped; /* no sink, or the queue overflowed */
 	vc_time_t busy_ns;      /* modeled time spent executing commands */
-	uint64_t ctx_bytes_moved; /* bytes copied by saves and loads */
+	uint64_t ctx_bytes_moved; /* bytes moved by saves and loads (what they cost) */
+	vc_time_t ctx_move_ns;  /* modeled time of those saves and loads */
 };
 
 /* ---- device ----------------------------------------------------------- */
 
 /**
  * simcp_create() - a device with nothing loaded.  @cfg is copied.
- * Returns 0 and *@out (freed with simcp_destroy()), -VC_EINVAL (bad mode),
+ * Returns 0 and *@out (freed with simcp_destroy()), -VC_EINVAL (bad mode
+ * or ctx_size),
  * -VC_ENOMEM, or -VC_EAGAIN when the device thread cannot be started.
  */
 VC_MUST_CHECK int simcp_create(const struct simcp_config *cfg, struct simcp **out);
@@ -168,9 +172,11 @@ void simcp_coproc_desc(struct simcp *s, const char *name, uint64_t mmio_base,
 
 /**
  * simcp_switch_cost() - modeled worst cost of a context switch once the
- * device is at a command boundary: save + load (stop and start cost
- * nothing more).  Waiting for the boundary is bounded by the longest
- * command, which the host bounds with max_nonpreempt.
+ * device is at a command boundary: save + load of whole contexts (every
+ * key slot, every scratch page dirty; stop and start cost nothing more).
+ * A switch of contexts that wrote less costs less.  Waiting for the
+ * boundary is bounded by the longest command, or the longest
+ * non-preemptible section, which the device bounds by max_nonpreempt.
  */
 vc_time_t simcp_switch_cost(const struct simcp *s);
 
@@ -204,8 +210,9 @@ uint32_t simcp_ctx_tag(const struct simcp_ctx *x);
  * simcp_stop() - stop the loaded @x at a command boundary.  Returns 0
  * (stopped, or @x not running), -VC_EINPROGRESS (it stops when the
  * command in flight retires and reports VC_EV_STOPPED), or -VC_EAGAIN
- * (a SIMCP_F_NOPREEMPT command is in flight; *@retry_after = its
- * remaining modeled time, > 0; see also simcp_config.stop_hold_ns).
+ * (a non-preemptible section is under way; *@retry_after = its remaining
+ * modeled time as far as the commands submitted up to TAIL tell, > 0;
+ * see also simcp_config.stop_hold_ns).
  * Idempotent.
  */
 int simcp_stop(struct simcp_ctx *x, vc_time_t *retry_after);

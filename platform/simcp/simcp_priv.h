@@ -51,8 +51,23 @@ struct simcp_keyslot {
 };
 
 /*
- * Everything a context switch moves: registers, key slots, scratch memory
- * and the count of commands completed (65 608 + 576 + 8 = 66 192 bytes).
+ * Scratch memory is tracked in pages: a context's state records which
+ * pages it has written since it was made or reset (dirty), and a switch
+ * moves only those.  A page not dirty reads as zero.
+ */
+#define SIMCP_PAGE_SHIFT    12
+#define SIMCP_PAGE_SIZE     (1u << SIMCP_PAGE_SHIFT)
+#define SIMCP_CTX_SIZE_MIN  SIMCP_PAGE_SIZE
+#define SIMCP_CTX_SIZE_MAX  (16u * 1024u * 1024u)
+#define SIMCP_MAX_PAGES     (SIMCP_CTX_SIZE_MAX / SIMCP_PAGE_SIZE)
+#define SIMCP_DIRTY_WORDS   (SIMCP_MAX_PAGES / 64)
+
+/*
+ * Everything a context switch moves: registers, the count of commands
+ * completed, the key slots in use, the dirty-page bitmap and the dirty
+ * pages of scratch memory (simcp_state_bytes()).  Every byte of @scratch
+ * outside the pages marked in @dirty is zero: that is what keeps a switch
+ * from moving them and a context from seeing another's data.
  */
 struct simcp_state {
 	struct simcp_regs r;
@@ -64,7 +79,8 @@ struct simcp_state {
 	 */
 	uint64_t completed;
 	struct simcp_keyslot keys[SIMCP_KEY_SLOTS];
-	uint8_t scratch[SIMCP_SCRATCH_SIZE];
+	uint64_t dirty[SIMCP_DIRTY_WORDS]; /* bit p: scratch page p written */
+	uint8_t *scratch;                  /* ctx_size bytes, owned by the state */
 };
 
 struct simcp_ctx {
@@ -119,9 +135,12 @@ struct evp_cipher_st;
 struct simcp {
 	enum simcp_mode mode;
 	struct simcp_timing t;      /* defaults filled in */
-	vc_time_t ctx_ns;           /* save, load or scrub of one context */
-	vc_time_t max_nonpreempt;
-	vc_time_t stop_hold_ns;     /* 0: off */
+	vc_time_t ctx_ns;           /* save or load of a whole context (worst case) */
+	uint32_t ctx_size;          /* bytes of scratch per context */
+	unsigned int nr_pages;      /* ctx_size / SIMCP_PAGE_SIZE */
+	vc_time_t max_nonpreempt;   /* as configured (reported to the framework) */
+	vc_time_t np_bound;         /* enforced bound on a non-preemptible section */
+	vc_time_t stop_hold_ns;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;        /* engine wake-ups and phase/delivery ends */
@@ -156,6 +175,16 @@ struct simcp {
 				     * boundary whose events it delivers next */
 	vc_time_t busy_until;       /* save/load/scrub occupy the device till */
 	vc_time_t hold_until;       /* after a refused stop: begin nothing till */
+	/*
+	 * The non-preemptible section under way on the live state: np_open
+	 * while it runs (from its first command's begin to its last one's
+	 * retire, between the commands of a chain included), np_spent its
+	 * modeled time so far (the commands begun in it), np_refused when a
+	 * stop was refused during it (the hold follows its end).
+	 */
+	bool np_open;
+	bool np_refused;
+	vc_time_t np_spent;
 	struct simcp_inflight cur;
 	struct simcp_event evq[SIMCP_EVQ_LEN];
 	unsigned int nr_ev;
@@ -179,8 +208,35 @@ struct simcp {
 
 /* ---- simcp.c: the device model; s->lock held unless noted ------------ */
 
-/* Zero @st (not elided by the compiler): the reset state, scrubbed. */
+/* Zero @len bytes at @p (not elided by the compiler). */
 void simcp_scrub(void *p, size_t len);
+
+/*
+ * Back to the reset state, scrubbed: registers, key slots and the dirty
+ * pages of scratch zeroed, no page dirty.  The scratch buffer stays.
+ */
+void simcp_state_scrub(const struct simcp *s, struct simcp_state *st);
+
+/* Bytes a save or load of @st moves (registers, keys in use, bitmap, dirty pages). */
+uint64_t simcp_state_bytes(const struct simcp *s, const struct simcp_state *st);
+
+/*
+ * Copy @src to @dst as a switch does: registers, keys, bitmap and @src's
+ * dirty pages; pages dirty in @dst only are zeroed.  Returns the bytes
+ * moved, simcp_state_bytes(@src).
+ */
+uint64_t simcp_state_move(const struct simcp *s, struct simcp_state *dst,
+			  const struct simcp_state *src);
+
+/* Modeled time of a save, load or scrub that moves @bytes. */
+vc_time_t simcp_move_ns(const struct simcp *s, uint64_t bytes);
+
+/*
+ * For a stop refused in a non-preemptible section: the modeled time of
+ * the section's commands after the one in flight (or after the last
+ * retired, at a boundary) that are submitted up to TAIL.
+ */
+vc_time_t simcp_np_rest(struct simcp *s);
 
 bool simcp_state_has_work(const struct simcp_state *st);
 

@@ -52,7 +52,8 @@ static int setup(void **state)
 	/* Settle at t = 0 (an empty ring reports idle) and start clean. */
 	vc_vtime_run_until(0);
 	F.log.n = 0;
-	F.t0 = simcp_switch_cost(F.s) / 2; /* the load */
+	/* The load of a fresh context: registers, count and dirty bitmap. */
+	F.t0 = ((72 + 8 + 2) * 1000000000ull + t.ctx_bw - 1) / t.ctx_bw;
 	return 0;
 }
 
