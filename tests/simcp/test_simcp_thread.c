@@ -120,9 +120,13 @@ static int switch_to(struct simcp_ctx *from, struct simcp_ctx *to, const struct 
 	return r;
 }
 
+/* simcp_config.max_nonpreempt of the next setup. */
+static vc_time_t fixture_np;
+
 static int setup(void **state)
 {
-	struct simcp_config cfg = { .mode = SIMCP_MODE_THREAD, .event = tsink };
+	struct simcp_config cfg = { .mode = SIMCP_MODE_THREAD, .event = tsink,
+				    .max_nonpreempt = fixture_np };
 
 	memset(&F, 0, sizeof(F));
 	pthread_mutex_lock(&E.m);
@@ -145,8 +149,15 @@ static int setup(void **state)
 	return 0;
 }
 
+static int setup_bound(void **state)
+{
+	fixture_np = VC_MSEC(50);
+	return setup(state);
+}
+
 static int teardown(void **state)
 {
+	fixture_np = 0;
 	simcp_ctx_free(F.g.x);
 	simcp_destroy(F.s);
 	guest_fini(&F.g);
@@ -375,7 +386,7 @@ static double busy_fraction(vc_time_t busy0, vc_time_t t0, vc_time_t t1)
 static void test_thread_switch_from_another_thread(void **state)
 {
 	struct second b;
-	struct simcp_stats st;
+	struct simcp_stats st, st2;
 	vc_time_t ra = 0, t0, t1;
 	double busy;
 	int i;
@@ -395,7 +406,9 @@ static void test_thread_switch_from_another_thread(void **state)
 	       (unsigned long long)(HOLD_NS / 1000000), (double)(t1 - t0) / 1e6,
 	       (double)b.modeled / 1e6, busy);
 	/* Never before the switch in real time: save, load, then the run. */
-	assert_true(t1 - t0 >= simcp_switch_cost(F.s) + b.modeled);
+	simcp_stats(F.s, &st2);
+	assert_true(st2.ctx_move_ns > st.ctx_move_ns);
+	assert_true(t1 - t0 >= st2.ctx_move_ns - st.ctx_move_ns + b.modeled);
 	assert_true(busy >= 0.8);
 	assert_int_equal(rd(b.g.x, SIMCP_REG_CMDS_DONE), RUN_CMDS + 1);
 	second_fini(&b);
@@ -447,7 +460,7 @@ static void test_thread_switch_late_boundary(void **state)
 {
 	struct guest *a = &F.g;
 	struct second b;
-	struct simcp_stats st;
+	struct simcp_stats st, st2;
 	struct simcp_cmd c1 = cmd_compute(VC_MSEC(5), 0, 0);
 	vc_time_t t0, t1;
 	double busy;
@@ -465,7 +478,10 @@ static void test_thread_switch_late_boundary(void **state)
 	       "%.1f ms after A began (modeled %.1f ms), device busy %.3f of it\n",
 	       (unsigned long long)(HOLD_NS / 1000000), (double)(t1 - t0) / 1e6,
 	       (double)(simcp_cmd_cost(F.s, &c1) + b.modeled) / 1e6, busy);
-	assert_true(t1 - t0 >= simcp_cmd_cost(F.s, &c1) + simcp_switch_cost(F.s) + b.modeled);
+	simcp_stats(F.s, &st2);
+	assert_true(st2.ctx_move_ns > st.ctx_move_ns);
+	assert_true(t1 - t0 >= simcp_cmd_cost(F.s, &c1) + (st2.ctx_move_ns - st.ctx_move_ns) +
+			       b.modeled);
 	assert_true(busy >= 0.8);
 	/* A stopped after c1 (or, on a slow host, c2), the rest of its run queued. */
 	assert_true(rd(a->x, SIMCP_REG_CMDS_DONE) >= 1 && rd(a->x, SIMCP_REG_CMDS_DONE) <= 2);
@@ -503,12 +519,48 @@ static void test_thread_switch_not_before_work(void **state)
 	second_fini(&b);
 }
 
+/*
+ * On real time too: a chain refuses a stop with the rest of what can run
+ * as the hint, and the command that would take it past the bound (50 ms)
+ * faults instead of running, after the two before it.
+ */
+static void test_thread_chain_bound(void **state)
+{
+	const uint8_t ch = SIMCP_F_NOPREEMPT | SIMCP_F_CHAIN;
+	struct guest *g = &F.g;
+	vc_time_t ra = 0, t0, c = VC_MSEC(20) + 100;
+	uint32_t bad;
+	int i;
+
+	guest_push(g, cmd_compute(VC_MSEC(20), 0, ch));
+	guest_push(g, cmd_compute(VC_MSEC(20), 0, ch));
+	bad = guest_push(g, cmd_compute(VC_MSEC(20), 0, SIMCP_F_NOPREEMPT));
+	guest_push(g, cmd_fence(1, 0, SIMCP_F_IRQ));
+	t0 = mono_now();
+	guest_doorbell(g);
+	sleep_ns(VC_MSEC(5));
+	assert_int_equal(simcp_stop(g->x, &ra), -VC_EAGAIN);
+	/* The rest of the first command and the second; not the third. */
+	assert_true(ra > c && ra <= 2 * c);
+	i = wait_event(0, VC_EV_IRQ, 5000);
+	assert_true(i >= 0);
+	assert_true(E.log.e[i].at - t0 >= 2 * c);
+	assert_int_equal(rd(g->x, SIMCP_REG_FAULT_CODE), SIMCP_FAULT_NONPREEMPT);
+	assert_int_equal(rd(g->x, SIMCP_REG_FAULT_HEAD), bad);
+	assert_int_equal(rd(g->x, SIMCP_REG_CMDS_DONE), 2);
+	assert_int_equal(rd(g->x, SIMCP_REG_FENCE_LO), 0);
+	assert_true(rd(g->x, SIMCP_REG_IRQ_STATUS) & SIMCP_IRQ_ERROR);
+	/* Halted: at a boundary, stopped at once. */
+	assert_int_equal(simcp_stop(g->x, &ra), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_thread_executes_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_keeps_pace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thread_chain_bound, setup_bound, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_switch_from_another_thread, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_thread_switch_late_boundary, setup, teardown),
