@@ -75,34 +75,40 @@ static vc_time_t watch_deadline(const struct vc_coproc *c, const struct vc_vcopr
 }
 
 /*
- * The time from @since to @now that the device has seen (plat_seen()):
- * what it was not given by its host is forgiven.  Checked every watch
- * period, so a device that comes back after being starved is charged at
- * most one period it did not see.
+ * The time the device has seen (plat_seen()) since *@mark, which moves up
+ * to it.  What it has not seen yet is not forgiven but left for a later
+ * look: a device thread starved now is charged for this time once it has
+ * run past it (a hung one then really had the chance to work), while a
+ * healthy one shows progress by then.
  */
-static vc_time_t seen_since(struct vc_coproc *c, vc_time_t since, vc_time_t now)
+static vc_time_t seen_advance(struct vc_coproc *c, vc_time_t *mark, vc_time_t now)
 {
 	vc_time_t upto = plat_seen(c, now);
 
-	return upto > since ? upto - since : 0;
+	if (upto <= *mark)
+		return 0;
+	now = upto - *mark;
+	*mark = upto;
+	return now;
 }
 
 /*
  * Add the running time since the last look to @v's stall, or clear it.
- * Only time the device has seen counts (plat_seen()): a device its host
- * did not run made no progress without being hung.
+ * Only time the device has seen counts (plat_seen()), and it is read
+ * before the progress: a device that runs between the two reads shows
+ * its progress, never only the time it spent.
  */
 static void stall_account(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
 {
+	vc_time_t seen = seen_advance(c, &v->last_check, now);
 	uint64_t p = plat_progress(c, v->ctx);
 
 	if (p != v->last_progress) {
 		v->last_progress = p;
 		v->stalled_ns = 0;
 	} else {
-		v->stalled_ns += seen_since(c, v->last_check, now);
+		v->stalled_ns += seen;
 	}
-	v->last_check = now;
 }
 
 /* ---- timer ------------------------------------------------------------------ */
@@ -596,8 +602,7 @@ void vc_coproc_timer_fn(void *arg)
 	c->armed = VC_TIME_INF;
 	if (c->cstate == VC_CS_STOPPING && now >= c->stop_deadline) {
 		/* Only the time the device has seen counts: a starved one gets the rest. */
-		c->stop_seen_ns += seen_since(c, c->stop_check, now);
-		c->stop_check = now;
+		c->stop_seen_ns += seen_advance(c, &c->stop_check, now);
 		if (c->stop_seen_ns < c->desc.stop_timeout)
 			c->stop_deadline = deadline_after(now, VC_MIN(c->desc.stop_timeout -
 								      c->stop_seen_ns,
