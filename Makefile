@@ -95,6 +95,7 @@ check: build
 bench: build
 	$(BUILD)/bench/bench-sched
 	@if [ -x $(BUILD)/bench/bench-fair ]; then $(BUILD)/bench/bench-fair; else echo "bench-fair: skipped: not built (platform_simcp disabled)"; fi
+	@if [ -x $(BUILD)/bench/bench-switch ]; then $(BUILD)/bench/bench-switch; else echo "bench-switch: skipped: not built (platform_simcp disabled)"; fi
 	@if [ -x $(BUILD)/bench/bench-kvm ]; then $(BUILD)/bench/bench-kvm; \
 	else echo "bench-kvm: skipped: not built (Meson option kvm_host disabled)"; fi
 	python3 bench/bench_virtio.py $(BUILD)
