@@ -64,15 +64,16 @@ struct set {
 /*
  * The most device time a job of @compute takes on simcp: its COMPUTE
  * commands of at most @chunk each, and the closing fence, each with the
- * command overhead of the timing model.  A chain ends wherever its length
- * falls, splitting a chunk: one more command for each chain at most.
+ * command overhead of the timing model.  Chains and the runs between them
+ * each end wherever their length falls, splitting a chunk: two more
+ * commands for each chain at most.
  */
 static vc_time_t job_time(vc_time_t compute, vc_time_t chunk, bool chains)
 {
 	vc_time_t cmds = (compute + chunk - 1) / chunk + 1;
 
 	if (chains)
-		cmds += (compute + CHAIN_MIN - 1) / CHAIN_MIN;
+		cmds += 2 * ((compute + CHAIN_MIN - 1) / CHAIN_MIN);
 	return compute + cmds * SIMCP_DEF_CMD_OVERHEAD_NS;
 }
 
