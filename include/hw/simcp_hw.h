@@ -26,13 +26,14 @@
 #define SIMCP_MMIO_SIZE     0x1000u
 #define SIMCP_ID_VALUE      0x53494d43u /* "SIMC" */
 #define SIMCP_VERSION_VALUE 0x00010001u /* 1.1: key slots and AES-CBC */
+/* Default bytes of scratch per context; SIMCP_REG_SCRATCH_SIZE gives the device's. */
 #define SIMCP_SCRATCH_SIZE  (64u * 1024u)
 
 /* Registers: 32 bits wide, naturally aligned; 64-bit values as LO/HI. */
 #define SIMCP_REG_ID            0x000 /* RO  SIMCP_ID_VALUE */
 #define SIMCP_REG_VERSION       0x004 /* RO  major << 16 | minor */
 #define SIMCP_REG_CAPS          0x008 /* RO  SIMCP_CAP_* */
-#define SIMCP_REG_SCRATCH_SIZE  0x00c /* RO  bytes of scratch memory */
+#define SIMCP_REG_SCRATCH_SIZE  0x00c /* RO  bytes of scratch memory per context */
 #define SIMCP_REG_CONTROL       0x010 /* RW  SIMCP_CTRL_* */
 #define SIMCP_REG_STATUS        0x014 /* RO  SIMCP_STATUS_* */
 #define SIMCP_REG_IRQ_STATUS    0x018 /* RO  SIMCP_IRQ_* pending */
@@ -74,7 +75,9 @@
 #define SIMCP_FAULT_BAD_RING  4u /* RING_BASE/SIZE/TAIL invalid */
 /*
  * A command of a non-preemptible section would take the section past the
- * device's bound on such sections (max_nonpreempt): it is not run.
+ * device's bound on such sections (max_nonpreempt, modeled time with
+ * command overheads): it is not run, FAULT_HEAD names it, and the section
+ * ends.  No section holds the device longer than the bound.
  */
 #define SIMCP_FAULT_NONPREEMPT 5u
 
