@@ -37,10 +37,20 @@
  * next to a 16 MiB one running fault=N, a device that wrote the faulting
  * jobs' results with the wrong domain's IOMMU context would hit it.
  *
+ * canaries=1 covers the rest of the domain's memory with canaries: the
+ * free low memory (0x30000 to the image) and, once the buffers are set up,
+ * every free byte of the heap, in chunks of at most 1 MiB, each filled
+ * with its own random 32-bit pattern by the device (FILL) and hashed by it
+ * (CRC-32C).  The CPU checks the pattern at random words of every page
+ * after the fill and at the end, and the device hashes every chunk again
+ * at the end: any byte that changed - a write by another domain's DMA or
+ * by the host - fails the run.  Filling and hashing by the device costs
+ * the guest's (possibly emulated) CPU nothing.
+ *
  * Command line (key=value): seconds=DUR (default: the host's --seconds),
  * size=BYTES (16K), bufs=N (8, at most 64), algo=crc32c|sha256|mix (mix:
  * every 8th job SHA-256), compute=DUR (0), chunk=DUR (= compute),
- * fault=N (0: none), canary=GPA.
+ * fault=N (0: none), canary=GPA, canaries=0|1.
  *
  * Marks (board.h): BUSY once the first jobs are queued, DONE when the run
  * time is up and it stops submitting.
@@ -61,6 +71,17 @@
 #define MAX_BUFS 64
 #define CANARY_SIZE 4096
 #define WAIT_NS 5000000000ull /* a job not done after 5 s is lost */
+#define CHUNK_MAX (1u << 20)
+#define MAX_CHUNKS 128
+#define LOW_FREE_START 0x30000ull /* above the APs' stacks (board.h) */
+
+/* A canary chunk: its pattern and the device's CRC-32C of it after the fill. */
+struct chunk {
+	uint8_t *p;
+	uint32_t len;
+	uint32_t pattern;
+	uint32_t crc;
+};
 
 struct slot {
 	uint8_t *buf;             /* the common prefix, then this job's tail */
@@ -82,6 +103,10 @@ static struct {
 	struct sha256 sha_prefix; /* SHA-256 state after the prefix */
 	uint64_t rng, seq;
 	uint64_t jobs, bytes, crc_jobs, sha_jobs, bad, printed, faults;
+	struct chunk chunk[MAX_CHUNKS];  /* canaries=1 */
+	uint32_t *chunk_crc;             /* the device's CRCs, MAX_CHUNKS of them */
+	unsigned int nr_chunks;
+	uint64_t canary_bytes;
 } H;
 
 static void fill_random(uint8_t *p, uint64_t len)
@@ -134,6 +159,125 @@ static int setup_buffers(void)
 	}
 	mem__free(src);
 	return 0;
+}
+
+static void chunk_add(uint8_t *p, uint64_t len)
+{
+	struct chunk *c = &H.chunk[H.nr_chunks++];
+
+	c->p = p;
+	c->len = (uint32_t)len;
+	c->pattern = (uint32_t)rand__next(&H.rng);
+	H.canary_bytes += len;
+}
+
+/* Queue FILL (when @fill) and HASH of every chunk, then wait for them. */
+static int chunks_device(bool fill)
+{
+	struct simcp_cmd cmd;
+	uint64_t fence;
+	int r = 0;
+
+	for (unsigned int i = 0; i < H.nr_chunks && !r; i++) {
+		const struct chunk *c = &H.chunk[i];
+
+		if (fill) {
+			cmd = (struct simcp_cmd){ .op = SIMCP_OP_FILL, .len = c->len,
+						  .b = virt_to_phys(c->p), .c = c->pattern };
+			r = cp__submit(&H.cp, &cmd, clock__ns() + WAIT_NS);
+		}
+		cmd = (struct simcp_cmd){ .op = SIMCP_OP_HASH, .arg = SIMCP_HASH_CRC32C,
+					  .len = c->len, .a = virt_to_phys(c->p),
+					  .b = virt_to_phys(&H.chunk_crc[i]) };
+		if (!r)
+			r = cp__submit(&H.cp, &cmd, clock__ns() + WAIT_NS);
+	}
+	if (!r)
+		r = cp__fence(&H.cp, true, &fence, clock__ns() + WAIT_NS);
+	if (r) {
+		printf("hash: canaries: %s\n", simcp_drv_strerror(r));
+		return -1;
+	}
+	cp__kick(&H.cp);
+	if (cp__wait(&H.cp, fence, clock__ns() + WAIT_NS)) {
+		printf("hash: canaries: no completion or a fault\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* The CPU's look: the first, the last and a random word of every page. */
+static bool chunks_spot_check(void)
+{
+	bool ok = true;
+
+	for (unsigned int i = 0; i < H.nr_chunks; i++) {
+		const struct chunk *c = &H.chunk[i];
+
+		for (uint64_t pg = 0; pg < c->len; pg += 4096) {
+			uint64_t n = MIN((uint64_t)4096, c->len - pg) / 4;
+			const uint32_t *w = (const uint32_t *)(c->p + pg);
+			uint64_t at[3] = { 0, n - 1, rand__next(&H.rng) % n };
+
+			for (unsigned int k = 0; k < 3; k++) {
+				if (w[at[k]] == c->pattern)
+					continue;
+				if (ok)
+					printf("hash: canary word at %p is %#x, not %#x\n",
+					       (const void *)&w[at[k]], w[at[k]], c->pattern);
+				ok = false;
+			}
+		}
+	}
+	return ok;
+}
+
+/*
+ * canaries=1: the free low memory and every free byte of the heap become
+ * chunks, filled and hashed by the device.  Returns 0 or -1.
+ */
+static int canaries_setup(void)
+{
+	uint64_t low_end = BOARD_KERNEL_GPA;
+	uint8_t *p;
+
+	H.chunk_crc = mem__alloc(MAX_CHUNKS * sizeof(uint32_t), 64);
+	if (!H.chunk_crc)
+		return -1;
+	for (uint64_t a = LOW_FREE_START; a < low_end; a += CHUNK_MAX)
+		chunk_add((uint8_t *)(uintptr_t)a, MIN((uint64_t)CHUNK_MAX, low_end - a));
+	for (uint32_t len = CHUNK_MAX; len >= 4096 && H.nr_chunks < MAX_CHUNKS; )
+		if ((p = mem__alloc(len, 4096)))
+			chunk_add(p, len);
+		else
+			len /= 2;
+	if (chunks_device(true))
+		return -1;
+	for (unsigned int i = 0; i < H.nr_chunks; i++)
+		H.chunk[i].crc = H.chunk_crc[i];
+	if (!chunks_spot_check())
+		return -1;
+	printf("hash: canaries: %u chunks, %llu KiB, %llu KiB of heap left\n", H.nr_chunks,
+	       (unsigned long long)(H.canary_bytes >> 10),
+	       (unsigned long long)(mem__free_bytes() >> 10));
+	return 0;
+}
+
+/* Every canary as it was: the CPU's spot checks and the device's CRCs. */
+static bool canaries_intact(void)
+{
+	bool ok = chunks_spot_check();
+
+	if (chunks_device(false))
+		return false;
+	for (unsigned int i = 0; i < H.nr_chunks; i++) {
+		if (H.chunk_crc[i] == H.chunk[i].crc)
+			continue;
+		printf("hash: canary chunk %u (%u bytes at %p) changed: crc %#x, was %#x\n", i,
+		       H.chunk[i].len, (void *)H.chunk[i].p, H.chunk_crc[i], H.chunk[i].crc);
+		ok = false;
+	}
+	return ok;
 }
 
 /*
@@ -251,6 +395,8 @@ static void parse_args(const struct board_info *bi, uint64_t *run_ns)
 	char algo[16] = "mix";
 	uint64_t canary, cmds;
 
+	H.nr_chunks = arg__u64("canaries", 0) ? 1 : 0; /* a flag until set up */
+
 	*run_ns = arg__time("seconds", 1000000000ull, bi->run_ns ? bi->run_ns : 1000000000ull);
 	H.size = arg__u64("size", 16 << 10);
 	H.bufs = arg__u64("bufs", 8);
@@ -293,6 +439,7 @@ int guest_main(const struct board_info *bi)
 {
 	uint64_t run_ns, t0, end, elapsed, head = 0, tail = 0, unknown;
 	bool busy_marked = false, done_marked = false, canary_ok = true;
+	char chunks[64] = "";
 	int r;
 
 	parse_args(bi, &run_ns);
@@ -314,6 +461,11 @@ int guest_main(const struct board_info *bi)
 	}
 	if (setup_buffers())
 		goto fail;
+	if (H.nr_chunks) {
+		H.nr_chunks = 0;
+		if (canaries_setup())
+			goto fail;
+	}
 	printf("hash: %llu x %llu-byte buffers, %s, compute %llu us in %llu us chunks, %llu ms\n",
 	       (unsigned long long)H.bufs, (unsigned long long)H.size,
 	       !H.mix ? "crc32c" : H.mix == 1 ? "sha256" : "mix",
@@ -390,15 +542,23 @@ int guest_main(const struct board_info *bi)
 		printf("hash: the canary at %p changed\n", (void *)H.canary);
 		canary_ok = false;
 	}
+	if (H.nr_chunks && !canaries_intact()) {
+		printf("hash: canaries changed\n");
+		canary_ok = false;
+	}
 	if (H.bad || H.cp.foreign || unknown || !canary_ok)
 		goto fail;
+	if (H.nr_chunks)
+		snprintf(chunks, sizeof(chunks), " canaries=intact canary_kib=%llu",
+			 (unsigned long long)(H.canary_bytes >> 10));
 	printf("result: hash ok jobs=%llu crc32c=%llu sha256=%llu bytes=%llu KB/s=%llu irqs=%llu "
-	       "faults=%llu foreign=0 unknown=0 spurious=%llu%s\n",
+	       "faults=%llu foreign=0 unknown=0 spurious=%llu%s%s\n",
 	       (unsigned long long)H.jobs, (unsigned long long)H.crc_jobs,
 	       (unsigned long long)H.sha_jobs, (unsigned long long)H.bytes,
 	       (unsigned long long)(elapsed ? H.bytes * 1000000 / elapsed : 0),
 	       (unsigned long long)H.cp.irqs, (unsigned long long)H.faults,
-	       (unsigned long long)H.cp.spurious, H.canary ? " canary=intact" : "");
+	       (unsigned long long)H.cp.spurious, H.canary ? " canary=intact" : "",
+	       chunks);
 	return BOARD_EXIT_PASS;
 fail:
 	printf("result: hash FAIL jobs=%llu bad=%llu errors=%llu foreign=%llu unknown=%llu%s\n",
