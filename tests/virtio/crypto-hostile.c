@@ -50,6 +50,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -781,7 +782,9 @@ static void chain_post(struct fe *f, unsigned int s, const struct chain *c, bool
 		f->desc[head] = (struct vu_desc){ IND_GPA + s * 0x1000ull, c->n * 16u,
 						  VU_DESC_F_INDIRECT, 0 };
 	}
-	f->req[s] = (struct req){ .busy = true, .t = now_ns(), .sess = -1 };
+	/* the slot's buffer for the expected result is kept for its next request */
+	f->req[s] = (struct req){ .busy = true, .t = now_ns(), .sess = -1,
+				  .expect = f->req[s].expect };
 	f->posted++;
 	post(f, head);
 }
@@ -1364,7 +1367,7 @@ static int round_badchains(struct fe *f, struct round_stats *rs)
 			d[1] = (struct vu_desc){ h + 0xc0, 1, VU_DESC_F_WRITE, 0 };
 			break;
 		}
-		f->req[0] = (struct req){ .busy = true, .sess = -1 };
+		f->req[0] = (struct req){ .busy = true, .sess = -1, .expect = f->req[0].expect };
 		post(f, 0);
 		kick(f);
 		if (!wait_slot(f, 0, 5000))
@@ -1862,6 +1865,7 @@ int main(int argc, char **argv)
 	uint64_t t0, t1, lists = 0, worst_list = 0;
 	int status, rc = 1;
 	double share, busy;
+	pid_t parent;
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: %s VCOPROCD CLI CRYPTO.DTB [SECONDS [SEED]]\n", argv[0]);
@@ -1876,6 +1880,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(ctl_path, sizeof(ctl_path), "%s/ctl.sock", dir);
+	parent = getpid();
 	daemon_pid = fork();
 	if (daemon_pid < 0)
 		return 1;
@@ -1883,6 +1888,9 @@ int main(int argc, char **argv)
 		char log[128];
 		int fd;
 
+		/* The daemon goes with this test whatever ends it (a crash included). */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(127);
 		snprintf(log, sizeof(log), "%s/vcoprocd.log", dir);
 		fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd >= 0) {
