@@ -584,6 +584,126 @@ def case_vcpus(ctx):
                                           for n in ("spin", "hash")}, r)
 
 
+# ---- hostile guests ----------------------------------------------------------------
+
+
+def e2e_seed():
+    """The run's seed for the hostile guests: VCOPROC_E2E_SEED, or one from the
+    clock.  Printed, so that a failure can be run again with the same attacks."""
+    seed = int(os.environ.get("VCOPROC_E2E_SEED") or int(time.time() * 1000) % 1000000007)
+    print("seed %d (VCOPROC_E2E_SEED=%d repeats this run's attacks)" % (seed, seed))
+    return seed
+
+
+# Well-behaved domains beside the hostile ones: device-bound hash (every result
+# checked), weights 1:2, every free byte of their 32 MiB under canaries.
+GOOD = {"g1": 256, "g2": 512}
+GOOD_CMD = "size=4K bufs=16 compute=10ms chunk=2500us canaries=1"
+SHARE_TOL = 0.03
+
+
+def hostile_run(ctx, hostile, seconds=4.0):
+    """@hostile: {name: (mode, weight, extra command line)}.  The hostile
+    guests run two seconds longer than the well-behaved ones (which boot slower:
+    they set up their canaries), so the busy window ends with the first of
+    those stopping, while everybody is still at it."""
+    seed = ctx.setdefault("seed", e2e_seed())
+    args = ["--algo", "credit", "--seconds", str(seconds), "--interval", "0.5", "--no-echo"]
+    for name, w in GOOD.items():
+        args += ["--domain", "kernel=%s,name=%s,memory=32,weight=%d,cmdline=%s"
+                 % (image(ctx, "hash"), name, w, GOOD_CMD)]
+    for name, (mode, w, extra) in hostile.items():
+        args += ["--domain", "kernel=%s,name=%s,memory=16,weight=%d,cmdline=mode=%s seed=%d "
+                 "seconds=%gs%s" % (image(ctx, "hostile"), name, w, mode, seed, seconds + 2,
+                                    " " + extra if extra else "")]
+    r = vcoprocd(ctx, args, 90)
+    check(r.json is not None, "vcoprocd left no summary (crashed?): exit status %d" % r.rc, r)
+    s = r.summary()
+    for name in hostile:
+        print("%s: %s" % (name, s.get(name, {}).get("result")))
+    for name in GOOD:
+        print("%s: %s" % (name, s.get(name, {}).get("result")))
+    check(r.rc == 0, "vcoprocd exit status %d, not 0" % r.rc, r)
+    s = all_pass(r, list(GOOD) + list(hostile))
+    # Their memory: every canary intact, every result right, only their own fences.
+    for name in GOOD:
+        f = result_fields(s[name]["result"])
+        check(f.get("canaries") == "intact" and f.get("canary_kib", 0) >= 30000,
+              "%s: canaries %r" % (name, s[name]["result"]), r)
+        check(f.get("foreign") == 0 and f.get("unknown") == 0 and f.get("jobs", 0) >= 20,
+              "%s: %r" % (name, f), r)
+        check(s[name]["stats"]["resets"] == 0, "%s was reset" % name, r)
+    # Their share: among themselves as their weights say, and nothing of what
+    # their weights promise them out of all the domains lost to the hostile ones.
+    shares = window_shares(r, list(GOOD) + list(hostile))
+    check(r.window()["seconds"] >= 1.5, "busy window too short: %r" % r.window(), r)
+    wsum = sum(GOOD.values())
+    gsum = sum(shares[n] for n in GOOD)
+    allw = wsum + sum(w for _, w, _ in hostile.values())
+    for name, w in GOOD.items():
+        rel, want = shares[name] / gsum, w / wsum
+        print("%s: window share %.4f (%.4f of the good ones' %.4f, expected %.4f; "
+              "at least %.4f of all)" % (name, shares[name], rel, gsum, want,
+                                         (1 - SHARE_TOL) * w / allw))
+        check(near(rel, want, SHARE_TOL), "%s: %.4f of the good domains' device time, "
+              "expected %.4f within %d%%" % (name, rel, want, SHARE_TOL * 100), r)
+        check(shares[name] >= (1 - SHARE_TOL) * w / allw, "%s: share %.4f, below what "
+              "its weight promises it among all domains (%.4f)" % (name, shares[name],
+                                                                  w / allw), r)
+    for name in hostile:
+        print("%s: window share %.4f" % (name, shares[name]))
+    return r, s
+
+
+@remeasure_after_stall
+def case_hostile_ring(ctx):
+    """Garbage in the ring and DMA out of bounds, beside well-behaved domains.
+    'junk' fills its ring with random commands (random bytes, bad opcodes and
+    lengths, addresses outside its RAM, in MMIO, wrapping); 'dma' points every
+    operand of every opcode outside its memory and checks each fault's code and
+    address and that nothing was written; both resume after every fault and
+    still have a working context at the end.  g1 and g2 keep every result and
+    every canary, and their shares."""
+    r, s = hostile_run(ctx, {"junk": ("ring", 256, ""), "dma": ("dma", 256, "")})
+    fj, fd = result_fields(s["junk"]["result"]), result_fields(s["dma"]["result"])
+    check(fj.get("bad_cmd", 0) >= 20 and fj.get("dma", 0) >= 5 and
+          fj["resumes"] >= fj["bad_cmd"], "junk: too few faults taken: %r" % fj, r)
+    check(fd.get("checks", 0) >= 50 and fd.get("dma", 0) >= 40,
+          "dma: too few attacks checked: %r" % fd, r)
+
+
+@remeasure_after_stall
+def case_hostile_mmio(ctx):
+    """Register fuzzing and a doorbell storm, beside well-behaved domains.
+    'fuzz' reads and writes random offsets in and past the 4 KiB window with
+    sizes 1, 2, 4 and 8, aligned or not, and checks the window still reads as
+    simcp's; 'storm' rings its doorbell as fast as it can (one short COMPUTE
+    per two writes), with misaligned and out-of-ring values that must each
+    fault BAD_RING.  g1 and g2 keep every result, canary and share."""
+    r, s = hostile_run(ctx, {"fuzz": ("regs", 256, ""), "storm": ("doorbell", 256, "")})
+    ff, fs = result_fields(s["fuzz"]["result"]), result_fields(s["storm"]["result"])
+    check(ff.get("checks", 0) >= 5, "fuzz: too few rounds: %r" % ff, r)
+    check(s["fuzz"]["host"]["mmio_exits"] >= 1000, "fuzz: %r" % s["fuzz"]["host"], r)
+    check(fs.get("cmds", 0) >= 1000 and fs.get("bad_ring", 0) >= 1,
+          "storm: %r" % fs, r)
+    check(s["storm"]["host"]["doorbells_emulated"] + s["storm"]["host"]["doorbells_forwarded"]
+          >= 2000, "storm: too few doorbells reached the host: %r" % s["storm"]["host"], r)
+
+
+@remeasure_after_stall
+def case_hostile_np(ctx):
+    """Non-preemptible work without end, beside well-behaved domains: 'np'
+    appends chains of flagged commands (SIMCP_F_NOPREEMPT | SIMCP_F_CHAIN)
+    longer than the device's 1 ms bound as fast as they run, flagged COMPUTEs
+    over the bound, and now and then a flagged WAIT that is never satisfied.
+    Each chain is cut (SIMCP_FAULT_NONPREEMPT), the endless section does not
+    keep the device, and g1 and g2 keep every result, canary and share."""
+    r, s = hostile_run(ctx, {"np": ("np", 256, "wait=700ms")})
+    f = result_fields(s["np"]["result"])
+    check(f.get("nonpreempt", 0) >= 10, "np: chains not cut: %r" % f, r)
+    check(s["np"]["stats"]["refusals"] > 0, "the device never refused a stop", r)
+
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 
