@@ -78,9 +78,15 @@ int vc_coproc_register(struct vc_fw *fw, const struct vc_coproc_desc *desc,
 		if (!desc->mmio[i].size || desc->mmio[i].base + desc->mmio[i].size <
 		    desc->mmio[i].base)
 			return -VC_EINVAL;
-	sops = vc_sched_lookup(desc->sched);
-	if (!sops)
-		return -VC_ENOENT;
+	if (desc->passthrough) {
+		if (desc->sched && vc_strcmp(desc->sched, vc_sched_passthrough_ops.name))
+			return -VC_EINVAL; /* a reserved device is not scheduled */
+		sops = &vc_sched_passthrough_ops;
+	} else {
+		sops = vc_sched_lookup(desc->sched);
+		if (!sops)
+			return -VC_ENOENT;
+	}
 
 	c = vc_os_zalloc(sizeof(*c));
 	if (!c)
@@ -205,6 +211,11 @@ void *vc_coproc_pdata(const struct vc_coproc *c)
 const struct vc_coproc_desc *vc_coproc_desc(const struct vc_coproc *c)
 {
 	return &c->desc;
+}
+
+bool vc_coproc_passthrough(const struct vc_coproc *c)
+{
+	return c->desc.passthrough;
 }
 
 unsigned int vc_fw_coprocs(struct vc_fw *fw, struct vc_coproc **arr, unsigned int max)

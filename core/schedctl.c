@@ -252,6 +252,8 @@ int vc_coproc_sched_set(struct vc_coproc *c, const char *algo)
 
 	if (!ops || !algo)
 		return -VC_ENOENT;
+	if (c->desc.passthrough)
+		return -VC_EPERM; /* reserved for one domain: never scheduled */
 	vdata = vc_os_zalloc(sizeof(*vdata) * VC_MAX_VCOPROCS_PER_COPROC);
 	if (!vdata)
 		return -VC_ENOMEM;

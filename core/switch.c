@@ -629,6 +629,15 @@ void vc_coproc_timer_fn(void *arg)
 	vc_os_unlock(c->lock);
 }
 
+void vc_coproc_own(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
+{
+	VC_ASSERT_LOCKED(c->lock);
+	if (c->curr)
+		return;
+	finish_switch(c, v, 0, now);
+	coproc_arm(c);
+}
+
 void vc_coproc_evict(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
 {
 	vc_time_t retry;
@@ -642,7 +651,12 @@ void vc_coproc_evict(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
 		r = -VC_EINPROGRESS;
 	else if (c->dev_started)
 		r = plat_stop(c, v->ctx, &retry);
-	if (r) /* cannot wait: the owner is going away */
+	/*
+	 * Cannot wait: the owner is going away.  A passthrough device is
+	 * reset whatever its state: its next owner must find nothing of this
+	 * one's (the platform scrubs the context when it is freed).
+	 */
+	if (r || c->desc.passthrough)
 		(void)plat_reset(c, v->ctx, true);
 	/* The device lets go of the context before it is freed. */
 	(void)plat_save(c, v->ctx);

@@ -27,6 +27,13 @@ void vc_vcoproc_wake(struct vc_vcoproc *v, vc_time_t now);
  */
 void vc_coproc_evict(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now);
 
+/**
+ * vc_coproc_own() - put the new owner @v of a passthrough coprocessor on
+ * the device, for good: its context is loaded and started now, awake or
+ * not, and stays until vc_coproc_evict().
+ */
+void vc_coproc_own(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now);
+
 /** vc_coproc_timer_fn() - the coprocessor's timer callback. */
 void vc_coproc_timer_fn(void *arg);
 

@@ -94,6 +94,8 @@ int vc_vcoproc_create(struct vc_domain *d, struct vc_coproc *c,
 	c->slots[v->slot] = v;
 	c->nr_vcoprocs++;
 	vc_list_add_tail(&v->cnode, &c->vcoprocs);
+	if (c->desc.passthrough)
+		vc_coproc_own(c, v, vc_os_now());
 	vc_os_unlock(c->lock);
 
 	vc_list_add_tail(&v->dnode, &d->vcoprocs);

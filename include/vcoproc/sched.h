@@ -191,5 +191,8 @@ extern const struct vc_sched_ops vc_sched_rr_ops;
 extern const struct vc_sched_ops vc_sched_credit_ops;
 extern const struct vc_sched_ops vc_sched_rtds_ops;
 extern const struct vc_sched_ops vc_sched_arinc653_ops;
+/* The scheduler of passthrough coprocessors (core/passthrough.c): not an
+ * algorithm a shared coprocessor can be given. */
+extern const struct vc_sched_ops vc_sched_passthrough_ops;
 
 #endif /* VCOPROC_SCHED_H */

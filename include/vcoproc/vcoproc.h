@@ -117,6 +117,12 @@ struct vc_coproc_desc {
 				    * context refusing stops longer than this
 				    * plus stop_timeout (hang_timeout plus
 				    * stop_timeout when 0) is reset */
+	/*
+	 * Reserved for one domain (exclusive passthrough, core/passthrough.c):
+	 * not shared, no algorithm (sched must be NULL or "passthrough"), one
+	 * vcoproc whose context stays on the device while it exists.
+	 */
+	bool passthrough;
 };
 
 /**
@@ -138,6 +144,8 @@ const char *vc_coproc_name(const struct vc_coproc *c);
 const char *vc_coproc_compatible(const struct vc_coproc *c);
 void *vc_coproc_pdata(const struct vc_coproc *c);
 const struct vc_coproc_desc *vc_coproc_desc(const struct vc_coproc *c);
+/** vc_coproc_passthrough() - @c is reserved for one domain (desc.passthrough). */
+bool vc_coproc_passthrough(const struct vc_coproc *c);
 
 /**
  * vc_fw_coprocs() - fill @arr with up to @max coprocessors in registration
@@ -229,7 +237,9 @@ const char *vc_vstate_name(enum vc_vstate s);
  * The platform allocates a fresh, scrubbed context and the scheduler
  * admits the vcoproc.  Returns 0 and *@out, or the first error: -VC_EEXIST
  * (@d has one on @c), -VC_ENOENT (a key no built-in algorithm knows),
- * -VC_EINVAL (bad parameter), -VC_ENOSPC (admission refused), -VC_ENOMEM,
+ * -VC_EINVAL (bad parameter, or any on a passthrough coprocessor), -VC_EBUSY
+ * (@c is a passthrough coprocessor with an owner), -VC_ENOSPC (admission
+ * refused), -VC_ENOMEM,
  * or the platform's error; nothing is left behind.  Keys another
  * algorithm knows are kept for when @c switches to it.  When @refused is
  * not NULL it says which parameter failed: on -VC_ENOENT or -VC_EINVAL
@@ -259,7 +269,8 @@ enum vc_vstate vc_vcoproc_state(struct vc_vcoproc *v);
  * parameters given to @algo before (vc_coproc_param_set(), e.g. from the
  * device tree) are set again, so a round trip through other algorithms
  * keeps them; an algorithm @c never ran starts at its defaults.  Returns
- * 0, -VC_ENOENT (unknown algorithm), -VC_ENOSPC (admission refused: the
+ * 0, -VC_ENOENT (unknown algorithm), -VC_EPERM (@c is a passthrough
+ * coprocessor), -VC_ENOSPC (admission refused: the
  * old algorithm stays), -VC_ENOMEM, or the error of a remembered parameter
  * @algo refuses now.
  */

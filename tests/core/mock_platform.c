@@ -308,6 +308,10 @@ int mock_host_init_timeouts(struct mock_host *h, const char *sched, vc_time_t ha
 		return -VC_ENOMEM;
 	h->dev->desc.hang_timeout = hang_timeout;
 	h->dev->desc.stop_timeout = stop_timeout;
+	if (sched && !strcmp(sched, "passthrough")) {
+		h->dev->desc.passthrough = true;
+		h->dev->desc.sched = NULL;
+	}
 	err = vc_coproc_register(h->fw, &h->dev->desc, &h->c);
 	if (err)
 		return err;

@@ -92,6 +92,7 @@ struct mock_dom {
 	uint32_t last_irq;
 };
 
+/* @sched "passthrough": a coprocessor reserved for one domain (desc.passthrough). */
 int mock_host_init(struct mock_host *h, const char *sched, vc_time_t hang_timeout);
 /* As mock_host_init(), with a stop_timeout too. */
 int mock_host_init_timeouts(struct mock_host *h, const char *sched, vc_time_t hang_timeout,

@@ -491,6 +491,99 @@ static void test_starved_device_progress_not_hung(void **state)
 	assert_true(mock_ctx_of(&d1)->done >= 40);
 }
 
+/* ---- passthrough ------------------------------------------------------------- */
+
+static void test_passthrough_register(void **state)
+{
+	struct mock_dev *m = mock_dev_new("credit");
+	struct vc_coproc *c;
+
+	(void)state;
+	/* A reserved device is not scheduled: no algorithm may be named. */
+	m->desc.passthrough = true;
+	assert_int_equal(vc_coproc_register(h.fw, &m->desc, &c), -VC_EINVAL);
+	m->desc.sched = "passthrough";
+	m->desc.name = "mock1";
+	assert_int_equal(vc_coproc_register(h.fw, &m->desc, &c), 0);
+	m->c = c;
+	assert_true(vc_coproc_passthrough(c));
+	assert_false(vc_coproc_passthrough(h.c));
+	assert_string_equal(vc_coproc_sched_name(c), "passthrough");
+	assert_int_equal(vc_coproc_sched_set(c, "rr"), -VC_EPERM);
+	/* Nor is it an algorithm a shared coprocessor can be given. */
+	assert_int_equal(vc_coproc_sched_set(h.c, "passthrough"), -VC_ENOENT);
+	assert_int_equal(vc_coproc_unregister(c), 0);
+	mock_dev_free(m);
+}
+
+/*
+ * The owner's context is on the device from its creation, asleep or not:
+ * every access is forwarded, none emulated, and nothing is switched.
+ */
+static void test_passthrough_owner(void **state)
+{
+	struct mock_dom other;
+	struct vc_param weight = { "weight", "256" };
+	struct vc_vcoproc *v;
+	int refused;
+
+	(void)state;
+	mock_host_fini(&h);
+	assert_int_equal(mock_host_init(&h, "passthrough", MS(100)), 0);
+	assert_int_equal(mock_dom_init(&h, &d1, 1, NULL, 0), 0);
+	assert_true(vstats(&d1).loaded);
+	assert_int_equal(mock_ctx_of(&d1)->loads, 1);
+	(void)mock_reg_read(&d1, MOCK_REG_DONE);
+	assert_int_equal(vstats(&d1).mmio_emulated, 0);
+	assert_true(vstats(&d1).mmio_forwarded >= 1);
+
+	/* Work runs at once, with no switch, and the context stays after it. */
+	mock_submit(&d1, 10, MS(1), false);
+	vc_vtime_advance(MS(20));
+	assert_int_equal(mock_ctx_of(&d1)->done, 10);
+	assert_true(vstats(&d1).loaded);
+	assert_int_equal(vstats(&d1).switches_in, 1);
+	assert_int_equal(vstats(&d1).switches_out, 0);
+	assert_int_equal(vstats(&d1).mmio_emulated, 0);
+
+	/* One owner: a second vcoproc is refused and leaves nothing. */
+	assert_int_equal(mock_dom_init(&h, &other, 2, NULL, 0), -VC_EBUSY);
+	assert_int_equal(cstats().nr_vcoprocs, 1);
+	/* No parameters either. */
+	vc_vcoproc_destroy(d1.v);
+	d1.v = NULL;
+	assert_int_equal(vc_vcoproc_create(d1.d, h.c, &weight, 1, &v, &refused), -VC_EINVAL);
+	assert_int_equal(refused, 0);
+	assert_int_equal(cstats().nr_vcoprocs, 0);
+}
+
+/* The owner goes: its context is reset on the device, then freed. */
+static void test_passthrough_owner_goes(void **state)
+{
+	unsigned int resets, unmapped;
+
+	(void)state;
+	mock_host_fini(&h);
+	assert_int_equal(mock_host_init(&h, "passthrough", MS(100)), 0);
+	assert_int_equal(mock_dom_init(&h, &d1, 1, NULL, 0), 0);
+	mock_submit(&d1, 100, MS(1), false);
+	vc_vtime_advance(MS(5));
+	resets = h.dev->nr_resets;
+	unmapped = h.dev->nr_iommu_null;
+	vc_vcoproc_destroy(d1.v);
+	d1.v = NULL;
+	assert_int_equal(h.dev->nr_resets, resets + 1);
+	assert_null(h.dev->loaded);
+	assert_int_equal(h.dev->nr_iommu_null, unmapped + 1); /* no DMA after it */
+	/* The next owner gets the device. */
+	assert_int_equal(mock_dom_init(&h, &d2, 2, NULL, 0), 0);
+	assert_true(vstats(&d2).loaded);
+	mock_submit(&d2, 3, MS(1), false);
+	vc_vtime_advance(MS(10));
+	assert_int_equal(mock_ctx_of(&d2)->done, 3);
+	assert_int_equal(vstats(&d2).resets, 0);
+}
+
 /* Nor does an accepted stop time out while the device is not run. */
 static void test_starved_device_stop_waits(void **state)
 {
@@ -1124,6 +1217,9 @@ int main(void)
 		T(test_wake_during_stop_no_stale_switch),
 		T(test_starved_device_not_hung),
 		T(test_starved_device_progress_not_hung),
+		T(test_passthrough_register),
+		T(test_passthrough_owner),
+		T(test_passthrough_owner_goes),
 		T(test_starved_device_stop_waits),
 		T(test_endless_refusal_resets),
 		T(test_destroy_running_domain),
