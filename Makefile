@@ -6,7 +6,8 @@
 BUILD      ?= build
 MESON_OPTS ?=
 DEB_PKGS   := meson ninja-build gcc pkg-config python3 libcmocka-dev linux-libc-dev libssl-dev \
-              libfdt-dev device-tree-compiler libjson-c-dev clang libclang-rt-dev
+              libfdt-dev device-tree-compiler libjson-c-dev clang libclang-rt-dev \
+              libxen-dev
 # For the e2e suite where KVM is missing or unusable: run it inside a
 # software-emulated VM with nested KVM (tools/kvm-vm/, docs/kvm-host.md).
 # Installed like the others when root; without them those tests skip.

@@ -122,7 +122,7 @@ static int parse_entry(struct domcfg *cfg, const struct xlcfg_value *v, char *er
 	const char *text, *end, *s, *e, *eq;
 	char shown[VC_PARAM_VAL_MAX + 64];
 
-	if (v->type != XLCFG_STRING)
+	if (v->type == XLCFG_LIST)
 		return bad_value(cfg, v, err, errlen,
 				 "a vcoproc entry (a string \"INSTANCE[,key=value...]\")");
 	text = v->str;
@@ -213,7 +213,7 @@ static int get_string(struct domcfg *cfg, const struct xlcfg_value *v, char *dst
 {
 	char msg[96];
 
-	if (v->type != XLCFG_STRING || (nonempty && !v->len) || v->len >= size) {
+	if (v->type == XLCFG_LIST || (nonempty && !v->len) || v->len >= size) {
 		snprintf(msg, sizeof(msg), "%s (a%s string of at most %zu bytes)", what,
 			 nonempty ? " non-empty" : "", size - 1);
 		return bad_value(cfg, v, err, errlen, msg);
@@ -222,17 +222,29 @@ static int get_string(struct domcfg *cfg, const struct xlcfg_value *v, char *dst
 	return 0;
 }
 
-static int get_number(struct domcfg *cfg, const struct xlcfg_value *v, uint64_t min,
-		      uint64_t max, uint64_t *out, const char *what, char *err, size_t errlen)
+/*
+ * Setting @s as a number from @min to @max, read as xl reads one
+ * (xlcfg_long(): 010 is 8, a string "64" is 64).
+ */
+static int get_number(struct domcfg *cfg, const struct xlcfg_setting *s, long min, long max,
+		      long *out, const char *what, char *err, size_t errlen)
 {
-	char msg[96];
+	const struct xlcfg_value *v = s->value;
+	char msg[160];
+	long n = 0;
+	int r;
 
-	if (v->type != XLCFG_NUMBER || v->num < min || v->num > max) {
-		snprintf(msg, sizeof(msg), "%s (a number from %llu to %llu)", what,
-			 (unsigned long long)min, (unsigned long long)max);
+	snprintf(msg, sizeof(msg), "%s (a number from %ld to %ld)", what, min, max);
+	if (s->append && v->type != XLCFG_LIST)
+		return domcfg_errorf(cfg, v->pos, err, errlen, "expected %s, found a value built "
+				     "with '+=' (xl reads no number from one)", msg);
+	r = xlcfg_long(s, &n);
+	if (r == -VC_ERANGE)
+		return domcfg_errorf(cfg, v->pos, err, errlen, "expected %s, found %s, out of "
+				     "range", msg, v->str);
+	if (r || n < min || n > max)
 		return bad_value(cfg, v, err, errlen, msg);
-	}
-	*out = v->num;
+	*out = n;
 	return 0;
 }
 
@@ -259,7 +271,7 @@ static int parse_virtio(struct domcfg *cfg, const struct xlcfg_value *v, char *e
 	struct domcfg_virtio *d = &cfg->virtio[cfg->nr_virtio];
 	const char *text, *end, *item;
 
-	if (v->type != XLCFG_STRING)
+	if (v->type == XLCFG_LIST)
 		return bad_value(cfg, v, err, errlen, "a virtio device (a string "
 				 "\"type=crypto,transport=vhost-user,socket=PATH\")");
 	memset(d, 0, sizeof(*d));
@@ -341,20 +353,20 @@ static int parse_virtio(struct domcfg *cfg, const struct xlcfg_value *v, char *e
 static int apply(struct domcfg *cfg, const struct xlcfg_setting *s, char *err, size_t errlen)
 {
 	const struct xlcfg_value *v = s->value;
-	uint64_t n = 0;
+	long n = 0;
 	int r;
 
 	if (!strcmp(s->key, "name")) {
-		if (v->type != XLCFG_STRING || !valid_name(v->str, v->len))
+		if (v->type == XLCFG_LIST || !valid_name(v->str, v->len))
 			return bad_value(cfg, v, err, errlen,
 					 "a domain name (a letter, then letters, digits, '_', '-', '.'; at most 31)");
 		memcpy(cfg->name, v->str, v->len + 1);
 		cfg->pos.name = v->pos;
 	} else if (!strcmp(s->key, "memory")) {
-		r = get_number(cfg, v, 1, DOMCFG_MAX_MEMORY_MIB, &cfg->memory_mib, "memory in MiB",
-			       err, errlen);
+		r = get_number(cfg, s, 1, DOMCFG_MAX_MEMORY_MIB, &n, "memory in MiB", err, errlen);
 		if (r)
 			return r;
+		cfg->memory_mib = (uint64_t)n;
 		cfg->pos.memory = v->pos;
 	} else if (!strcmp(s->key, "kernel")) {
 		r = get_string(cfg, v, cfg->kernel, sizeof(cfg->kernel), true, "a kernel path",
@@ -363,7 +375,7 @@ static int apply(struct domcfg *cfg, const struct xlcfg_setting *s, char *err, s
 			return r;
 		cfg->pos.kernel = v->pos;
 	} else if (!strcmp(s->key, "vcpus")) {
-		r = get_number(cfg, v, 1, DOMCFG_MAX_VCPUS, &n, "a vCPU count", err, errlen);
+		r = get_number(cfg, s, 1, DOMCFG_MAX_VCPUS, &n, "a vCPU count", err, errlen);
 		if (r)
 			return r;
 		cfg->vcpus = (unsigned int)n;
@@ -392,7 +404,7 @@ static int apply(struct domcfg *cfg, const struct xlcfg_setting *s, char *err, s
 	} else if (!strcmp(s->key, "type")) {
 		bool ok = false;
 
-		for (size_t i = 0; v->type == XLCFG_STRING && i < VC_ARRAY_SIZE(domain_types); i++)
+		for (size_t i = 0; v->type != XLCFG_LIST && i < VC_ARRAY_SIZE(domain_types); i++)
 			ok |= !strcmp(v->str, domain_types[i]);
 		if (!ok)
 			return bad_value(cfg, v, err, errlen,

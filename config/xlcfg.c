@@ -2,8 +2,7 @@
 /*
  * DOC: xl.cfg reader - lexer and recursive-descent parser
  *
- * The grammar (Xen's libxlu_cfg_y.y, made a little more forgiving, see
- * xlcfg.h):
+ * The grammar is Xen's libxlu_cfg_y.y:
  *
  *   file     := { stmt }
  *   stmt     := [ KEY ( '=' | '+=' ) value ] ( NEWLINE | ';' | EOF )
@@ -11,12 +10,23 @@
  *   items    := value nl { ',' nl value nl } [ ',' nl ]
  *   nl       := { NEWLINE }
  *
- * The lexer turns the text into tokens one at a time; the parser asks for
- * the next one when it needs it and reports the first token it cannot use
- * as "expected X, found Y" at that token's position.  Every node and
- * string lives in an arena that xlcfg_free() drops in one go, so an error
- * anywhere needs no unwinding of half-built values.
+ * and the tokens those of libxlu_cfg_l.l:
+ *
+ *   KEY      [a-z][._0-9a-z]*
+ *   NUMBER   [0-9][0-9a-fx]*          (text; read as a number on demand)
+ *   STRING   '([^'\\\n]|\\.)*'  "([^"\\\n]|\\.)*"
+ *   NEWLINE  \n  or  #.*\n
+ *   blank    [ \t]
+ *
+ * The text is checked for NUL bytes and UTF-8 first.  The lexer turns it
+ * into tokens one at a time; the parser asks for the next one when it
+ * needs it and reports the first token it cannot use as "expected X, found
+ * Y" at that token's position.  Lists are parsed with an explicit stack,
+ * not recursion.  Every node and string lives in an arena that
+ * xlcfg_free() drops in one go, so an error anywhere needs no unwinding of
+ * half-built values.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,10 +210,9 @@ struct tok {
 	struct xlcfg_pos pos;
 	const char *raw;      /* the token's text */
 	size_t rawlen;
-	char *str;            /* T_STRING: unescaped (arena); T_KEY, T_NUMBER: raw copy */
+	char *str;            /* T_STRING: unescaped (arena); T_NUMBER: raw copy */
 	size_t len;
 	bool verbatim;
-	uint64_t num;
 };
 
 struct parser {
@@ -217,23 +226,17 @@ struct parser {
 
 static bool is_key_start(int c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+	return c >= 'a' && c <= 'z';
 }
 
 static bool is_key_char(int c)
 {
-	return is_key_start(c) || (c >= '0' && c <= '9');
+	return is_key_start(c) || (c >= '0' && c <= '9') || c == '.' || c == '_';
 }
 
-static int hexval(int c)
+static bool is_number_char(int c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == 'x';
 }
 
 /* What a message says was found for token @t. */
@@ -281,7 +284,9 @@ static void tok_describe(const struct tok *t, char *buf, size_t len)
 		break;
 	case T_OTHER:
 		c = (unsigned char)t->raw[0];
-		if (c > 0x20 && c < 0x7f && c != '\'')
+		if (c == '\r')
+			snprintf(buf, len, "a carriage return (xl takes \"\\n\" line ends only)");
+		else if (c > 0x20 && c < 0x7f && c != '\'')
 			snprintf(buf, len, "'%c'", c);
 		else
 			snprintf(buf, len, "byte 0x%02x", c);
@@ -305,7 +310,7 @@ static int perr(struct parser *ps, struct xlcfg_pos pos, const char *fmt, ...)
 /* "expected @what, found <token>" at the token. */
 static int unexpected(struct parser *ps, const struct tok *t, const char *what)
 {
-	char found[SHOW_MAX * 4 + 32];
+	char found[SHOW_MAX * 4 + 64];
 
 	tok_describe(t, found, sizeof(found));
 	return perr(ps, t->pos, "expected %s, found %s", what, found);
@@ -320,6 +325,15 @@ static int nomem(struct parser *ps)
 	return -VC_ENOMEM;
 }
 
+/* The position of @q, which lies at or after ps->p on the same line. */
+static struct xlcfg_pos pos_at(const struct parser *ps, const char *q)
+{
+	struct xlcfg_pos pos = ps->at;
+
+	pos.col += (unsigned int)(q - ps->p);
+	return pos;
+}
+
 static void advance(struct parser *ps, size_t n)
 {
 	for (; n && ps->p < ps->end; n--, ps->p++) {
@@ -332,13 +346,83 @@ static void advance(struct parser *ps, size_t n)
 	}
 }
 
-/* Apply the escape at *@pp (just past the backslash) to @out; advance *@pp. */
+/*
+ * The length of the UTF-8 sequence at @s (at most @n bytes): 1 to 4, or 0
+ * when it is not one (overlong forms, surrogates and code points past
+ * U+10FFFF are not UTF-8 either).
+ */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/*
+ * Before any token: the text must be UTF-8 without NUL bytes.  xl takes
+ * any byte in a comment or a string, but vcoproc sends the file to its
+ * daemon as a JSON string, which holds neither.
+ */
+static int check_text(struct parser *ps)
+{
+	const unsigned char *s = (const unsigned char *)ps->p;
+	size_t n = (size_t)(ps->end - ps->p), i = 0, l;
+
+	while (i < n) {
+		if (s[i] == '\0') {
+			advance(ps, i);
+			return perr(ps, ps->at, "expected text, found byte 0x00: NUL bytes are not "
+				    "supported (xl skips them in comments; vcoproc sends the file "
+				    "to its daemon as JSON text, which cannot hold them)");
+		}
+		l = utf8_len(s + i, n - i);
+		if (!l) {
+			advance(ps, i);
+			return perr(ps, ps->at, "expected UTF-8 text, found byte 0x%02x: bytes that are "
+				    "not UTF-8 are not supported (xl takes them in comments and "
+				    "strings; vcoproc sends the file to its daemon as JSON text, which "
+				    "must be UTF-8)", s[i]);
+		}
+		i += l;
+	}
+	return 0;
+}
+
+/*
+ * Apply the escape at *@pp (just past the backslash at @bs_pos) to @out;
+ * advance *@pp.  xl's escapes, less the ones it gets wrong: it refuses
+ * every \xHH, and an octal escape makes it drop the character.
+ */
 static int unescape_one(struct parser *ps, const char **pp, const char *stop, char *out,
 			struct xlcfg_pos bs_pos)
 {
 	const char *p = *pp;
 	int c = p < stop ? (unsigned char)*p : -1;
-	unsigned int v;
 
 	switch (c) {
 	case '"': case '\'': case '\\':
@@ -352,35 +436,16 @@ static int unescape_one(struct parser *ps, const char **pp, const char *stop, ch
 	case 't': *out = '\t'; break;
 	case 'v': *out = '\v'; break;
 	case 'x':
-		if (stop - p < 3 || hexval(p[1]) < 0 || hexval(p[2]) < 0)
-			return perr(ps, bs_pos, "expected two hex digits after \"\\x\", found \"%.*s\"",
-				    (int)(stop - p > 3 ? 3 : stop - p), p);
-		v = (unsigned int)(hexval(p[1]) * 16 + hexval(p[2]));
-		if (!v)
-			return perr(ps, bs_pos, "expected a character other than NUL, found \"\\%.3s\"", p);
-		*out = (char)v;
-		*pp = p + 3;
-		return 0;
+		return perr(ps, bs_pos, "expected an escape sequence xl reads (\\n, \\t, \\\", \\\\, "
+			    "...), found \"\\x\" (xl refuses every \\xHH escape)");
 	default:
-		if (c >= '0' && c <= '7') {
-			const char *q = p;
-
-			v = 0;
-			while (q < stop && q - p < 3 && *q >= '0' && *q <= '7')
-				v = v * 8 + (unsigned int)(*q++ - '0');
-			if (!v || v > 0xff)
-				return perr(ps, bs_pos,
-					    "expected an octal character code from 1 to 377, found \"\\%.*s\"",
-					    (int)(q - p), p);
-			*out = (char)v;
-			*pp = q;
-			return 0;
-		}
-		if (c < 0)
-			return perr(ps, bs_pos, "expected an escape sequence, found end of line");
+		if (c >= '0' && c <= '7')
+			return perr(ps, bs_pos, "expected an escape sequence xl reads (\\n, \\t, \\\", "
+				    "\\\\, ...), found \"\\%c\": octal escapes are not supported "
+				    "(xl refuses some and drops the character of the others)", c);
 		if (c > 0x20 && c < 0x7f)
 			return perr(ps, bs_pos,
-				    "expected an escape sequence (\\n, \\t, \\\", \\\\, \\xHH, ...), found \"\\%c\"",
+				    "expected an escape sequence (\\n, \\t, \\\", \\\\, ...), found \"\\%c\"",
 				    c);
 		return perr(ps, bs_pos, "expected an escape sequence, found byte 0x%02x", c);
 	}
@@ -397,28 +462,28 @@ static int lex_string(struct parser *ps, struct tok *t)
 	size_t n = 0;
 	int r;
 
-	while (e < ps->end && *e != q && *e != '\n' && *e != '\0') {
-		if (q == '"' && *e == '\\' && e + 1 < ps->end && e[1] != '\n' && e[1] != '\0')
+	while (e < ps->end && *e != q && *e != '\n') {
+		if (*e == '\\') {
+			if (e + 1 >= ps->end || e[1] == '\n')
+				return perr(ps, pos_at(ps, e), "expected an escape sequence, found %s "
+					    "(a string ends on its line)",
+					    e + 1 >= ps->end ? "end of file" : "end of line");
 			e++;
+		}
 		e++;
 	}
-	if (e >= ps->end || *e != q) {
-		struct xlcfg_pos at = ps->at;
-
-		at.col += (unsigned int)(e - ps->p);
-		return perr(ps, at, "expected a closing %s, found %s", q == '"' ? "'\"'" : "\"'\"",
-			    e >= ps->end ? "end of file" :
-			    *e == '\n' ? "end of line" : "byte 0x00");
-	}
+	if (e >= ps->end || *e != q)
+		return perr(ps, pos_at(ps, e), "expected a closing %s, found %s",
+			    q == '"' ? "'\"'" : "\"'\"",
+			    e >= ps->end ? "end of file" : "end of line");
 	out = arena_alloc(ps->cfg, (size_t)(e - s) + 1);
 	if (!out)
 		return nomem(ps);
 	t->verbatim = true;
 	for (const char *p = s; p < e;) {
-		if (q == '"' && *p == '\\') {
-			struct xlcfg_pos bs = ps->at;
+		if (*p == '\\') {
+			struct xlcfg_pos bs = pos_at(ps, p);
 
-			bs.col += (unsigned int)(p - ps->p);
 			p++;
 			r = unescape_one(ps, &p, e, &out[n++], bs);
 			if (r)
@@ -436,62 +501,14 @@ static int lex_string(struct parser *ps, struct tok *t)
 	return 0;
 }
 
-/* A number: decimal digits or 0x and hex digits, not followed by a name character. */
-static int lex_number(struct parser *ps, struct tok *t)
-{
-	const char *p = ps->p, *e = p;
-	uint64_t v = 0;
-	unsigned int base = 10;
-	bool overflow = false;
-
-	if (ps->end - p > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X') && hexval(p[2]) >= 0) {
-		base = 16;
-		e += 2;
-	}
-	for (; e < ps->end; e++) {
-		int d = base == 16 ? hexval(*e) : (*e >= '0' && *e <= '9' ? *e - '0' : -1);
-
-		if (d < 0)
-			break;
-		if (v > (UINT64_MAX - (uint64_t)d) / base)
-			overflow = true;
-		v = v * base + (uint64_t)d;
-	}
-	if (e < ps->end && (is_key_char(*e) || *e == '.')) {
-		while (e < ps->end && (is_key_char(*e) || *e == '.'))
-			e++;
-		return perr(ps, ps->at, "expected a number, found \"%.*s\"",
-			    (int)(e - p > SHOW_MAX ? SHOW_MAX : e - p), p);
-	}
-	if (overflow)
-		return perr(ps, ps->at, "expected a number below 2^64, found %.*s",
-			    (int)(e - p > SHOW_MAX ? SHOW_MAX : e - p), p);
-	t->type = T_NUMBER;
-	t->num = v;
-	t->rawlen = (size_t)(e - p);
-	t->str = arena_strndup(ps->cfg, p, t->rawlen);
-	if (!t->str)
-		return nomem(ps);
-	t->len = t->rawlen;
-	return 0;
-}
-
 /* The next token into @t; 0 or an error (message written). */
 static int lex(struct parser *ps, struct tok *t)
 {
-	const char *p;
+	const char *p, *e;
 	int r;
 
-	for (;;) {
-		while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\r'))
-			advance(ps, 1);
-		if (ps->p < ps->end && *ps->p == '#') {
-			while (ps->p < ps->end && *ps->p != '\n')
-				advance(ps, 1);
-			continue;
-		}
-		break;
-	}
+	while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t'))
+		advance(ps, 1);
 	memset(t, 0, sizeof(*t));
 	t->pos = ps->at;
 	t->raw = ps->p;
@@ -502,7 +519,26 @@ static int lex(struct parser *ps, struct tok *t)
 		return 0;
 	}
 	p = ps->p;
+	if (ps->end - p == 1 && !strchr("\n,[]=;", *p) && !is_key_start(*p) &&
+	    !(*p >= '0' && *p <= '9')) {
+		char found[SHOW_MAX + 64];
+
+		t->type = T_OTHER;
+		tok_describe(t, found, sizeof(found));
+		return perr(ps, t->pos, "expected a token or end of file, found %s as the last "
+			    "byte: a stray last byte is not supported (xl 4.17 ignores one, a flaw "
+			    "of its lexer)", found);
+	}
 	switch (*p) {
+	case '#':
+		/* A comment is a newline, so it needs one. */
+		e = memchr(p, '\n', (size_t)(ps->end - p));
+		if (!e)
+			return perr(ps, pos_at(ps, ps->end), "expected a newline at the end of the "
+				    "comment, found end of file (xl needs one)");
+		t->type = T_NL;
+		t->rawlen = (size_t)(e + 1 - p);
+		break;
 	case '\n': t->type = T_NL; break;
 	case ';': t->type = T_SEMI; break;
 	case '=': t->type = T_EQ; break;
@@ -525,14 +561,17 @@ static int lex(struct parser *ps, struct tok *t)
 		break;
 	default:
 		if (*p >= '0' && *p <= '9') {
-			r = lex_number(ps, t);
-			if (r)
-				return r;
+			for (e = p + 1; e < ps->end && is_number_char(*e); e++)
+				;
+			t->type = T_NUMBER;
+			t->rawlen = (size_t)(e - p);
+			t->str = arena_strndup(ps->cfg, p, t->rawlen);
+			if (!t->str)
+				return nomem(ps);
+			t->len = t->rawlen;
 		} else if (is_key_start(*p)) {
-			const char *e = p;
-
-			while (e < ps->end && is_key_char(*e))
-				e++;
+			for (e = p + 1; e < ps->end && is_key_char(*e); e++)
+				;
 			t->type = T_KEY;
 			t->rawlen = (size_t)(e - p);
 		} else {
@@ -553,6 +592,30 @@ static int lex_nl(struct parser *ps, struct tok *t)
 		r = lex(ps, t);
 	} while (!r && t->type == T_NL);
 	return r;
+}
+
+/* ---- numbers ----------------------------------------------------------------- */
+
+int xlcfg_value_long(const struct xlcfg_value *v, long *out)
+{
+	char *ep;
+	long l;
+
+	if (v->type == XLCFG_LIST)
+		return -VC_EINVAL;
+	errno = 0;
+	l = strtol(v->str, &ep, 0);
+	if (errno == ERANGE)
+		return -VC_ERANGE;
+	if (errno || *ep || ep == v->str)
+		return -VC_EINVAL;
+	*out = l;
+	return 0;
+}
+
+int xlcfg_long(const struct xlcfg_setting *s, long *out)
+{
+	return s->append ? -VC_EINVAL : xlcfg_value_long(s->value, out);
 }
 
 /* ---- parser --------------------------------------------------------------------- */
@@ -593,70 +656,73 @@ static int list_append(struct parser *ps, struct xlcfg_value *list, struct xlcfg
 	return 0;
 }
 
-static int parse_value(struct parser *ps, const struct tok *first, unsigned int depth,
-		       struct xlcfg_value **out);
-
-static int parse_list(struct parser *ps, const struct tok *open, unsigned int depth,
-		      struct xlcfg_value **out)
+/*
+ * A value whose first token is @t: an atom, or a list parsed with a stack
+ * of the lists still open (no recursion, whatever the input).
+ */
+static int parse_value(struct parser *ps, struct tok *t, struct xlcfg_value **out)
 {
-	struct xlcfg_value *list, *item;
-	struct tok t;
+	struct xlcfg_value **open = NULL, *v;
+	unsigned int depth = 0;
 	int r;
 
-	if (depth >= XLCFG_MAX_DEPTH)
-		return perr(ps, open->pos, "expected lists nested at most %u deep, found another '['",
-			    XLCFG_MAX_DEPTH);
-	list = value_new(ps, XLCFG_LIST, open->pos);
-	if (!list)
-		return nomem(ps);
 	for (;;) {
-		r = lex_nl(ps, &t);
-		if (r)
-			return r;
-		if (t.type == T_RBRACK)
-			break;
-		if (t.type != T_STRING && t.type != T_NUMBER && t.type != T_LBRACK)
-			return unexpected(ps, &t, "a value or ']'");
-		r = parse_value(ps, &t, depth + 1, &item);
-		if (r)
-			return r;
-		r = list_append(ps, list, item);
-		if (r)
-			return r;
-		r = lex_nl(ps, &t);
-		if (r)
-			return r;
-		if (t.type == T_RBRACK)
-			break;
-		if (t.type != T_COMMA)
-			return unexpected(ps, &t, "',' or ']'");
-	}
-	*out = list;
-	return 0;
-}
-
-static int parse_value(struct parser *ps, const struct tok *first, unsigned int depth,
-		       struct xlcfg_value **out)
-{
-	struct xlcfg_value *v;
-
-	switch (first->type) {
-	case T_STRING:
-	case T_NUMBER:
-		v = value_new(ps, first->type == T_STRING ? XLCFG_STRING : XLCFG_NUMBER,
-			      first->pos);
-		if (!v)
-			return nomem(ps);
-		v->str = first->str;
-		v->len = first->len;
-		v->num = first->num;
-		v->verbatim = first->type == T_STRING && first->verbatim;
-		*out = v;
-		return 0;
-	case T_LBRACK:
-		return parse_list(ps, first, depth, out);
-	default:
-		return unexpected(ps, first, "a value (a string, a number or a list)");
+		/* @t begins a value. */
+		if (t->type == T_LBRACK) {
+			if (depth == XLCFG_MAX_DEPTH)
+				return perr(ps, t->pos, "expected lists nested at most %u deep, found "
+					    "another '[': deeper lists are not supported (xl takes "
+					    "them until its parser's stack runs out, near 4000; "
+					    "vcoproc bounds untrusted input)", XLCFG_MAX_DEPTH);
+			if (!open) {
+				open = arena_alloc(ps->cfg, XLCFG_MAX_DEPTH * sizeof(*open));
+				if (!open)
+					return nomem(ps);
+			}
+			v = value_new(ps, XLCFG_LIST, t->pos);
+			if (!v)
+				return nomem(ps);
+			open[depth++] = v;
+			r = lex_nl(ps, t);
+			if (r)
+				return r;
+			if (t->type != T_RBRACK)
+				continue;
+			depth--;
+		} else if (t->type == T_STRING || t->type == T_NUMBER) {
+			v = value_new(ps, t->type == T_STRING ? XLCFG_STRING : XLCFG_NUMBER, t->pos);
+			if (!v)
+				return nomem(ps);
+			v->str = t->str;
+			v->len = t->len;
+			v->verbatim = t->type == T_STRING && t->verbatim;
+		} else {
+			return unexpected(ps, t, depth ? "a value or ']'" :
+					  "a value (a string, a number or a list)");
+		}
+		/* @v is complete: it is the result, or an item of the list open last. */
+		for (;;) {
+			if (!depth) {
+				*out = v;
+				return 0;
+			}
+			r = list_append(ps, open[depth - 1], v);
+			if (r)
+				return r;
+			r = lex_nl(ps, t);
+			if (r)
+				return r;
+			if (t->type == T_COMMA) {
+				r = lex_nl(ps, t);
+				if (r)
+					return r;
+			} else if (t->type != T_RBRACK) {
+				return unexpected(ps, t, "',' or ']'");
+			}
+			if (t->type != T_RBRACK)
+				break;
+			v = open[--depth];
+		}
 	}
 }
 
@@ -672,32 +738,33 @@ static const struct xlcfg_setting *find_key(const struct xlcfg *cfg, const char 
 	return NULL;
 }
 
-/* "key += value": the joined value, or @v itself when @key was not set before. */
+/*
+ * "key += value": the joined value, or @v itself when @key was not set
+ * before.  As in xl, numbers are text: 1 and 2 join into "12".
+ */
 static int apply_append(struct parser *ps, const struct xlcfg_setting *prev,
 			struct xlcfg_value *v, struct xlcfg_value **out)
 {
 	struct xlcfg_value *joined;
 	char found[SHOW_MAX * 4 + 32];
+	bool prev_list, list = v->type == XLCFG_LIST;
 	int r;
 
-	if (v->type == XLCFG_NUMBER) {
-		xlcfg_describe(v, found, sizeof(found));
-		return perr(ps, v->pos, "expected a string or a list after '+=', found %s", found);
-	}
 	if (!prev) {
 		*out = v;
 		return 0;
 	}
-	if (prev->value->type != v->type) {
+	prev_list = prev->value->type == XLCFG_LIST;
+	if (prev_list != list) {
 		xlcfg_describe(v, found, sizeof(found));
 		return perr(ps, v->pos, "expected a %s to add to \"%s\" (set at %u:%u), found %s",
-			    xlcfg_type_name(prev->value->type), prev->key, prev->value->pos.line,
-			    prev->value->pos.col, found);
+			    prev_list ? "list" : "string or a number", prev->key,
+			    prev->value->pos.line, prev->value->pos.col, found);
 	}
-	joined = value_new(ps, v->type, v->pos);
+	joined = value_new(ps, list ? XLCFG_LIST : XLCFG_STRING, v->pos);
 	if (!joined)
 		return nomem(ps);
-	if (v->type == XLCFG_STRING) {
+	if (!list) {
 		char *s;
 
 		if (prev->value->len + v->len > XLCFG_MAX_TEXT)
@@ -736,7 +803,8 @@ static int add_setting(struct parser *ps, const struct tok *key, bool append,
 	int r;
 
 	if (n == XLCFG_MAX_SETTINGS)
-		return perr(ps, key->pos, "expected at most %u settings, found more",
+		return perr(ps, key->pos, "expected at most %u settings, found more: more are not "
+			    "supported (xl has no bound; vcoproc bounds untrusted input)",
 			    XLCFG_MAX_SETTINGS);
 	if (append) {
 		r = apply_append(ps, find_key(cfg, key->raw, key->rawlen), v, &v);
@@ -765,7 +833,7 @@ static int add_setting(struct parser *ps, const struct tok *key, bool append,
 
 static int parse_file(struct parser *ps)
 {
-	struct xlcfg_value *v;
+	struct xlcfg_value *v = NULL;
 	struct tok t, key;
 	bool append;
 	int r;
@@ -778,11 +846,11 @@ static int parse_file(struct parser *ps)
 			return 0;
 		if (t.type == T_NL || t.type == T_SEMI)
 			continue;
+		if (t.type == T_OTHER && ((*t.raw >= 'A' && *t.raw <= 'Z') || *t.raw == '_'))
+			return perr(ps, t.pos, "expected a setting name, found '%c' (xl takes names "
+				    "in [a-z][a-z0-9._]* only)", *t.raw);
 		if (t.type != T_KEY)
 			return unexpected(ps, &t, "a setting name");
-		if (t.rawlen > XLCFG_MAX_KEY)
-			return perr(ps, t.pos, "expected a setting name of at most %u characters, found %zu",
-				    XLCFG_MAX_KEY, t.rawlen);
 		key = t;
 		r = lex(ps, &t);
 		if (r)
@@ -793,7 +861,7 @@ static int parse_file(struct parser *ps)
 		r = lex(ps, &t);
 		if (r)
 			return r;
-		r = parse_value(ps, &t, 0, &v);
+		r = parse_value(ps, &t, &v);
 		if (r)
 			return r;
 		r = lex(ps, &t);
@@ -832,14 +900,19 @@ int xlcfg_parse(const char *text, size_t len, const char *fname, struct xlcfg **
 	ps.at = (struct xlcfg_pos){ 1, 1 };
 	if (len > XLCFG_MAX_TEXT) {
 		xlcfg_errorf(cfg->fname, ps.at, err, errlen,
-			     "expected at most %u bytes, found %zu", XLCFG_MAX_TEXT, len);
+			     "expected at most %u bytes, found %zu: longer files are not supported "
+			     "(xl has no bound; vcoproc bounds untrusted input)", XLCFG_MAX_TEXT, len);
 		xlcfg_free(cfg);
 		return -VC_E2BIG;
 	}
-	/* A NUL byte is a character no token starts with (nor a string holds). */
 	ps.p = text;
 	ps.end = text + len;
-	r = parse_file(&ps);
+	r = check_text(&ps);
+	if (!r) {
+		ps.p = text;
+		ps.at = (struct xlcfg_pos){ 1, 1 };
+		r = parse_file(&ps);
+	}
 	if (r) {
 		xlcfg_free(cfg);
 		return ps.nomem ? -VC_ENOMEM : r;

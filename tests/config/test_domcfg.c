@@ -66,6 +66,17 @@ static void test_full(void **state)
 	assert_int_equal(cfg.nr_warnings, 0);
 }
 
+/* Values as xl reads them: numbers by strtol() in base 0, atoms as text. */
+static void test_xl_values(void **state)
+{
+	parse_ok("name = 'd'\nkernel = 'k'\nmemory = 010\nvcpus = \"0x4\"\nextra = 3\n");
+	assert_int_equal(cfg.memory_mib, 8);
+	assert_int_equal(cfg.vcpus, 4);
+	assert_string_equal(cfg.extra, "3");
+	parse_ok("name = 'd'\nkernel = 'k'\nmemory = ' +64'\n");
+	assert_int_equal(cfg.memory_mib, 64);
+}
+
 static void test_defaults(void **state)
 {
 	parse_ok("name='d'\nkernel='k'\n");
@@ -127,8 +138,19 @@ static const struct bad_case bad_cases[] = {
 	  "d.cfg:1:8: expected a domain name (a letter, then letters, digits, '_', '-', '.'; at most 31), found string \"7up\"" },
 	{ "name = 'abcdefghijabcdefghijabcdefghij12'\n",
 	  "d.cfg:1:8: expected a domain name (a letter, then letters, digits, '_', '-', '.'; at most 31), found string \"abcdefghijabcdefghijabcdefghij12\"" },
-	{ NK "memory = '64'\n",
-	  "d.cfg:3:10: expected memory in MiB (a number from 1 to 1048576), found string \"64\"" },
+	{ NK "memory = '64 MiB'\n",
+	  "d.cfg:3:10: expected memory in MiB (a number from 1 to 1048576), found string \"64 MiB\"" },
+	/* Numbers as xl reads them: 08 is no octal number, 010 is 8. */
+	{ NK "memory = 08\n",
+	  "d.cfg:3:10: expected memory in MiB (a number from 1 to 1048576), found number 08" },
+	{ NK "memory = 1e3\n",
+	  "d.cfg:3:10: expected memory in MiB (a number from 1 to 1048576), found number 1e3" },
+	{ NK "memory = 99999999999999999999\n",
+	  "d.cfg:3:10: expected memory in MiB (a number from 1 to 1048576), found 99999999999999999999, out of range" },
+	{ NK "memory = '-1'\n",
+	  "d.cfg:3:10: expected memory in MiB (a number from 1 to 1048576), found string \"-1\"" },
+	{ NK "memory = 1\nmemory += 2\n",
+	  "d.cfg:4:11: expected memory in MiB (a number from 1 to 1048576), found a value built with '+=' (xl reads no number from one)" },
 	{ NK "memory = 0\n",
 	  "d.cfg:3:10: expected memory in MiB (a number from 1 to 1048576), found number 0" },
 	{ NK "memory = 0x100001\n",
@@ -137,13 +159,13 @@ static const struct bad_case bad_cases[] = {
 	{ NK "vcpus = [1]\n", "d.cfg:3:9: expected a vCPU count (a number from 1 to 128), found list of 1" },
 	{ "name = 'd'\nkernel = ''\n",
 	  "d.cfg:2:10: expected a kernel path (a non-empty string of at most 4095 bytes), found string \"\"" },
-	{ NK "extra = 3\n",
-	  "d.cfg:3:9: expected guest arguments (a string of at most 511 bytes), found number 3" },
+	{ NK "extra = [ 3 ]\n",
+	  "d.cfg:3:9: expected guest arguments (a string of at most 511 bytes), found list of 1" },
 	/* vcoproc entries. */
 	{ NK "vcoproc = 'gpu0'\n",
 	  "d.cfg:3:11: expected a list of vcoproc entries ([ \"gpu0\", \"gpu1,weight=512\" ]), found string \"gpu0\"" },
-	{ NK "vcoproc = [ 1 ]\n",
-	  "d.cfg:3:13: expected a vcoproc entry (a string \"INSTANCE[,key=value...]\"), found number 1" },
+	{ NK "vcoproc = [ [ 'gpu0' ] ]\n",
+	  "d.cfg:3:13: expected a vcoproc entry (a string \"INSTANCE[,key=value...]\"), found list of 1" },
 	{ NK "vcoproc = [ '' ]\n",
 	  "d.cfg:3:14: expected a coprocessor instance id (a letter, then letters, digits, '_', '-', '.'; at most 31), found \"\"" },
 	{ NK "vcoproc = [ ',weight=1' ]\n",
@@ -171,7 +193,7 @@ static const struct bad_case bad_cases[] = {
 	{ NK "vcoproc = [ 'a','b','c','d','e','f','g','h','i' ]\n",
 	  "d.cfg:3:45: expected at most 8 vcoproc entries, found 9" },
 	/* An escaped entry points at its start. */
-	{ NK "vcoproc = [ \"gpu0,\\x77eight\" ]\n",
+	{ NK "vcoproc = [ \"gpu0,\\tweight\" ]\n",
 	  "d.cfg:3:13: expected a parameter key=value, found \"weight\"" },
 	/* Kinds of domain and virtio devices. */
 	{ "name = 'd'\ntype = 'xen'\nkernel = 'k'\n",
@@ -468,6 +490,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_xl_values),
 		cmocka_unit_test(test_warnings),
 		cmocka_unit_test(test_many_warnings),
 		cmocka_unit_test(test_bad),
