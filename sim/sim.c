@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include <vcoproc/platform.h>
+#include <vcoproc/sched.h>
 #include <vcoproc/vtime.h>
 
 #include "hist.h"
@@ -732,8 +733,9 @@ static int dom_setup(struct sim *sim, unsigned int i, char *err, size_t errlen)
 				vc_strerror(r));
 	r = vc_vcoproc_create(d->vd, sim->coproc, c->params, c->nr_params, &d->vv,
 			      &refused);
-	if (r == -VC_ENOSPC) {
-		/* Admission control said no: the domain runs nothing. */
+	if (r == -VC_ENOSPC || (r == -VC_EBUSY && vc_coproc_passthrough(sim->coproc))) {
+		/* Admission control said no, or a passthrough device has its
+		 * owner: the domain runs nothing. */
 		d->res.create_err = r;
 		d->vv = NULL;
 		return 0;
@@ -819,6 +821,11 @@ int sim_create(const struct sim_scenario *scn, struct sim **out, char *err, size
 	}
 	simcp_coproc_desc(sim->dev, "simcp0", SIM_MMIO_GPA, SIM_IRQ, &desc);
 	desc.sched = sim->scn.algo[0] ? sim->scn.algo : NULL;
+	if (desc.sched && !strcmp(desc.sched, vc_sched_passthrough_ops.name)) {
+		/* The device is the first domain's alone (core/passthrough.c). */
+		desc.passthrough = true;
+		desc.sched = NULL;
+	}
 	desc.hang_timeout = scn->hang_timeout;
 	desc.stop_timeout = scn->stop_timeout;
 	sim->switch_cost = desc.switch_cost;

@@ -883,6 +883,41 @@ static void test_scenario_errors(void **state)
  * Errors found when the run is set up point at the scenario line (and the
  * word) that asked for what was refused.
  */
+/*
+ * `algo passthrough`: the first domain owns the device - its context loaded
+ * once and never switched, every access forwarded - and the next one is
+ * refused (-VC_EBUSY) and runs nothing; scheduling parameters are refused
+ * with the scenario's line.
+ */
+static void test_passthrough(void **state)
+{
+	char err[SIM_ERR_MAX];
+	struct sim *sim;
+
+	(void)state;
+	parse("algo passthrough\nseconds 2\n"
+	      "domain name=owner job=1ms\n"
+	      "domain name=late job=1ms\n");
+	run(&res);
+	assert_string_equal(res.algo, "passthrough");
+	assert_int_equal(res.dom[0].create_err, 0);
+	assert_int_equal(res.dom[1].create_err, -VC_EBUSY);
+	assert_int_equal(res.dom[1].jobs_completed, 0);
+	assert_int_equal(res.dom[0].st.switches_in, 1);
+	assert_int_equal(res.dom[0].st.switches_out, 0);
+	assert_int_equal(res.dom[0].st.mmio_emulated, 0);
+	assert_true(res.dom[0].st.mmio_forwarded > 1000);
+	assert_true(res.coproc.busy_ns > VC_MSEC(1999));
+	assert_true(res.dom[0].jobs_completed > 1900);
+	assert_clean(&res);
+
+	parse("algo passthrough\nseconds 1\n"
+	      "domain name=owner weight=512 job=1ms\n");
+	assert_int_not_equal(sim_create(&scn, &sim, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "test:3:"));
+	assert_non_null(strstr(err, "weight=512"));
+}
+
 static void test_setup_errors(void **state)
 {
 	static const struct { const char *text, *msg; int err; } cases[] = {
@@ -1015,6 +1050,7 @@ int main(void)
 		{ cmocka_unit_test(test_scenario_parse), "rtds" }, /* parses an rtds scenario */
 		{ cmocka_unit_test(test_scenario_errors), "" },
 		{ cmocka_unit_test(test_setup_errors), "credit" },
+		{ cmocka_unit_test(test_passthrough), "" },
 	};
 	struct CMUnitTest tests[sizeof(all) / sizeof(all[0])];
 	size_t n = 0;
