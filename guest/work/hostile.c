@@ -607,7 +607,7 @@ static bool mode_np(uint64_t end)
 {
 	uint64_t every = arg__time("wait", 1, 1000000000ull);
 	uint64_t t_wait = every ? clock__ns() + every / 2 : ~0ull;
-	uint64_t chained = 0, singles = 0, waits = 0;
+	uint64_t chained = 0, singles = 0, waits = 0, prev = 0;
 	uint64_t np_faults0 = X.codes[SIMCP_FAULT_NONPREEMPT];
 
 	while (clock__ns() < end) {
@@ -653,10 +653,14 @@ static bool mode_np(uint64_t end)
 			       (unsigned long long)(clock__ns() / 1000000));
 			t_wait = clock__ns() + every;
 		}
+		/* Two batches in flight: the context always has work, slices end inside sections. */
 		v = hx_fence(0);
 		hx_kick();
-		if (!hx_wait(v, clock__ns() + WAIT_NS))
+		if (prev && !hx_wait(prev, clock__ns() + WAIT_NS)) {
 			hx_reset();
+			v = 0;
+		}
+		prev = v;
 	}
 	printf("hostile: np: %llu chained, %llu single, %llu endless WAITs; %llu cut\n",
 	       (unsigned long long)chained, (unsigned long long)singles, (unsigned long long)waits,

@@ -701,7 +701,16 @@ def case_hostile_np(ctx):
     r, s = hostile_run(ctx, {"np": ("np", 256, "wait=700ms")})
     f = result_fields(s["np"]["result"])
     check(f.get("nonpreempt", 0) >= 10, "np: chains not cut: %r" % f, r)
-    check(s["np"]["stats"]["refusals"] > 0, "the device never refused a stop", r)
+    m = [re.match(r"hostile: np: .* (\d+) endless WAITs", l) for l in r.console("np")]
+    waits = max([int(x.group(1)) for x in m if x] or [0])
+    print("np: %d endless WAITs, %d refusals, %d resets" % (waits, s["np"]["stats"]["refusals"],
+                                                          s["np"]["stats"]["resets"]))
+    check(waits >= 3, "np: too few endless WAITs: %d" % waits, r)
+    # The device cuts an endless section at its bound: the framework never has
+    # to reset the context for it (it would only after its stop timeout, the
+    # longest command's time: a second of the device held).
+    check(f.get("hang") == 0 and r.json["coproc"]["resets"] == 0,
+          "an endless non-preemptible WAIT held the device until a reset: %r" % f, r)
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
