@@ -246,6 +246,29 @@ static void np_retired(struct simcp *s, const struct simcp_inflight *f)
 }
 
 /*
+ * A flagged WAIT still polling once its section has run to the device's
+ * bound is cut there, as a command that would pass the bound is
+ * (SIMCP_FAULT_NONPREEMPT, not completed): a non-preemptible section never
+ * holds the device longer than max_nonpreempt, whatever it waits for.
+ * Returns whether @f was cut.
+ */
+static bool np_wait_cut(struct simcp *s, struct simcp_inflight *f)
+{
+	vc_time_t before;
+
+	if (!(f->cmd.flags & SIMCP_F_NOPREEMPT) || !s->np_open)
+		return false;
+	/* The section's time before this WAIT (np_spent counts it as satisfied at once). */
+	before = s->np_spent - simcp_cmd_cost(s, &f->cmd);
+	if (f->end - f->start <= s->np_bound - before)
+		return false;
+	f->fault = SIMCP_FAULT_NONPREEMPT;
+	f->fault_addr = 0;
+	f->src = NULL;
+	return true;
+}
+
+/*
  * simcp_step() - advance the device to @now: retire what is due, begin
  * what can begin.  Returns the next time it must run (VC_TIME_INF: only
  * on a kick), or @now when the caller must first do the data work of
@@ -267,7 +290,7 @@ static vc_time_t simcp_step(struct simcp *s, vc_time_t now)
 			if (now < f->end)
 				return f->end;
 			if (f->poll) {
-				if (!simcp_wait_satisfied(s)) {
+				if (!simcp_wait_satisfied(s) && !np_wait_cut(s, f)) {
 					/* No progress: look again a poll period later. */
 					f->end = later(f->end, now) + s->t.wait_poll_ns;
 					return f->end;

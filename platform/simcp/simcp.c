@@ -751,7 +751,8 @@ static bool has_data_work(const struct simcp_cmd *c)
  * with this command would pass s->np_bound, the command is not run
  * (SIMCP_FAULT_NONPREEMPT) and the section ends.  An unflagged command
  * ends any section.  The modeled time of a WAIT is its cost when it is
- * satisfied at once: one that polls is a hang, found by the framework.
+ * satisfied at once; a flagged one still polling when the section reaches
+ * the bound is cut there (engine.c, np_wait_cut()).
  */
 static void np_section(struct simcp *s, struct simcp_inflight *f)
 {
