@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 #include <vcoproc/vcoproc.h>
 
 #include "ctl.h"
+#include "domcfg.h"
 
 #include "vcoproc-config.h"
 
@@ -423,42 +425,80 @@ static int do_domain_list(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The domain file's own errors, located, before the daemon sees it: the
+ * file travels as a JSON string, so bytes that are not UTF-8 would
+ * otherwise come back as a JSON error about the request.  The daemon reads
+ * the file again, against its coprocessors.
+ */
+static int check_domain_file(const char *path, const char *text, size_t len)
+{
+	char err[DOMCFG_MSG_MAX];
+	struct domcfg *cfg;
+	int r;
+
+	cfg = malloc(sizeof(*cfg));
+	if (!cfg)
+		return fail("out of memory");
+	r = domcfg_parse(text, len, path, cfg, err, sizeof(err));
+	free(cfg);
+	if (r == -VC_ENOMEM)
+		return fail("%s: out of memory", path);
+	if (r)
+		return fail("%s", err);
+	return 0;
+}
+
 static int do_create(int argc, char **argv)
 {
 	struct json_object *args, *ret, *w;
 	char *text, abspath[PATH_MAX];
+	const char *path;
+	struct stat st;
 	size_t len = 0;
 	FILE *f;
 	int r;
 
 	if (plain_args(argc, argv, 1, "one domain file"))
 		return EXIT_USAGE;
-	f = fopen(argv[optind], "r");
+	path = argv[optind];
+	f = fopen(path, "r");
 	if (!f)
-		return fail("%s: %s", argv[optind], strerror(errno));
+		return fail("%s: %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+		r = errno;
+		fclose(f);
+		return fail("%s: %s", path, r ? strerror(r) : "not a regular file");
+	}
 	text = malloc(CFG_MAX + 1);
 	if (!text) {
 		fclose(f);
 		return fail("out of memory");
 	}
+	errno = 0;
 	len = fread(text, 1, CFG_MAX + 1, f);
-	r = ferror(f);
+	r = ferror(f) ? (errno ? errno : EIO) : 0;
 	fclose(f);
 	if (r) {
 		free(text);
-		return fail("%s: read error", argv[optind]);
+		return fail("%s: %s", path, strerror(r));
 	}
 	if (len > CFG_MAX) {
 		free(text);
-		return fail("%s: larger than %u bytes, more than a request may carry", argv[optind],
-			    CFG_MAX);
+		return fail("%s:1:1: expected at most %u bytes (what a request to the daemon "
+			    "carries), found more", path, CFG_MAX);
+	}
+	r = check_domain_file(path, text, len);
+	if (r) {
+		free(text);
+		return r;
 	}
 	args = json_object_new_object();
 	json_object_object_add(args, "config", json_object_new_string_len(text, (int)len));
 	free(text);
 	/* The daemon resolves relative paths in the file against its directory. */
 	json_object_object_add(args, "path", json_object_new_string(
-		realpath(argv[optind], abspath) ? abspath : argv[optind]));
+		realpath(path, abspath) ? abspath : path));
 	ret = call("create", args);
 	if (!ret)
 		return EXIT_FAILURE;
