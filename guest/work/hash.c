@@ -45,12 +45,14 @@
  * after the fill and at the end, and the device hashes every chunk again
  * at the end: any byte that changed - a write by another domain's DMA or
  * by the host - fails the run.  Filling and hashing by the device costs
- * the guest's (possibly emulated) CPU nothing.
+ * the guest's (possibly emulated) CPU nothing.  canaries=2 does the same
+ * and then changes one byte of one chunk itself: a test of the check (the
+ * run must fail).
  *
  * Command line (key=value): seconds=DUR (default: the host's --seconds),
  * size=BYTES (16K), bufs=N (8, at most 64), algo=crc32c|sha256|mix (mix:
  * every 8th job SHA-256), compute=DUR (0), chunk=DUR (= compute),
- * fault=N (0: none), canary=GPA, canaries=0|1.
+ * fault=N (0: none), canary=GPA, canaries=0|1|2.
  *
  * Marks (board.h): BUSY once the first jobs are queued, DONE when the run
  * time is up and it stops submitting.
@@ -106,6 +108,7 @@ static struct {
 	struct chunk chunk[MAX_CHUNKS];  /* canaries=1 */
 	uint32_t *chunk_crc;             /* the device's CRCs, MAX_CHUNKS of them */
 	unsigned int nr_chunks;
+	bool poke;                       /* canaries=2 */
 	uint64_t canary_bytes;
 } H;
 
@@ -261,6 +264,13 @@ static int canaries_setup(void)
 	printf("hash: canaries: %u chunks, %llu KiB, %llu KiB of heap left\n", H.nr_chunks,
 	       (unsigned long long)(H.canary_bytes >> 10),
 	       (unsigned long long)(mem__free_bytes() >> 10));
+	if (H.poke) {
+		const struct chunk *c = &H.chunk[rand__next(&H.rng) % H.nr_chunks];
+		uint8_t *b = c->p + rand__next(&H.rng) % c->len;
+
+		printf("hash: canaries=2: changing the byte at %p\n", (void *)b);
+		*(volatile uint8_t *)b ^= 0x5a;
+	}
 	return 0;
 }
 
@@ -397,6 +407,7 @@ static void parse_args(const struct board_info *bi, uint64_t *run_ns)
 	uint64_t canary, cmds;
 
 	H.nr_chunks = arg__u64("canaries", 0) ? 1 : 0; /* a flag until set up */
+	H.poke = arg__u64("canaries", 0) == 2;
 
 	*run_ns = arg__time("seconds", 1000000000ull, bi->run_ns ? bi->run_ns : 1000000000ull);
 	H.size = arg__u64("size", 16 << 10);

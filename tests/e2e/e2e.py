@@ -655,6 +655,22 @@ def hostile_run(ctx, hostile, seconds=4.0):
     return r, s
 
 
+def case_hostile_canary(ctx):
+    """The canary check itself: a hash domain with canaries=2 changes one byte
+    of its own canaries after setting them up; it must fail, saying which
+    chunk changed (the hostile cases rely on this check)."""
+    r = vcoprocd(ctx, ["--seconds", "1", "--interval", "0", "--no-echo", "--domain",
+                       "kernel=%s,name=bait,memory=32,cmdline=size=4K canaries=2"
+                       % image(ctx, "hash")], 60)
+    s = r.summary().get("bait", {})
+    print(s.get("result"))
+    check(r.rc == 1 and s.get("verdict") == "fail", "bait: %r" % s, r)
+    con = r.console("bait")
+    check(any(re.match(r"hash: canary chunk \d+ .* changed", l) for l in con) and
+          "canary=CHANGED" in s.get("result", ""), "the changed byte went unnoticed: %r"
+          % con[-6:], r)
+
+
 @remeasure_after_stall
 def case_hostile_ring(ctx):
     """Garbage in the ring and DMA out of bounds, beside well-behaved domains.
