@@ -49,10 +49,33 @@ struct json_object;
 #define CTL_PROTOCOL_VERSION 1
 #define CTL_REQUEST_MAX      (64u * 1024u)   /* bytes of a request line, newline included */
 #define CTL_REPLY_MAX        (256u << 20)    /* bytes of a reply a client accepts */
+#define CTL_REPLY_LIMIT      (16u << 20)     /* bytes of a reply a server sends */
 #define CTL_DESC_MAX         320             /* an error description */
 #define CTL_JSON_DEPTH       16              /* nesting a request may have */
 #define CTL_MAX_CONNECTIONS  64
 #define CTL_DEFAULT_SOCKET   "/run/vcoprocd.sock"
+
+/*
+ * Output limits of a server.  A connection is not read from (and its
+ * buffered requests wait) while CTL_OUT_HIGH bytes of replies wait for it;
+ * a reply of more than CTL_OUT_SMALL bytes is refused while the replies
+ * waiting on all connections together pass CTL_OUT_TOTAL.  At most
+ * CTL_LINES_PER_TURN requests of one connection are handled before the
+ * others get their turn.
+ */
+#define CTL_OUT_HIGH         (1u << 20)
+#define CTL_OUT_TOTAL        (64u << 20)
+#define CTL_OUT_SMALL        (64u * 1024u)
+#define CTL_LINES_PER_TURN   32
+
+/*
+ * Connections: one that has neither finished a request nor taken reply
+ * bytes for CTL_IDLE_TIMEOUT_MS is closed (ctl_server_set_idle_timeout()
+ * changes it).  When the table is full, a newcomer takes the place of the
+ * connection idle longest, if that one has been idle CTL_EVICT_IDLE_MS.
+ */
+#define CTL_IDLE_TIMEOUT_MS  60000u
+#define CTL_EVICT_IDLE_MS    1000u
 
 /* ---- errors --------------------------------------------------------------- */
 
@@ -132,11 +155,25 @@ int ctl_arg_uint(struct json_object *args, const char *name, bool required, uint
 		 uint64_t *out, struct ctl_error *err);
 
 /**
+ * ctl_arg_uint_range() - argument @name as an integer from @min to @max.
+ * An absent optional argument leaves *@out unchanged.
+ */
+int ctl_arg_uint_range(struct json_object *args, const char *name, bool required, uint64_t min,
+		       uint64_t max, uint64_t *out, struct ctl_error *err);
+
+/**
  * ctl_arg_domain() - a domain argument: a name (string) or an id (number
  * or string of digits), written to @buf as text.
  */
 int ctl_arg_domain(struct json_object *args, const char *name, char *buf, size_t len,
 		   struct ctl_error *err);
+
+/**
+ * ctl_utf8_prefix() - the length of the longest prefix of @s of at most
+ * @max bytes that does not cut a UTF-8 character in two, for quoting a
+ * name in a description: printf("%.*s", ctl_utf8_prefix(s, 40), s).
+ */
+int ctl_utf8_prefix(const char *s, int max);
 
 /* ---- one request ----------------------------------------------------------- */
 
@@ -160,19 +197,33 @@ char *ctl_error_reply(enum ctl_err_class cls, const char *desc, size_t *reply_le
 /* ---- framing of a byte stream ------------------------------------------------ */
 
 /**
- * The protocol over one byte stream: input goes in by ctl_session_input(),
- * replies collect in @out (to be sent from @out + @out_off, then
- * ctl_session_consumed()).  After an oversized request @closing is set:
- * the reply is queued, further input is ignored, and the connection
- * should close once @out is sent.
+ * The protocol over one byte stream: input goes in by ctl_session_input()
+ * (or ctl_session_append() and ctl_session_process()), replies collect in
+ * @out (to be sent from @out + @out_off, then ctl_session_consumed()).
+ *
+ * Backpressure: requests are handled only while fewer than CTL_OUT_HIGH
+ * bytes of replies wait; the lines after that stay in @in until the
+ * replies are sent and ctl_session_process() is called again.  The owner
+ * stops reading the stream while ctl_session_wants_input() is false, so
+ * @in holds at most one read more than a request line.
+ *
+ * After an oversized request, or once the stream ended and every request
+ * was handled, @closing is set: further input is ignored, and the
+ * connection should close once @out is sent.
+ *
+ * @shared, when not NULL, counts the reply bytes waiting on every session
+ * that shares it (a server's connections); a reply of more than
+ * CTL_OUT_SMALL bytes that would take it past CTL_OUT_TOTAL is refused.
  */
 struct ctl_session {
 	const struct ctl_ops *ops;
 	void *opaque;
-	char *in;           /* unprocessed input: a partial line */
-	size_t in_len, in_cap;
+	char *in;           /* input not handled yet: from @in_off to @in_len */
+	size_t in_len, in_cap, in_off;
 	char *out;          /* replies not yet sent */
 	size_t out_len, out_cap, out_off;
+	size_t *shared;     /* replies waiting on all sessions; NULL: not counted */
+	bool eof;           /* the peer ended the stream */
 	bool closing;
 	uint64_t requests;  /* lines handled */
 };
@@ -180,20 +231,47 @@ struct ctl_session {
 /** ctl_session_init() - an empty session dispatching to @ops with @opaque. */
 void ctl_session_init(struct ctl_session *s, const struct ctl_ops *ops, void *opaque);
 
-/** ctl_session_fini() - free the session's buffers. */
+/** ctl_session_fini() - free the session's buffers (and uncount its replies). */
 void ctl_session_fini(struct ctl_session *s);
 
 /**
- * ctl_session_input() - @len bytes received: handle every complete line,
- * queue the replies.  Blank lines are ignored.  Returns 0, or -VC_ENOMEM.
+ * ctl_session_append() - @len bytes received: keep them for
+ * ctl_session_process().  Ignored once closing.  Returns 0 or -VC_ENOMEM.
  */
+int ctl_session_append(struct ctl_session *s, const char *data, size_t len);
+
+/**
+ * ctl_session_process() - handle complete lines kept, in order, while
+ * replies waiting stay under CTL_OUT_HIGH, at most @max_lines of them (0:
+ * no limit); a line over CTL_REQUEST_MAX is refused and closes the
+ * session; at the end of the stream the last partial line is a request
+ * of its own.  Blank lines are ignored.  Returns 0, or -VC_ENOMEM.
+ */
+int ctl_session_process(struct ctl_session *s, unsigned int max_lines);
+
+/** ctl_session_input() - ctl_session_append() then ctl_session_process(s, 0). */
 int ctl_session_input(struct ctl_session *s, const char *data, size_t len);
 
 /**
- * ctl_session_eof() - the peer closed its side: a partial line left over
- * is handled as a request of its own (so "printf '{...}' | socat" works).
+ * ctl_session_eof() - the peer closed its side: what is kept is handled
+ * (ctl_session_process(s, 0)); a partial line left over is a request of
+ * its own (so "printf '{...}' | socat" works).
  */
 int ctl_session_eof(struct ctl_session *s);
+
+/**
+ * ctl_session_backlog() - whether ctl_session_process() has work now: a
+ * complete line kept (or the end of the stream reached) while the
+ * replies waiting are under CTL_OUT_HIGH.
+ */
+bool ctl_session_backlog(const struct ctl_session *s);
+
+/**
+ * ctl_session_wants_input() - whether the owner should read more: not
+ * closing, not at the end of the stream, no backlog, and under
+ * CTL_OUT_HIGH bytes of replies waiting.
+ */
+bool ctl_session_wants_input(const struct ctl_session *s);
 
 /** ctl_session_pending() - bytes of replies waiting to be sent. */
 size_t ctl_session_pending(const struct ctl_session *s);
@@ -239,6 +317,13 @@ int ctl_server_fd(const struct ctl_server *srv);
  * returned as 0).
  */
 int ctl_server_dispatch(struct ctl_server *srv, int timeout_ms);
+
+/**
+ * ctl_server_set_idle_timeout() - close a connection that has neither
+ * finished a request nor taken reply bytes for @ms milliseconds (at least
+ * 100; the default is CTL_IDLE_TIMEOUT_MS).
+ */
+void ctl_server_set_idle_timeout(struct ctl_server *srv, unsigned int ms);
 
 /** ctl_server_connections() - peers connected now. */
 unsigned int ctl_server_connections(const struct ctl_server *srv);

@@ -17,6 +17,7 @@
  * their arguments here and call struct ctl_host_ops; guest console output
  * is made valid UTF-8 before it goes into a JSON string.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +34,10 @@
 #define MAX_VCOPROCS     256
 #define MAX_SET_PARAMS   16
 #define TRACE_CAP_MAX    (1u << 20)   /* events */
-#define TEXT_MAX         (64u << 20)  /* bytes of a dump or trace */
+#define TEXT_MAX         CTL_REPLY_LIMIT /* bytes of a dump or trace */
 #define CONSOLE_READ_MAX (64u * 1024u)
 #define CONSOLE_READ_DEF (16u * 1024u)
+#define CREATE_PATH_MAX  4095u        /* bytes of create's "path" */
 
 void ctl_fw_init(struct ctl_fw *be, struct vc_fw *fw, const struct ctl_host_ops *host,
 		 void *host_opaque)
@@ -51,6 +53,8 @@ static struct json_object *jdouble(double v)
 {
 	char s[32];
 
+	if (!isfinite(v))
+		return NULL; /* JSON has no NaN or Infinity: null */
 	snprintf(s, sizeof(s), "%.4f", v);
 	return json_object_new_double_s(v, s);
 }
@@ -105,8 +109,8 @@ static struct vc_coproc *find_coproc(struct vc_fw *fw, const char *name, struct 
 
 	if (!c) {
 		coproc_names(fw, names, sizeof(names));
-		ctl_error_set(err, CTL_ERR_DEVICE_NOT_FOUND, "no coprocessor \"%.40s\" (%s)", name,
-			      names);
+		ctl_error_set(err, CTL_ERR_DEVICE_NOT_FOUND, "no coprocessor \"%.*s\" (%s)",
+			      ctl_utf8_prefix(name, 40), name, names);
 	}
 	return c;
 }
@@ -161,7 +165,7 @@ static int arg_params(struct json_object *args, bool required, struct vc_param *
 						     MAX_SET_PARAMS);
 			if (!key[0] || strlen(key) >= VC_PARAM_KEY_MAX)
 				return ctl_error_set(err, CTL_ERR_GENERIC,
-						     "argument \"params\": expected keys of 1 to %u characters",
+						     "argument \"params\": expected keys of 1 to %u bytes",
 						     VC_PARAM_KEY_MAX - 1);
 			if (json_object_is_type(val, json_type_int) && json_object_get_int64(val) >= 0) {
 				snprintf(num, sizeof(num), "%llu",
@@ -173,13 +177,13 @@ static int arg_params(struct json_object *args, bool required, struct vc_param *
 				s = json_object_get_string(val);
 			} else {
 				return ctl_error_set(err, CTL_ERR_GENERIC,
-						     "argument \"params\": \"%.23s\": expected a string or a non-negative integer",
-						     key);
+						     "argument \"params\": \"%.*s\": expected a string or a non-negative integer",
+						     ctl_utf8_prefix(key, 23), key);
 			}
 			if (!s[0] || strlen(s) >= VC_PARAM_VAL_MAX)
 				return ctl_error_set(err, CTL_ERR_GENERIC,
-						     "argument \"params\": \"%.23s\": expected a value of 1 to %u characters",
-						     key, VC_PARAM_VAL_MAX - 1);
+						     "argument \"params\": \"%.*s\": expected a value of 1 to %u bytes",
+						     ctl_utf8_prefix(key, 23), key, VC_PARAM_VAL_MAX - 1);
 			snprintf(out[*nr].key, sizeof(out[*nr].key), "%s", key);
 			snprintf(out[*nr].val, sizeof(out[*nr].val), "%s", s);
 			(*nr)++;
@@ -352,8 +356,8 @@ static int cmd_sched_set(void *opaque, struct json_object *args, struct json_obj
 		if (r == -VC_ENOENT) {
 			algo_names(names, sizeof(names));
 			return ctl_error_set(err, CTL_ERR_GENERIC,
-					     "unknown algorithm \"%.31s\" (this build has: %s)", algo,
-					     names);
+					     "unknown algorithm \"%.*s\" (this build has: %s)",
+					     ctl_utf8_prefix(algo, 31), algo, names);
 		}
 		if (r == -VC_ENOSPC)
 			return ctl_error_set(err, CTL_ERR_GENERIC,
@@ -551,7 +555,8 @@ static int cmd_trace_start(void *opaque, struct json_object *args, struct json_o
 
 	if (!c)
 		return -VC_ENOENT;
-	r = ctl_arg_uint(args, "capacity", false, TRACE_CAP_MAX, &cap, err);
+	cap = 65536;
+	r = ctl_arg_uint_range(args, "capacity", false, 1, TRACE_CAP_MAX, &cap, err);
 	if (r)
 		return r;
 	r = vc_coproc_trace_enable(c, true, (unsigned int)cap);
@@ -572,33 +577,104 @@ static int cmd_trace_stop(void *opaque, struct json_object *args, struct json_ob
 	return vc_coproc_trace_enable(c, false, 0);
 }
 
+/*
+ * The export's text, kept only while it fits @max bytes: the trace is
+ * rendered in one piece and handed over in one write, so a trace too large
+ * for a reply costs no copy, and its size is known for the message.
+ */
+struct capture {
+	char *buf;
+	size_t len, max;
+	size_t seen;       /* bytes written, kept or not */
+};
+
+static int capture_write(void *opaque, const char *buf, size_t len)
+{
+	struct capture *c = opaque;
+	char *nb;
+
+	c->seen += len;
+	if (c->seen > c->max) {
+		free(c->buf);
+		c->buf = NULL;
+		c->len = 0;
+		return 0; /* keep counting */
+	}
+	nb = realloc(c->buf, c->len + len + 1);
+	if (!nb)
+		return -VC_ENOMEM;
+	memcpy(nb + c->len, buf, len);
+	c->buf = nb;
+	c->len += len;
+	c->buf[c->len] = '\0';
+	return 0;
+}
+
+/*
+ * Make the exporter's text one line of JSON in place: newlines (between
+ * events, never inside a string, where the exporter escapes every control
+ * character) go; false if it holds anything a reply may not (another
+ * control character, bytes that are not UTF-8) or is not an object.
+ */
+static bool trace_text_fix(char *t, size_t *len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < *len;) {
+		unsigned char c = (unsigned char)t[i];
+		size_t n;
+
+		if (c == '\n' || c == '\r') {
+			i++;
+			continue;
+		}
+		n = c >= 0x20 ? vc_utf8_seq(t + i, *len - i) : 0;
+		if (!n)
+			return false;
+		memmove(t + o, t + i, n);
+		o += n;
+		i += n;
+	}
+	t[o] = '\0';
+	*len = o;
+	return o >= 2 && t[0] == '{' && t[o - 1] == '}';
+}
+
 static int cmd_trace_export(void *opaque, struct json_object *args, struct json_object **ret,
 			    struct ctl_error *err)
 {
 	struct ctl_fw *be = opaque;
 	struct vc_coproc *c = arg_coproc(be, args, err);
-	struct vc_strbuf m = { .max = TEXT_MAX };
-	struct vc_printer p = vc_strbuf_printer(&m);
-	struct json_tokener *tok;
+	/* Room for {"return":...,"id":...} around it. */
+	struct capture cap = { .max = TEXT_MAX - CTL_REQUEST_MAX - 64 };
+	struct vc_printer p = { .write = capture_write, .opaque = &cap };
 	int r;
 
 	if (!c)
 		return -VC_ENOENT;
 	r = vc_coproc_trace_export(c, &p);
 	if (r) {
-		vc_strbuf_free(&m);
+		free(cap.buf);
 		return ctl_error_set(err, CTL_ERR_GENERIC, "cannot export the trace of %s: %s",
 				     vc_coproc_name(c), vc_strerror(r));
 	}
-	tok = json_tokener_new_ex(32);
-	if (tok) {
-		*ret = json_tokener_parse_ex(tok, m.buf ? m.buf : "{}", m.buf ? (int)m.len : 2);
-		json_tokener_free(tok);
-	}
-	vc_strbuf_free(&m);
-	if (!*ret)
+	if (cap.seen > cap.max)
+		return ctl_error_set(err, CTL_ERR_GENERIC,
+				     "the trace of %s is %zu bytes, more than a reply may carry (%zu): trace-start it again with a smaller capacity, or export sooner",
+				     vc_coproc_name(c), cap.seen, cap.max);
+	if (!cap.buf || !trace_text_fix(cap.buf, &cap.len)) {
+		free(cap.buf);
 		return ctl_error_set(err, CTL_ERR_GENERIC, "the trace of %s is not valid JSON",
 				     vc_coproc_name(c));
+	}
+	/* The exporter's JSON goes into the reply as it is, without a parse. */
+	*ret = json_object_new_object();
+	if (!*ret) {
+		free(cap.buf);
+		return -VC_ENOMEM;
+	}
+	json_object_set_serializer(*ret, json_object_userdata_to_json_string, cap.buf,
+				   json_object_free_userdata);
 	return 0;
 }
 
@@ -629,6 +705,10 @@ static int cmd_create(void *opaque, struct json_object *args, struct json_object
 	r = ctl_arg_string(args, "path", false, &path, err);
 	if (r)
 		return r;
+	if (path && strlen(path) > CREATE_PATH_MAX)
+		return ctl_error_set(err, CTL_ERR_GENERIC,
+				     "argument \"path\": expected at most %u bytes, found %zu",
+				     CREATE_PATH_MAX, strlen(path));
 	memset(&out, 0, sizeof(out));
 	r = be->host->create(be->host_opaque, path ? path : "", json_object_get_string(cfgv),
 			     (size_t)json_object_get_string_len(cfgv), &out, err);
@@ -689,7 +769,7 @@ static int cmd_console_read(void *opaque, struct json_object *args, struct json_
 	if (!r)
 		r = ctl_arg_uint(args, "offset", false, UINT64_MAX, &offset, err);
 	if (!r)
-		r = ctl_arg_uint(args, "max", false, CONSOLE_READ_MAX, &max, err);
+		r = ctl_arg_uint_range(args, "max", false, 1, CONSOLE_READ_MAX, &max, err);
 	if (r)
 		return r;
 	memset(&ch, 0, sizeof(ch));

@@ -14,10 +14,23 @@
  *   - reads requests into each connection's struct ctl_session, which
  *     runs the handlers and queues the replies;
  *   - sends what it can and waits for EPOLLOUT for the rest.  A peer that
- *     does not read its replies stops being read from once
- *     CTL_OUT_HIGH bytes are queued for it (so no peer can make the daemon
- *     buffer without bound), and a closing session is closed once its
- *     replies are out.
+ *     does not read its replies stops being read from once CTL_OUT_HIGH
+ *     bytes are queued for it (its requests already read wait in its
+ *     session), so no peer can make the daemon buffer without bound; a
+ *     large reply is refused while the replies of all peers together pass
+ *     CTL_OUT_TOTAL; a closing session is closed once its replies are out;
+ *   - takes at most CTL_LINES_PER_TURN requests of one peer per event; the
+ *     rest waits for the next turn, which the kick eventfd (in the same
+ *     epoll set) makes sure comes;
+ *   - closes a connection idle for the idle timeout (the timerfd, in the
+ *     same epoll set, fires at the earliest deadline): idle means no
+ *     request finished and no reply byte taken; bytes that wait unread in
+ *     the socket count as activity, so a request is never dropped by it;
+ *   - when the table is full (CTL_MAX_CONNECTIONS), closes the connection
+ *     idle longest to make room, if it has been idle CTL_EVICT_IDLE_MS and
+ *     has nothing under way (no partial request, no reply waiting); else
+ *     the newcomer is turned away.  A connection closed for idleness gets
+ *     no reply (it asked nothing): the peer sees the end of the stream.
  *
  * Ownership: struct ctl_server owns its connections; a connection is
  * freed only by conn_close(), from the dispatching thread.
@@ -30,16 +43,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <vcoproc/errno.h>
 
 #include "ctl.h"
 
-#define CTL_OUT_HIGH    (1u << 20) /* queued reply bytes that pause reading */
 #define READ_CHUNK      (64u * 1024u)
 #define READS_PER_EVENT 16         /* fairness between connections */
 #define MAX_GROUPS      256
@@ -50,6 +66,7 @@ struct ctl_conn {
 	struct ctl_session s;
 	uint32_t armed;      /* epoll events registered */
 	bool eof;            /* the peer shut its side */
+	uint64_t active_ns;  /* accepted, a request finished, or reply bytes taken */
 	struct ctl_conn *prev, *next;
 };
 
@@ -64,8 +81,22 @@ struct ctl_server {
 	void *opaque;
 	struct ctl_conn *conns;
 	unsigned int nr_conns;
+	size_t out_total;    /* reply bytes waiting on every connection */
+	uint64_t idle_ns;    /* the idle timeout */
+	int timer_fd;        /* fires at the earliest idle deadline */
+	int kick_fd;         /* an eventfd: a session has requests waiting */
 	char listen_tag;     /* &listen_tag marks the listener's epoll events */
+	char timer_tag;
+	char kick_tag;
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 bool ctl_cred_allowed(uid_t peer_uid, gid_t peer_gid, const gid_t *groups, int nr_groups,
 		      uid_t owner_uid, gid_t owner_gid)
@@ -138,7 +169,8 @@ int ctl_server_create(const char *path, const struct ctl_ops *ops, void *opaque,
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return set_err(err, errlen, -VC_ENOMEM, "out of memory");
-	srv->lfd = srv->epfd = -1;
+	srv->lfd = srv->epfd = srv->timer_fd = srv->kick_fd = -1;
+	srv->idle_ns = (uint64_t)CTL_IDLE_TIMEOUT_MS * 1000000u;
 	srv->ops = ops;
 	srv->opaque = opaque;
 	memcpy(srv->path, path, strlen(path) + 1);
@@ -180,9 +212,27 @@ int ctl_server_create(const char *path, const struct ctl_ops *ops, void *opaque,
 		r = set_err(err, errlen, -errno, "epoll: %s", strerror(errno));
 		goto out_close_ep;
 	}
+	srv->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	ev.data.ptr = &srv->timer_tag;
+	if (srv->timer_fd < 0 || epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->timer_fd, &ev)) {
+		r = set_err(err, errlen, -errno, "timerfd: %s", strerror(errno));
+		goto out_close_timer;
+	}
+	srv->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ev.data.ptr = &srv->kick_tag;
+	if (srv->kick_fd < 0 || epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->kick_fd, &ev)) {
+		r = set_err(err, errlen, -errno, "eventfd: %s", strerror(errno));
+		goto out_close_kick;
+	}
 	*out = srv;
 	return 0;
 
+out_close_kick:
+	if (srv->kick_fd >= 0)
+		close(srv->kick_fd);
+out_close_timer:
+	if (srv->timer_fd >= 0)
+		close(srv->timer_fd);
 out_close_ep:
 	close(srv->epfd);
 out_unlink:
@@ -202,6 +252,11 @@ int ctl_server_fd(const struct ctl_server *srv)
 unsigned int ctl_server_connections(const struct ctl_server *srv)
 {
 	return srv->nr_conns;
+}
+
+void ctl_server_set_idle_timeout(struct ctl_server *srv, unsigned int ms)
+{
+	srv->idle_ns = (uint64_t)VC_MAX(ms, 100u) * 1000000u;
 }
 
 /* ---- connections ------------------------------------------------------------------- */
@@ -275,6 +330,27 @@ static bool peer_allowed(const struct ctl_server *srv, int fd, char *why, size_t
 	return false;
 }
 
+/* Whether @c has nothing under way: no partial request, no reply waiting. */
+static bool conn_quiet(const struct ctl_conn *c)
+{
+	return !ctl_session_pending(&c->s) && c->s.in_len == c->s.in_off;
+}
+
+/* Close the connection idle longest to make room; false when none may go. */
+static bool evict_idlest(struct ctl_server *srv)
+{
+	uint64_t now = now_ns();
+	struct ctl_conn *victim = NULL;
+
+	for (struct ctl_conn *c = srv->conns; c; c = c->next)
+		if (conn_quiet(c) && (!victim || c->active_ns < victim->active_ns))
+			victim = c;
+	if (!victim || now - victim->active_ns < (uint64_t)CTL_EVICT_IDLE_MS * 1000000u)
+		return false;
+	conn_close(victim);
+	return true;
+}
+
 static void accept_all(struct ctl_server *srv)
 {
 	char why[CTL_DESC_MAX];
@@ -293,9 +369,10 @@ static void accept_all(struct ctl_server *srv)
 			refuse(fd, CTL_ERR_PERMISSION_DENIED, why);
 			continue;
 		}
-		if (srv->nr_conns >= CTL_MAX_CONNECTIONS) {
-			snprintf(why, sizeof(why), "too many connections (at most %u)",
-				 CTL_MAX_CONNECTIONS);
+		if (srv->nr_conns >= CTL_MAX_CONNECTIONS && !evict_idlest(srv)) {
+			snprintf(why, sizeof(why),
+				 "too many connections (at most %u, none idle for %u ms)",
+				 CTL_MAX_CONNECTIONS, CTL_EVICT_IDLE_MS);
 			refuse(fd, CTL_ERR_GENERIC, why);
 			continue;
 		}
@@ -306,7 +383,9 @@ static void accept_all(struct ctl_server *srv)
 		}
 		c->srv = srv;
 		c->fd = fd;
+		c->active_ns = now_ns();
 		ctl_session_init(&c->s, srv->ops, srv->opaque);
+		c->s.shared = &srv->out_total;
 		ev.data.ptr = c;
 		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev)) {
 			ctl_session_fini(&c->s);
@@ -323,7 +402,7 @@ static void accept_all(struct ctl_server *srv)
 	}
 }
 
-/* Read what is there; false when the connection must go. */
+/* Read what is there and handle it; false when the connection must go. */
 static bool conn_read(struct ctl_conn *c)
 {
 	char buf[READ_CHUNK];
@@ -331,12 +410,17 @@ static bool conn_read(struct ctl_conn *c)
 	for (int i = 0; i < READS_PER_EVENT; i++) {
 		ssize_t n;
 
-		if (c->s.closing || c->eof || ctl_session_pending(&c->s) >= CTL_OUT_HIGH)
+		if (!ctl_session_wants_input(&c->s))
 			return true;
 		n = recv(c->fd, buf, sizeof(buf), 0);
 		if (n > 0) {
-			if (ctl_session_input(&c->s, buf, (size_t)n))
+			uint64_t before = c->s.requests;
+
+			if (ctl_session_append(&c->s, buf, (size_t)n) ||
+			    ctl_session_process(&c->s, CTL_LINES_PER_TURN))
 				return false;
+			if (c->s.requests != before)
+				c->active_ns = now_ns();
 			continue;
 		}
 		if (n == 0) {
@@ -359,6 +443,7 @@ static bool conn_flush(struct ctl_conn *c)
 
 		if (n > 0) {
 			ctl_session_consumed(&c->s, (size_t)n);
+			c->active_ns = now_ns();
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -368,23 +453,49 @@ static bool conn_flush(struct ctl_conn *c)
 	return true;
 }
 
+static void kick(struct ctl_server *srv)
+{
+	uint64_t one = 1;
+
+	(void)!write(srv->kick_fd, &one, sizeof(one));
+}
+
+/*
+ * Handle what @c has (@events from epoll, 0 for a turn of its backlog),
+ * send what it can and register the events it waits for next.
+ */
 static void conn_event(struct ctl_conn *c, uint32_t events)
 {
 	struct epoll_event ev;
+	uint64_t before = c->s.requests;
 	uint32_t want;
 
+	if (ctl_session_backlog(&c->s) && ctl_session_process(&c->s, CTL_LINES_PER_TURN))
+		goto out_close;
+	if (c->s.requests != before)
+		c->active_ns = now_ns();
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !conn_read(c))
 		goto out_close;
 	if (!conn_flush(c))
 		goto out_close;
-	if ((c->s.closing || c->eof) && !ctl_session_pending(&c->s))
+	/* Replies were taken: requests that waited for room may go on. */
+	if (ctl_session_backlog(&c->s)) {
+		before = c->s.requests;
+		if (ctl_session_process(&c->s, CTL_LINES_PER_TURN) || !conn_flush(c))
+			goto out_close;
+		if (c->s.requests != before)
+			c->active_ns = now_ns();
+	}
+	if (c->s.closing && !ctl_session_pending(&c->s))
 		goto out_close;
 	if ((events & (EPOLLHUP | EPOLLERR)) && !(c->armed & EPOLLIN) &&
 	    ctl_session_pending(&c->s))
 		goto out_close; /* the peer is gone and will not read the rest */
+	if (ctl_session_backlog(&c->s))
+		kick(c->srv);
 
 	want = 0;
-	if (!c->s.closing && !c->eof && ctl_session_pending(&c->s) < CTL_OUT_HIGH)
+	if (ctl_session_wants_input(&c->s))
 		want |= EPOLLIN;
 	if (ctl_session_pending(&c->s))
 		want |= EPOLLOUT;
@@ -401,19 +512,83 @@ out_close:
 	conn_close(c);
 }
 
+/* Bytes a peer sent that wait unread in the socket. */
+static int unread(const struct ctl_conn *c)
+{
+	int n = 0;
+
+	return ioctl(c->fd, FIONREAD, &n) ? 0 : n;
+}
+
+/* Close the connections idle past the timeout; arm the timer for the next. */
+static void expire_idle(struct ctl_server *srv)
+{
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+	uint64_t now = now_ns(), next = 0, expiry;
+	struct ctl_conn *c, *n;
+	uint64_t ticks;
+
+	(void)!read(srv->timer_fd, &ticks, sizeof(ticks));
+	for (c = srv->conns; c; c = n) {
+		n = c->next;
+		if (now - c->active_ns >= srv->idle_ns && unread(c) > 0 &&
+		    ctl_session_wants_input(&c->s))
+			c->active_ns = now; /* a request is in the socket: read it */
+		expiry = c->active_ns + srv->idle_ns;
+		if (expiry <= now) {
+			conn_close(c);
+			continue;
+		}
+		if (!next || expiry < next)
+			next = expiry;
+	}
+	if (next) {
+		its.it_value.tv_sec = (time_t)(next / 1000000000u);
+		its.it_value.tv_nsec = (long)(next % 1000000000u);
+	}
+	(void)timerfd_settime(srv->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
 int ctl_server_dispatch(struct ctl_server *srv, int timeout_ms)
 {
 	struct epoll_event evs[32];
+	bool timer = false, backlog = false;
+	uint64_t ticks;
 	int n = epoll_wait(srv->epfd, evs, (int)VC_ARRAY_SIZE(evs), timeout_ms);
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < n; i++) {
-		if (evs[i].data.ptr == &srv->listen_tag)
+		if (evs[i].data.ptr == &srv->listen_tag) {
 			accept_all(srv);
-		else
-			conn_event(evs[i].data.ptr, evs[i].events);
+			timer = true; /* a first connection needs a deadline */
+		} else if (evs[i].data.ptr == &srv->timer_tag) {
+			timer = true;
+		} else if (evs[i].data.ptr == &srv->kick_tag) {
+			(void)!read(srv->kick_fd, &ticks, sizeof(ticks));
+			backlog = true;
+		} else {
+			/* Events for a connection closed in this turn were dropped by epoll_ctl(DEL)
+			 * only for later waits: skip pointers no longer in the list. */
+			for (struct ctl_conn *c = srv->conns; c; c = c->next) {
+				if (c == evs[i].data.ptr) {
+					conn_event(c, evs[i].events);
+					break;
+				}
+			}
+		}
 	}
+	if (backlog) {
+		struct ctl_conn *c, *next;
+
+		for (c = srv->conns; c; c = next) {
+			next = c->next;
+			if (ctl_session_backlog(&c->s))
+				conn_event(c, 0);
+		}
+	}
+	if (timer)
+		expire_idle(srv);
 	return n;
 }
 
@@ -425,6 +600,8 @@ void ctl_server_destroy(struct ctl_server *srv)
 		return;
 	while (srv->conns)
 		conn_close(srv->conns);
+	close(srv->kick_fd);
+	close(srv->timer_fd);
 	close(srv->epfd);
 	close(srv->lfd);
 	if (!stat(srv->path, &st) && st.st_dev == srv->dev && st.st_ino == srv->ino)

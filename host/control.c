@@ -171,7 +171,7 @@ static void on_signal(void *opaque, int fd, unsigned int revents)
 	hloop_quit(s->h->loop, 0);
 }
 
-int host_serve(struct host *h, const char *sock, int sigfd)
+int host_serve(struct host *h, const char *sock, int sigfd, uint64_t idle_timeout_ns)
 {
 	struct serve s = { .h = h, .sigfd = sigfd };
 	struct ctl_fw be;
@@ -183,6 +183,9 @@ int host_serve(struct host *h, const char *sock, int sigfd)
 		host_log("%s", err);
 		return -1;
 	}
+	if (idle_timeout_ns)
+		ctl_server_set_idle_timeout(s.srv, (unsigned int)VC_MIN(idle_timeout_ns / 1000000u,
+									(uint64_t)UINT32_MAX));
 	r = hloop_watch(h->loop, sigfd, HLOOP_IN, on_signal, &s);
 	if (!r)
 		r = hloop_watch(h->loop, h->notify_fd, HLOOP_IN, on_notify, &s);

@@ -9,10 +9,12 @@
 
 /**
  * host_serve() - serve the control socket at @sock on the host's loop until
- * SIGINT/SIGTERM arrives on @sigfd; then every domain is destroyed.
- * Prints "ready" on stdout once listening.  Returns the signal that
- * stopped it, or -1 when the socket or the loop failed (logged).
+ * SIGINT/SIGTERM arrives on @sigfd; then every domain is destroyed.  A
+ * control connection idle for @idle_timeout_ns is closed (0: the default,
+ * CTL_IDLE_TIMEOUT_MS).  Prints "ready" on stdout once listening.  Returns
+ * the signal that stopped it, or -1 when the socket or the loop failed
+ * (logged).
  */
-int host_serve(struct host *h, const char *sock, int sigfd);
+int host_serve(struct host *h, const char *sock, int sigfd, uint64_t idle_timeout_ns);
 
 #endif /* HOST_CONTROL_H */

@@ -83,6 +83,7 @@ struct opts {
 	const char *json;           /* write the summary as JSON there */
 	const char *dtb;            /* --dtb: coprocessors from the system device tree */
 	const char *socket;         /* --socket: the control server, daemon mode */
+	uint64_t idle_timeout_ns;   /* --idle-timeout: control connections; 0: the default */
 	const char *context_log;    /* --context-log FILE */
 	double check_shares;        /* relative tolerance; < 0: no check */
 	bool echo, quiet, probe, realtime;
@@ -102,6 +103,7 @@ static void usage(FILE *f)
 "                      (docs/dt-binding.md); --domain domains use the first\n"
 "  --socket PATH       daemon mode: serve the control socket at PATH (the vcoproc\n"
 "                      CLI) until SIGINT/SIGTERM; domains come with create\n"
+"  --idle-timeout DUR  close a control connection idle this long (default 60s)\n"
 "  --domain SPEC       comma-separated key=value:\n"
 "                        kernel=FILE     guest ELF image (required)\n"
 "                        name=NAME       (default d1, d2, ...)\n"
@@ -265,7 +267,7 @@ static int parse_domain(struct opts *o, const char *spec)
 enum {
 	OPT_DOMAIN = 256, OPT_ALGO, OPT_PARAM, OPT_SECONDS, OPT_TIMEOUT, OPT_INTERVAL,
 	OPT_MAX_NP, OPT_LOG_DIR, OPT_NO_ECHO, OPT_QUIET, OPT_PROBE, OPT_HELP, OPT_JSON,
-	OPT_CHECK_SHARES, OPT_REALTIME, OPT_DTB, OPT_SOCKET, OPT_CONTEXT_LOG,
+	OPT_CHECK_SHARES, OPT_REALTIME, OPT_DTB, OPT_SOCKET, OPT_CONTEXT_LOG, OPT_IDLE_TIMEOUT,
 };
 
 /* A relative tolerance: 0.03 or 3%. */
@@ -309,6 +311,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		{ "realtime", no_argument, NULL, OPT_REALTIME },
 		{ "dtb", required_argument, NULL, OPT_DTB },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 		{ "context-log", required_argument, NULL, OPT_CONTEXT_LOG },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -346,6 +349,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		case OPT_REALTIME: o->realtime = true; break;
 		case OPT_DTB: o->dtb = optarg; break;
 		case OPT_SOCKET: o->socket = optarg; break;
+		case OPT_IDLE_TIMEOUT: r = parse_dur(optarg, &o->idle_timeout_ns); break;
 		case OPT_CONTEXT_LOG: o->context_log = optarg; break;
 		case OPT_JSON: o->json = optarg; break;
 		case OPT_CHECK_SHARES: r = parse_tol(optarg, &o->check_shares); break;
@@ -656,7 +660,7 @@ int main(int argc, char **argv)
 	if (host_create(&h, &cfg))
 		goto out_sigfd;
 	if (o->socket) {
-		stop_sig = host_serve(&h, o->socket, sigfd);
+		stop_sig = host_serve(&h, o->socket, sigfd, o->idle_timeout_ns);
 		status = stop_sig < 0 ? 1 : 0;
 		goto out_host;
 	}

@@ -126,7 +126,7 @@ static const struct req_case req_cases[] = {
 	{ "{\"execute\":\"echo\",\"arguments\":{\"text\":5}}",
 	  ERR("GenericError", "argument \\\"text\\\": expected a string, found an integer") },
 	{ "{\"execute\":\"echo\",\"arguments\":{\"text\":\"a\\u0000b\"}}",
-	  ERR("GenericError", "argument \\\"text\\\": expected a string, found one holding a NUL character") },
+	  ERR("GenericError", "expected a JSON object, found a NUL character (\\\\u0000) at byte 40: NUL is refused in every string") },
 	{ "{\"execute\":\"num\",\"arguments\":{\"n\":11}}",
 	  ERR("GenericError", "argument \\\"n\\\": expected an integer from 0 to 10, found 11") },
 	{ "{\"execute\":\"num\",\"arguments\":{\"n\":-1}}",
@@ -134,6 +134,8 @@ static const struct req_case req_cases[] = {
 	{ "{\"execute\":\"num\",\"arguments\":{\"n\":1.5}}",
 	  ERR("GenericError", "argument \\\"n\\\": expected an integer from 0 to 10, found a fractional number") },
 	{ "{\"execute\":\"num\",\"arguments\":{\"n\":99999999999999999999}}",
+	  ERR("GenericError", "expected a JSON object, found an integer out of range at byte 34 (integers are -9223372036854775808 to 18446744073709551615)") },
+	{ "{\"execute\":\"num\",\"arguments\":{\"n\":18446744073709551615}}",
 	  ERR("GenericError", "argument \\\"n\\\": expected an integer from 0 to 10, found 18446744073709551615") },
 	{ "{\"execute\":\"echo\"} {\"execute\":\"echo\"}",
 	  ERR("GenericError", "expected one JSON object per line, found more at byte 19") },
@@ -736,7 +738,7 @@ static void test_fw_trace(void **state)
 	struct json_object *o, *ev;
 
 	assert_error("{\"execute\":\"trace-start\",\"arguments\":{\"coproc\":\"gpu0\",\"capacity\":2000000}}",
-		     "GenericError", "argument \"capacity\": expected an integer from 0 to 1048576, found 2000000");
+		     "GenericError", "argument \"capacity\": expected an integer from 1 to 1048576, found 2000000");
 	o = fw_call("{\"execute\":\"trace-start\",\"arguments\":{\"coproc\":\"gpu0\",\"capacity\":1024}}");
 	ret_of(o);
 	json_object_put(o);
@@ -772,7 +774,7 @@ static void test_fw_console(void **state)
 	assert_string_equal(get_str(ret_of(o), "data"), "nul\x01");
 	json_object_put(o);
 	assert_error("{\"execute\":\"console-read\",\"arguments\":{\"domain\":\"d1\",\"max\":100000}}",
-		     "GenericError", "argument \"max\": expected an integer from 0 to 65536, found 100000");
+		     "GenericError", "argument \"max\": expected an integer from 1 to 65536, found 100000");
 	assert_error("{\"execute\":\"console-read\",\"arguments\":{\"domain\":\"zz\"}}",
 		     "DeviceNotFound", "no domain \"zz\"");
 }

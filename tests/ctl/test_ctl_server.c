@@ -4,7 +4,8 @@
  * process, clients over the Unix socket - requests, pipelining, partial
  * and oversized input, malformed requests on a connection that lives on,
  * peers that do not read, stale and live socket files, the connection
- * limit, and (as root) a peer of another uid turned away.
+ * limit and the eviction of idle peers, the idle timeout, and (as root) a
+ * peer of another uid turned away.
  */
 #include <errno.h>
 #include <grp.h>
@@ -20,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -104,6 +106,8 @@ static void send_str(int fd, const char *s, size_t n)
 	while (n) {
 		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
 
+		if (w <= 0)
+			print_error("send: %s\n", strerror(errno));
 		assert_true(w > 0);
 		s += w;
 		n -= (size_t)w;
@@ -273,15 +277,72 @@ static void test_connection_limit(void **state)
 	for (int i = 0; i < CTL_MAX_CONNECTIONS; i++) {
 		fds[i] = raw_connect();
 		/* A round trip makes sure the server has accepted it. */
-		send_str(fds[i], "{\"execute\":\"echo\",\"arguments\":{\"text\":\"x\"}}\n", 45);
+		send_str(fds[i], "{\"execute\":\"echo\",\"arguments\":{\"text\":\"x\"}}\n", 44);
+		assert_true(read_line(fds[i], line, sizeof(line)));
+	}
+	/* All of them were active just now: a newcomer is turned away. */
+	fds[CTL_MAX_CONNECTIONS] = raw_connect();
+	assert_true(read_line(fds[CTL_MAX_CONNECTIONS], line, sizeof(line)));
+	assert_string_equal(line, "{\"error\":{\"class\":\"GenericError\",\"desc\":\"too many connections (at most 64, none idle for 1000 ms)\"}}");
+	assert_false(read_line(fds[CTL_MAX_CONNECTIONS], line, sizeof(line)));
+	close(fds[CTL_MAX_CONNECTIONS]);
+
+	/*
+	 * Once they have been idle a while, a newcomer takes the place of the
+	 * one idle longest, which is closed without a word; the others stay.
+	 */
+	usleep(CTL_EVICT_IDLE_MS * 1000 + 100000);
+	for (int i = 1; i < CTL_MAX_CONNECTIONS; i++) {
+		send_str(fds[i], "{\"execute\":\"echo\",\"arguments\":{\"text\":\"y\"}}\n", 44);
 		assert_true(read_line(fds[i], line, sizeof(line)));
 	}
 	fds[CTL_MAX_CONNECTIONS] = raw_connect();
+	send_str(fds[CTL_MAX_CONNECTIONS], "{\"execute\":\"echo\",\"arguments\":{\"text\":\"z\"}}\n", 44);
 	assert_true(read_line(fds[CTL_MAX_CONNECTIONS], line, sizeof(line)));
-	assert_string_equal(line, "{\"error\":{\"class\":\"GenericError\",\"desc\":\"too many connections (at most 64)\"}}");
-	assert_false(read_line(fds[CTL_MAX_CONNECTIONS], line, sizeof(line)));
+	assert_string_equal(line, "{\"return\":{\"text\":\"z\"}}");
+	assert_false(read_line(fds[0], line, sizeof(line)));
+	send_str(fds[1], "{\"execute\":\"echo\",\"arguments\":{\"text\":\"y\"}}\n", 44);
+	assert_true(read_line(fds[1], line, sizeof(line)));
 	for (int i = 0; i <= CTL_MAX_CONNECTIONS; i++)
 		close(fds[i]);
+}
+
+static uint64_t ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void test_idle_timeout(void **state)
+{
+	int quiet, busy, slow;
+	char line[512];
+	uint64_t t0, dt;
+
+	ctl_server_set_idle_timeout(S.srv, 300);
+	quiet = raw_connect();
+	busy = raw_connect();
+	/* Half a request is not activity. */
+	slow = raw_connect();
+	send_str(slow, "{\"execute\":", 12);
+	t0 = ms_now();
+	for (int i = 0; i < 6; i++) {
+		usleep(100000);
+		send_str(busy, "{\"execute\":\"echo\",\"arguments\":{\"text\":\"x\"}}\n", 44);
+		assert_true(read_line(busy, line, sizeof(line)));
+	}
+	assert_false(read_line(quiet, line, sizeof(line)));
+	dt = ms_now() - t0;
+	assert_true(dt >= 250);
+	assert_false(read_line(slow, line, sizeof(line)));
+	/* The one in use is still there. */
+	send_str(busy, "{\"execute\":\"echo\",\"arguments\":{\"text\":\"x\"}}\n", 44);
+	assert_true(read_line(busy, line, sizeof(line)));
+	close(quiet);
+	close(busy);
+	close(slow);
 }
 
 static void test_other_uid_refused(void **state)
@@ -374,6 +435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oversized_closes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_uid_refused, setup, teardown),
 		cmocka_unit_test(test_socket_files),
 	};
