@@ -243,6 +243,48 @@ static int read_dev_props(struct reader *rd, int off, struct vc_sysconfig_coproc
 	return 0;
 }
 
+/*
+ * "iommus = <&iommu ID>" of the physical node at @off, as the Linux and Xen
+ * bindings write it: one specifier, the phandle of a node compatible with
+ * SYSDT_IOMMU_COMPATIBLE whose #iommu-cells is 1, and the stream id.
+ * Optional (cp->iommu stays "").
+ */
+static int read_iommus(struct reader *rd, int off, struct vc_sysconfig_coproc *cp)
+{
+	const char *node = cp->node;
+	const fdt32_t *v;
+	uint32_t cells;
+	int len, io, r;
+
+	v = fdt_getprop(rd->fdt, off, "iommus", &len);
+	if (!v)
+		return 0;
+	if (len != 8)
+		return bad_prop(rd, node, "iommus", "one IOMMU specifier (<&iommu stream-id>, 8 bytes)",
+				len);
+	io = fdt32_ld(&v[0]) && fdt32_ld(&v[0]) != (uint32_t)-1 ?
+	     fdt_node_offset_by_phandle(rd->fdt, fdt32_ld(&v[0])) : -1;
+	if (io < 0)
+		return fail(rd, "%s: property \"iommus\": expected the phandle of an IOMMU node, found 0x%x",
+			    node, fdt32_ld(&v[0]));
+	r = node_path(rd, io, cp->iommu, sizeof(cp->iommu));
+	if (r)
+		return r;
+	if (fdt_node_check_compatible(rd->fdt, io, SYSDT_IOMMU_COMPATIBLE))
+		return fail(rd, "%s: property \"iommus\": expected an IOMMU (compatible \"%s\"), found %s",
+			    node, SYSDT_IOMMU_COMPATIBLE, cp->iommu);
+	r = get_u32(rd, cp->iommu, io, "#iommu-cells", "one cell", &cells);
+	if (r < 0)
+		return r;
+	if (!r)
+		return fail(rd, "%s: property \"#iommu-cells\": expected 1, found none", cp->iommu);
+	if (cells != 1)
+		return fail(rd, "%s: property \"#iommu-cells\": expected 1, found %u", cp->iommu,
+			    cells);
+	cp->iommu_id = fdt32_ld(&v[1]);
+	return 0;
+}
+
 /* The physical coprocessor at @off: compatible, reg, interrupts, status, device-specific. */
 static int read_physical(struct reader *rd, int off, struct vc_sysconfig_coproc *cp)
 {
@@ -336,6 +378,9 @@ static int read_physical(struct reader *rd, int off, struct vc_sysconfig_coproc 
 	}
 	for (unsigned int i = 0; i < cp->nr_irqs; i++)
 		cp->irqs[i] = fdt32_ld(&cells[i * icells]);
+	r = read_iommus(rd, off, cp);
+	if (r)
+		return r;
 	return read_dev_props(rd, off, cp);
 }
 
@@ -406,17 +451,20 @@ static int read_shared(struct reader *rd, int off, struct vc_sysconfig_coproc *c
 	if (s && strcmp(s, "okay") && strcmp(s, "ok"))
 		return 1;
 	if (fdt_getprop(rd->fdt, off, "compatible", &len) == NULL)
-		return fail(rd, "%s: property \"compatible\": expected \"%s\", found none", node,
-			    SYSDT_SHARED_COMPATIBLE);
+		return fail(rd, "%s: property \"compatible\": expected \"%s\" or \"%s\", found none",
+			    node, SYSDT_SHARED_COMPATIBLE, SYSDT_PASSTHROUGH_COMPATIBLE);
 	{
 		const char *list;
 		int n = check_stringlist(rd, node, off, "compatible", "a list of strings", &list, &len);
 
 		if (n < 0)
 			return n;
-		if (fdt_node_check_compatible(rd->fdt, off, SYSDT_SHARED_COMPATIBLE))
-			return fail(rd, "%s: property \"compatible\": expected \"%s\", found \"%.60s\"",
-				    node, SYSDT_SHARED_COMPATIBLE, list);
+		cp->passthrough = !fdt_node_check_compatible(rd->fdt, off,
+							     SYSDT_PASSTHROUGH_COMPATIBLE);
+		if (!cp->passthrough &&
+		    fdt_node_check_compatible(rd->fdt, off, SYSDT_SHARED_COMPATIBLE))
+			return fail(rd, "%s: property \"compatible\": expected \"%s\" or \"%s\", found \"%.60s\"",
+				    node, SYSDT_SHARED_COMPATIBLE, SYSDT_PASSTHROUGH_COMPATIBLE, list);
 	}
 
 	s = get_string(rd, off, "instance-id", &len);
@@ -442,6 +490,18 @@ static int read_shared(struct reader *rd, int off, struct vc_sysconfig_coproc *c
 	r = read_physical(rd, phys, cp);
 	if (r)
 		return r;
+	if (cp->passthrough) {
+		/* One domain's: not scheduled, and its DMA confined by an IOMMU. */
+		static const char *const shared_only[] = { "sched", "sched-params" };
+
+		for (size_t i = 0; i < VC_ARRAY_SIZE(shared_only); i++)
+			if (fdt_getprop(rd->fdt, off, shared_only[i], &len))
+				return fail(rd, "%s: property \"%s\": expected none on a passthrough coprocessor (it is not scheduled), found one",
+					    node, shared_only[i]);
+		if (!cp->iommu[0])
+			return fail(rd, "%s: property \"iommus\": expected the IOMMU of a coprocessor reserved for passthrough (%s), found none",
+				    cp->node, node);
+	}
 
 	s = get_string(rd, off, "sched", &len);
 	if (!s && len >= 0)

@@ -15,7 +15,12 @@
  *   chosen {
  *           vcoproc {
  *                   gpu0 {
- *                           compatible = "vcoproc,shared";
+ *                           compatible = "vcoproc,shared";  or
+ *                                        "vcoproc,passthrough": one
+ *                                        domain's (dtdev), not shared; its
+ *                                        coproc then needs iommus = <&iommu N>
+ *                                        (#iommu-cells = <1>, compatible
+ *                                        "vcoproc,iommu"), and no sched
  *                           coproc = <&simcp0>;
  *                           instance-id = "gpu0";
  *                           sched = "credit";                    optional
@@ -62,6 +67,8 @@
 #define SYSDT_PROP_NAME_MAX 48  /* their names; NUL included */
 
 #define SYSDT_SHARED_COMPATIBLE "vcoproc,shared"
+#define SYSDT_PASSTHROUGH_COMPATIBLE "vcoproc,passthrough"
+#define SYSDT_IOMMU_COMPATIBLE  "vcoproc,iommu"
 #define SYSDT_CONTAINER_PATH    "/chosen/vcoproc"
 
 /**
@@ -98,6 +105,14 @@ struct vc_sysconfig_coproc {
 	unsigned int nr_params;
 	vc_time_t hang_timeout;            /* 0 = framework default */
 	vc_time_t stop_timeout;
+	/*
+	 * "vcoproc,passthrough": reserved for one domain (xl's dtdev), not
+	 * shared; the physical node must name its IOMMU.
+	 */
+	bool passthrough;
+	/* The physical node's "iommus" (one specifier), "" when it has none. */
+	char iommu[SYSDT_PATH_MAX];        /* the IOMMU's node path */
+	uint32_t iommu_id;                 /* the specifier's cell: stream id */
 };
 
 /** Everything the system device tree says about sharing. */
@@ -178,6 +193,18 @@ VC_MUST_CHECK int sysdt_register(struct vc_fw *fw, const struct vc_sysconfig *cf
 
 /** sysdt_coproc() - the coprocessor registered for @cfg->coproc[@i], or NULL. */
 struct vc_coproc *sysdt_coproc(const struct sysdt_fw *sf, unsigned int i);
+
+/**
+ * sysdt_config() - what the tree said of the coprocessor registered for
+ * @cfg->coproc[@i] (a copy @sf owns), or NULL.
+ */
+const struct vc_sysconfig_coproc *sysdt_config(const struct sysdt_fw *sf, unsigned int i);
+
+/**
+ * sysdt_find_node() - the index of the registered coprocessor whose
+ * physical node is at @path (xl's dtdev), or -1.
+ */
+int sysdt_find_node(const struct sysdt_fw *sf, const char *path);
 
 /** sysdt_device() - the platform device made for @cfg->coproc[@i], or NULL. */
 void *sysdt_device(const struct sysdt_fw *sf, unsigned int i);

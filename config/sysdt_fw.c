@@ -24,6 +24,7 @@
 struct sysdt_bound {
 	const struct sysdt_platform *plat;   /* &own: the caller's array may go */
 	struct sysdt_platform own;
+	struct vc_sysconfig_coproc cp;       /* what the tree said, kept */
 	void *dev;
 	struct vc_coproc *coproc;
 };
@@ -111,6 +112,8 @@ static int bind_one(struct vc_fw *fw, const struct vc_sysconfig_coproc *cp,
 	desc.sched = cp->sched[0] ? cp->sched : NULL;
 	desc.hang_timeout = cp->hang_timeout;
 	desc.stop_timeout = cp->stop_timeout;
+	desc.passthrough = cp->passthrough;
+	b->cp = *cp;
 	r = vc_coproc_register(fw, &desc, &b->coproc);
 	if (r) {
 		snprintf(err, errlen, "%s: cannot register \"%s\": %s", cp->shared_node, cp->name,
@@ -168,6 +171,19 @@ out_unregister:
 struct vc_coproc *sysdt_coproc(const struct sysdt_fw *sf, unsigned int i)
 {
 	return sf && i < sf->nr ? sf->b[i].coproc : NULL;
+}
+
+const struct vc_sysconfig_coproc *sysdt_config(const struct sysdt_fw *sf, unsigned int i)
+{
+	return sf && i < sf->nr ? &sf->b[i].cp : NULL;
+}
+
+int sysdt_find_node(const struct sysdt_fw *sf, const char *path)
+{
+	for (unsigned int i = 0; sf && i < sf->nr; i++)
+		if (!strcmp(sf->b[i].cp.node, path))
+			return (int)i;
+	return -1;
 }
 
 void *sysdt_device(const struct sysdt_fw *sf, unsigned int i)

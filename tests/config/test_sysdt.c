@@ -95,6 +95,27 @@ static void test_good(void **state)
 	assert_int_equal(g1->hang_timeout, 0);
 }
 
+/* A coprocessor reserved for one domain, behind its IOMMU, beside a shared one. */
+static void test_passthrough(void **state)
+{
+	char err[SYSDT_ERR_MAX] = "";
+	const struct vc_sysconfig_coproc *g0 = &cfg.coproc[0], *p1 = &cfg.coproc[1];
+	int r = sysdt_load(fixture("passthrough"), &cfg, err, sizeof(err));
+
+	if (r)
+		print_error("%s\n", err);
+	assert_int_equal(r, 0);
+	assert_int_equal(cfg.nr_coprocs, 2);
+	assert_false(g0->passthrough);
+	assert_string_equal(g0->iommu, "");
+	assert_true(p1->passthrough);
+	assert_string_equal(p1->name, "pt1");
+	assert_string_equal(p1->node, "/soc/coprocessor@fe001000");
+	assert_string_equal(p1->iommu, "/iommu@fd000000");
+	assert_int_equal(p1->iommu_id, 3);
+	assert_string_equal(p1->sched, "");
+}
+
 static void test_cells32(void **state)
 {
 	char err[SYSDT_ERR_MAX] = "";
@@ -124,7 +145,11 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-phandle", "/chosen/vcoproc/gpu0: property \"coproc\": expected the phandle of a node, found 0x99" },
 	{ "bad-coproc-size", "/chosen/vcoproc/gpu0: property \"coproc\": expected a phandle (4 bytes), found 8 bytes" },
 	{ "bad-no-coproc", "/chosen/vcoproc/gpu0: property \"coproc\": expected a phandle (4 bytes), found none" },
-	{ "bad-compatible", "/chosen/vcoproc/gpu0: property \"compatible\": expected \"vcoproc,shared\", found \"acme,shared\"" },
+	{ "bad-compatible", "/chosen/vcoproc/gpu0: property \"compatible\": expected \"vcoproc,shared\" or \"vcoproc,passthrough\", found \"acme,shared\"" },
+	{ "bad-pt-no-iommu", "/soc/coprocessor@fe001000: property \"iommus\": expected the IOMMU of a coprocessor reserved for passthrough (/chosen/vcoproc/pt1), found none" },
+	{ "bad-pt-sched", "/chosen/vcoproc/pt1: property \"sched\": expected none on a passthrough coprocessor (it is not scheduled), found one" },
+	{ "bad-pt-iommu", "/soc/coprocessor@fe001000: property \"iommus\": expected an IOMMU (compatible \"vcoproc,iommu\"), found /interrupt-controller@fec00000" },
+	{ "bad-pt-iommus-size", "/soc/coprocessor@fe001000: property \"iommus\": expected one IOMMU specifier (<&iommu stream-id>, 8 bytes), found 4 bytes" },
 	{ "bad-instance-type", "/chosen/vcoproc/gpu0: property \"instance-id\": expected a string, found 4 bytes without a terminating NUL" },
 	{ "bad-instance-chars", "/chosen/vcoproc/gpu0: property \"instance-id\": expected an id (a letter, then letters, digits, '_', '-', '.'; at most 31), found \"gpu 0\"" },
 	{ "bad-instance-dup", "/chosen/vcoproc/b: property \"instance-id\": expected a unique id, found \"gpu\" (also /chosen/vcoproc/a)" },
@@ -366,6 +391,29 @@ static void test_register(void **state)
 	assert_string_equal(vc_coproc_sched_name(c), "rr");
 	assert_string_equal(vc_coproc_compatible(c), "acme,gpu-v2");
 	assert_int_equal(vc_coproc_desc(c)->irqs[0], 17);
+	sysdt_unregister(sf);
+	assert_int_equal(nr_coprocs(), 0);
+}
+
+/* A passthrough entry registers a reserved coprocessor; its node is found by path. */
+static void test_register_passthrough(void **state)
+{
+	char err[SYSDT_ERR_MAX];
+	struct sysdt_fw *sf;
+	struct vc_coproc *c;
+
+	assert_int_equal(sysdt_load(fixture("passthrough"), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(sysdt_register(fw, &cfg, plats, 1, NULL, &sf, err, sizeof(err)), 0);
+	c = vc_coproc_find(fw, "pt1");
+	assert_ptr_equal(c, sysdt_coproc(sf, 1));
+	assert_true(vc_coproc_passthrough(c));
+	assert_string_equal(vc_coproc_sched_name(c), "passthrough");
+	assert_false(vc_coproc_passthrough(sysdt_coproc(sf, 0)));
+	assert_int_equal(sysdt_find_node(sf, "/soc/coprocessor@fe001000"), 1);
+	assert_int_equal(sysdt_find_node(sf, "/soc/coprocessor@fe000000"), 0);
+	assert_int_equal(sysdt_find_node(sf, "/soc/uart@3f8"), -1);
+	assert_int_equal(sysdt_config(sf, 1)->iommu_id, 3);
+	assert_null(sysdt_config(sf, 2));
 	sysdt_unregister(sf);
 	assert_int_equal(nr_coprocs(), 0);
 }
@@ -624,12 +672,14 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_cells32),
+		cmocka_unit_test(test_passthrough),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_bitflips),
 		cmocka_unit_test(test_dev_props),
 		cmocka_unit_test(test_dev_props_bad),
 		cmocka_unit_test_setup_teardown(test_register, reg_setup, reg_teardown),
+		cmocka_unit_test_setup_teardown(test_register_passthrough, reg_setup, reg_teardown),
 		cmocka_unit_test_setup_teardown(test_register_copies_platforms, reg_setup,
 						reg_teardown),
 		cmocka_unit_test_setup_teardown(test_register_params_survive_round_trip,
