@@ -34,6 +34,11 @@
  * kernel is required except for vhost-user domains, which need at least
  * one virtio device and take no kernel.
  *
+ * Values are read as xl reads them: a number key takes what
+ * xlu_cfg_get_long() takes (xlcfg_long(): memory = 010 is 8, "0x40" is
+ * 64; a number set with '+=' is refused), a string key takes a number's
+ * text too (extra = 3 is "3").
+ *
  * Policy, as xl's: a value of the wrong type or out of range is an error;
  * a malformed vcoproc entry is an error; an unknown top-level key is
  * ignored with a warning (xl reads the same files with more keys than a
