@@ -535,6 +535,39 @@ static void test_stop_wait(void **state)
 	assert_int_equal(ops->stop(F.c, a->x, &ra), 0);
 }
 
+/*
+ * A flagged WAIT still polling when its section reaches the device's bound
+ * is cut there (SIMCP_FAULT_NONPREEMPT, skipped): refused stops until then,
+ * then the device is at a boundary and the rest of the ring waits for RESUME.
+ */
+static void test_np_wait_cut(void **state)
+{
+	struct guest *a = &F.a;
+	vc_time_t ra = 0;
+	uint32_t off;
+
+	switch_in(a);
+	guest_submit(a, cmd_compute(VC_USEC(100), 0, SIMCP_F_NOPREEMPT | SIMCP_F_CHAIN));
+	off = guest_submit(a, cmd_wait(DATA(0x40), 1, SIMCP_F_NOPREEMPT));
+	guest_submit(a, cmd_fence(5, 0, 0));
+	vc_vtime_advance(VC_USEC(300));
+	assert_int_equal(ops->stop(F.c, a->x, &ra), -VC_EAGAIN);
+	assert_int_equal(reg(a, SIMCP_REG_FAULT_CODE, true), 0);
+	/* 100 us of COMPUTE and 400 us of polling: the bound. */
+	vc_vtime_advance(VC_USEC(300));
+	assert_int_equal(reg(a, SIMCP_REG_FAULT_CODE, true), SIMCP_FAULT_NONPREEMPT);
+	assert_int_equal(reg(a, SIMCP_REG_FAULT_HEAD, true), off);
+	assert_int_equal(reg(a, SIMCP_REG_CMDS_DONE, true), 1);
+	assert_int_equal(ops->stop(F.c, a->x, &ra), 0);
+	assert_int_equal(ops->save(F.c, a->x), 0);
+	/* RESUME gives the context work again: the FENCE after the WAIT. */
+	assert_int_equal(emul_write(a, SIMCP_REG_CONTROL,
+				    SIMCP_CTRL_ENABLE | SIMCP_CTRL_RESUME), VC_IO_WORK);
+	switch_in(a);
+	run();
+	assert_int_equal(reg(a, SIMCP_REG_FENCE_LO, true), 5);
+}
+
 /* A completion racing a stop: registers and IRQ first, old tag, then STOPPED. */
 static void test_completion_races_stop(void **state)
 {
@@ -702,7 +735,7 @@ static void test_hang_reset(void **state)
 	guest_submit(a, cmd_fence(1, 0, 0));
 	off = guest_submit(a, cmd_wait(DATA(0x40), 1, SIMCP_F_NOPREEMPT));
 	guest_submit(a, cmd_fence(2, 0, 0));
-	vc_vtime_advance(VC_MSEC(1));
+	vc_vtime_advance(VC_USEC(300)); /* within the 500 us bound: still polling */
 	assert_int_equal(ops->progress(F.c, a->x), 1);
 	assert_true(ops->has_work(F.c, a->x));
 	assert_int_equal(ops->stop(F.c, a->x, &ra), -VC_EAGAIN);
@@ -953,6 +986,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_nopreempt_default_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_nopreempt_chain, setup_hold, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_np_wait_cut, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_completion_races_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_emulate_matches_forward, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_emulate_irq, setup, teardown),
