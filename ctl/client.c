@@ -8,6 +8,13 @@
  * next call.  The daemon is trusted no more than a peer: replies are
  * bounded (CTL_REPLY_MAX), must be one JSON object each, and are parsed
  * with the same strict json-c settings as requests.
+ *
+ * The daemon closes a connection that stayed idle (its idle timeout, or
+ * to make room for a newcomer) without a word; before a request goes out
+ * on a connection that has been used, a client that finds it closed that
+ * way connects again, so a CLI that waits between requests (top, trace)
+ * goes on.  A request is never sent twice: only a connection that was
+ * already closed before the request is replaced.
  */
 #include <errno.h>
 #include <poll.h>
@@ -30,6 +37,8 @@ struct ctl_client {
 	int fd;
 	char *buf;         /* bytes received, not yet part of a reply */
 	size_t len, cap;
+	bool used;         /* a reply came on this connection */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
 static int set_err(char *err, size_t errlen, int r, const char *fmt, ...) VC_PRINTF(4, 5);
@@ -60,6 +69,7 @@ int ctl_client_connect(const char *path, struct ctl_client **out, char *err, siz
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return set_err(err, errlen, -VC_ENOMEM, "out of memory");
+	memcpy(c->path, path, strlen(path) + 1);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		r = set_err(err, errlen, -errno, "socket: %s", strerror(errno));
@@ -167,6 +177,34 @@ static int read_line(struct ctl_client *c, int timeout_ms, size_t *nl, char *err
 	}
 }
 
+/* Whether the daemon closed @c's connection while it was idle. */
+static bool closed_while_idle(const struct ctl_client *c)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	char b;
+
+	if (!c->used || c->len || poll(&pfd, 1, 0) != 1)
+		return false;
+	return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ||
+	       (pfd.revents & (POLLHUP | POLLERR));
+}
+
+/* Replace @c's connection by a new one to the same socket. */
+static int reconnect(struct ctl_client *c, char *err, size_t errlen)
+{
+	struct ctl_client *n;
+	int r = ctl_client_connect(c->path, &n, err, errlen);
+
+	if (r)
+		return r;
+	close(c->fd);
+	c->fd = n->fd;
+	c->used = false;
+	free(n->buf);
+	free(n);
+	return 0;
+}
+
 int ctl_client_call(struct ctl_client *c, const char *cmd, struct json_object *args,
 		    int timeout_ms, struct json_object **reply, char *err, size_t errlen)
 {
@@ -180,6 +218,13 @@ int ctl_client_call(struct ctl_client *c, const char *cmd, struct json_object *a
 	*reply = NULL;
 	if (!req)
 		return set_err(err, errlen, -VC_ENOMEM, "out of memory");
+	if (closed_while_idle(c)) {
+		r = reconnect(c, err, errlen);
+		if (r) {
+			json_object_put(req);
+			return r;
+		}
+	}
 	json_object_object_add(req, "execute", json_object_new_string(cmd));
 	if (args)
 		json_object_object_add(req, "arguments", json_object_get(args));
@@ -226,6 +271,7 @@ out_parse:
 	json_tokener_free(tok);
 	memmove(c->buf, c->buf + nl + 1, c->len - nl - 1);
 	c->len -= nl + 1;
+	c->used = true;
 	*reply = obj;
 	return r;
 }

@@ -53,6 +53,20 @@ const char *ctl_err_class_name(enum ctl_err_class cls)
 	return "GenericError";
 }
 
+/* Whether @s starts a character that its end (the NUL) cuts short. */
+static bool utf8_cut_at_end(const char *s)
+{
+	unsigned char c = (unsigned char)s[0];
+	size_t need = c >= 0xf0 && c <= 0xf4 ? 3 : c >= 0xe0 && c <= 0xef ? 2 :
+		      c >= 0xc2 && c <= 0xdf ? 1 : 0;
+	size_t k;
+
+	for (k = 1; k <= need && s[k]; k++)
+		if (((unsigned char)s[k] & 0xc0) != 0x80)
+			return false;
+	return need && k <= need;
+}
+
 int ctl_utf8_prefix(const char *s, int max)
 {
 	size_t n = strnlen(s, max > 0 ? (size_t)max : 0), i = 0;
@@ -61,8 +75,8 @@ int ctl_utf8_prefix(const char *s, int max)
 		size_t len = vc_utf8_seq(s + i, n - i);
 
 		if (!len) {
-			/* A character cut by @max ends the prefix; a bad byte is kept. */
-			if (vc_utf8_seq(s + i, strlen(s + i)))
+			/* A character cut by @max or by the end ends the prefix; a bad byte is kept. */
+			if (vc_utf8_seq(s + i, strlen(s + i)) || utf8_cut_at_end(s + i))
 				break;
 			len = 1;
 		}

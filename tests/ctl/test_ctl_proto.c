@@ -62,6 +62,39 @@ static int m_fail_quietly(void *opaque, struct json_object *args, struct json_ob
 	return -VC_EIO;
 }
 
+/* A reply of about @n bytes. */
+static int m_big(void *opaque, struct json_object *args, struct json_object **ret,
+		 struct ctl_error *err)
+{
+	uint64_t n = 0;
+	char *t;
+	int r = ctl_arg_uint(args, "n", true, 64u << 20, &n, err);
+
+	if (r)
+		return r;
+	t = malloc(n + 1);
+	if (!t)
+		return -VC_ENOMEM;
+	memset(t, 'b', n);
+	t[n] = '\0';
+	*ret = json_object_new_object();
+	json_object_object_add(*ret, "text", json_object_new_string(t));
+	free(t);
+	return 0;
+}
+
+/* An error quoting @text cut at 10 bytes, as handlers quote names. */
+static int m_quote(void *opaque, struct json_object *args, struct json_object **ret,
+		   struct ctl_error *err)
+{
+	const char *text;
+	int r = ctl_arg_string(args, "text", true, &text, err);
+
+	if (r)
+		return r;
+	return ctl_error_set(err, CTL_ERR_GENERIC, "[%.*s]", ctl_utf8_prefix(text, 10), text);
+}
+
 static const char *const a_text[] = { "text", NULL };
 static const char *const a_n[] = { "n", NULL };
 
@@ -71,6 +104,8 @@ static const struct ctl_command mock_cmds[] = {
 	{ "fail", m_fail, NULL, NULL },
 	{ "fail-quietly", m_fail_quietly, NULL, NULL },
 	{ "unimplemented", NULL, NULL, NULL },
+	{ "big", m_big, a_n, NULL },
+	{ "quote", m_quote, a_text, NULL },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -211,13 +246,146 @@ static void test_query_commands(void **state)
 
 	assert_non_null(o);
 	assert_true(json_object_object_get_ex(o, "return", &ret));
-	/* query-version, query-commands, and the four with handlers */
-	assert_int_equal(json_object_array_length(ret), 6);
+	/* query-version, query-commands, and the six with handlers */
+	assert_int_equal(json_object_array_length(ret), 8);
 	e = json_object_array_get_idx(ret, 2);
 	assert_string_equal(json_object_get_string(json_object_object_get(e, "name")), "echo");
 	assert_string_equal(json_object_get_string(
 		json_object_array_get_idx(json_object_object_get(e, "arguments"), 0)), "text");
 	json_object_put(o);
+	free(r);
+}
+
+/* ---- strict JSON, UTF-8 and ids ----------------------------------------------------------- */
+
+#define BAD(desc) ERR("GenericError", "expected a JSON object, found " desc)
+
+static const struct req_case strict_cases[] = {
+	/* NUL anywhere: in the command, a member name, an argument name, a value. */
+	{ "{\"execute\":\"echo\\u0000junk\",\"arguments\":{\"text\":\"a\"}}",
+	  BAD("a NUL character (\\\\u0000) at byte 16: NUL is refused in every string") },
+	{ "{\"execute\":\"echo\",\"id\\u0000\":1}",
+	  BAD("a NUL character (\\\\u0000) at byte 21: NUL is refused in every string") },
+	{ "{\"execute\":\"echo\",\"arguments\":{\"text\\u0000\":\"a\"}}",
+	  BAD("a NUL character (\\\\u0000) at byte 36: NUL is refused in every string") },
+	{ "{\"execute\":\"echo\",\"arguments\":{\"text\":\"a\"},\"id\":[\"\\u0000\"]}",
+	  BAD("a NUL character (\\\\u0000) at byte 50: NUL is refused in every string") },
+	/* UTF-8: overlong forms, surrogates, past U+10FFFF, stray bytes, cut short. */
+	{ "{\"execute\":\"\xc0\xaf\"}",
+	  BAD("invalid UTF-8 at byte 12 (an overlong form, a surrogate, a code point past U+10FFFF or a stray byte)") },
+	{ "{\"execute\":\"\xe0\x80\xaf\"}",
+	  BAD("invalid UTF-8 at byte 12 (an overlong form, a surrogate, a code point past U+10FFFF or a stray byte)") },
+	{ "{\"execute\":\"\xf0\x80\x80\xaf\"}",
+	  BAD("invalid UTF-8 at byte 12 (an overlong form, a surrogate, a code point past U+10FFFF or a stray byte)") },
+	{ "{\"execute\":\"a\xed\xa0\x80\"}",
+	  BAD("invalid UTF-8 at byte 13 (an overlong form, a surrogate, a code point past U+10FFFF or a stray byte)") },
+	{ "{\"execute\":\"\xf4\x90\x80\x80\"}",
+	  BAD("invalid UTF-8 at byte 12 (an overlong form, a surrogate, a code point past U+10FFFF or a stray byte)") },
+	{ "{\"execute\":\"\x80\"}",
+	  BAD("invalid UTF-8 at byte 12 (an overlong form, a surrogate, a code point past U+10FFFF or a stray byte)") },
+	{ "{\"execute\":\"\xc3\"}",
+	  BAD("invalid UTF-8 at byte 12 (an overlong form, a surrogate, a code point past U+10FFFF or a stray byte)") },
+	{ "{\"execute\":\"echo\",\"id\":\"\\ud800\"}", BAD("an unpaired surrogate (\\\\ud800) at byte 24") },
+	{ "{\"execute\":\"echo\",\"id\":\"\\udc00\"}", BAD("an unpaired surrogate (\\\\udc00) at byte 24") },
+	{ "{\"execute\":\"echo\",\"id\":\"\\ud800\\u0041\"}", BAD("an unpaired surrogate (\\\\ud800) at byte 24") },
+	{ "{\"execute\":\"echo\",\"id\":\"a\tb\"}",
+	  BAD("a control character (0x09) in a string at byte 25: escape it") },
+	/* Numbers: no NaN, no Infinity, the grammar, 64-bit integers. */
+	{ "{\"execute\":\"echo\",\"id\":NaN}", BAD("NaN at byte 23: not JSON (a number is finite)") },
+	{ "{\"execute\":\"echo\",\"id\":Infinity}", BAD("Infinity at byte 23: not JSON (a number is finite)") },
+	{ "{\"execute\":\"echo\",\"id\":-Infinity}", BAD("-Infinity at byte 23: not JSON (a number is finite)") },
+	{ "{\"execute\":\"echo\",\"id\":01}", BAD("bad JSON at byte 24: expected ',' or '}'") },
+	{ "{\"execute\":\"echo\",\"id\":1.}", BAD("bad JSON at byte 23: a malformed number") },
+	{ "{\"execute\":\"echo\",\"id\":.5}", BAD("bad JSON at byte 23: expected a value") },
+	{ "{\"execute\":\"echo\",\"id\":+1}", BAD("bad JSON at byte 23: expected a value") },
+	{ "{\"execute\":\"num\",\"arguments\":{\"n\":-9223372036854775809}}",
+	  BAD("an integer out of range at byte 34 (integers are -9223372036854775808 to 18446744073709551615)") },
+	{ "{\"execute\":\"num\",\"arguments\":{\"n\":18446744073709551616}}",
+	  BAD("an integer out of range at byte 34 (integers are -9223372036854775808 to 18446744073709551615)") },
+	/* Members named twice, at any depth. */
+	{ "{\"execute\":\"echo\",\"execute\":\"num\"}",
+	  ERR("GenericError", "expected a JSON object with unique member names, found a name given twice") },
+	{ "{\"execute\":\"echo\",\"arguments\":{\"text\":\"a\",\"text\":\"b\"}}",
+	  ERR("GenericError", "expected a JSON object with unique member names, found a name given twice") },
+	/* Ids come back as they were written (blank space between tokens aside). */
+	{ "{\"execute\":\"echo\",\"arguments\":{\"text\":\"\"},\"id\":123456789012345678901234567890}",
+	  "{\"return\":{\"text\":\"\"},\"id\":123456789012345678901234567890}" },
+	{ "{\"execute\":\"echo\",\"arguments\":{\"text\":\"\"},\"id\":0.1000000000000000055511151231257827}",
+	  "{\"return\":{\"text\":\"\"},\"id\":0.1000000000000000055511151231257827}" },
+	{ "{\"execute\":\"echo\",\"arguments\":{\"text\":\"\"},\"id\":-1E400}",
+	  "{\"return\":{\"text\":\"\"},\"id\":-1E400}" },
+	{ "{\"execute\":\"echo\",\"arguments\":{\"text\":\"\"},\"id\":-0}",
+	  "{\"return\":{\"text\":\"\"},\"id\":-0}" },
+	{ "{\"execute\":\"echo\",\"arguments\":{\"text\":\"\"},\"id\" : { \"a b\" : [ 1.50 , \"\\u00e9\\\" \" ] } }",
+	  "{\"return\":{\"text\":\"\"},\"id\":{\"a b\":[1.50,\"\\u00e9\\\" \"]}}" },
+	{ "{\"execute\":\"nope\",\"id\":99999999999999999999}",
+	  "{\"error\":{\"class\":\"CommandNotFound\",\"desc\":\"the command \\\"nope\\\" has not been found\"},\"id\":99999999999999999999}" },
+	/* A surrogate pair and a 4-byte character are fine. */
+	{ "{\"execute\":\"echo\",\"arguments\":{\"text\":\"\\ud83d\\ude00\xf0\x9f\x98\x80\"}}",
+	  "{\"return\":{\"text\":\"\xf0\x9f\x98\x80\xf0\x9f\x98\x80\"}}" },
+	/* Names quoted in descriptions are cut between characters. */
+	{ "{\"execute\":\"a\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}",
+	  ERR("CommandNotFound", "the command \\\"a\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\\\" has not been found") },
+	{ "{\"execute\":\"quote\",\"arguments\":{\"text\":\"abcdefghi\xe2\x82\xac\"}}",
+	  ERR("GenericError", "[abcdefghi]") },
+};
+
+static void test_strict(void **state)
+{
+	unsigned int bad = 0;
+
+	for (size_t i = 0; i < sizeof(strict_cases) / sizeof(strict_cases[0]); i++) {
+		const struct req_case *c = &strict_cases[i];
+		char *r = handle(&mock_ops, NULL, c->req, strlen(c->req));
+
+		if (strcmp(r, c->reply)) {
+			print_error("case %zu: %s\n  got:  %s\n  want: %s\n", i, c->req, r, c->reply);
+			bad++;
+		}
+		free(r);
+	}
+	assert_int_equal(bad, 0);
+}
+
+static void test_utf8_prefix(void **state)
+{
+	char desc[8];
+	struct ctl_error err;
+
+	assert_int_equal(ctl_utf8_prefix("abc", 10), 3);
+	assert_int_equal(ctl_utf8_prefix("abc", 2), 2);
+	assert_int_equal(ctl_utf8_prefix("a\xc3\xa9", 2), 1);     /* not half of the é */
+	assert_int_equal(ctl_utf8_prefix("a\xc3\xa9", 3), 3);
+	assert_int_equal(ctl_utf8_prefix("\xf0\x9f\x98\x80z", 3), 0);
+	assert_int_equal(ctl_utf8_prefix("a\xff" "b", 3), 3);        /* a bad byte is not a cut */
+	assert_int_equal(ctl_utf8_prefix("abc", 0), 0);
+	assert_int_equal(ctl_utf8_prefix("ab\xe2\x82", 10), 2); /* cut by its end */
+	/* A description cut by its buffer loses the partial character. */
+	ctl_error_set(&err, CTL_ERR_GENERIC, "%0*d\xe2\x82\xac", CTL_DESC_MAX - 3, 0);
+	assert_int_equal(strlen(err.desc), CTL_DESC_MAX - 3);
+	(void)desc;
+}
+
+/* A reply over CTL_REPLY_LIMIT becomes an error saying so, with the id. */
+static void test_reply_limit(void **state)
+{
+	char req[128], want[256];
+	char *r;
+
+	snprintf(req, sizeof(req), "{\"execute\":\"big\",\"arguments\":{\"n\":%u},\"id\":5}",
+		 CTL_REPLY_LIMIT);
+	r = handle(&mock_ops, NULL, req, strlen(req));
+	snprintf(want, sizeof(want),
+		 ERR("GenericError", "reply too large: %u bytes, a reply may have at most %u") ",\"id\":5}",
+		 CTL_REPLY_LIMIT + 30, CTL_REPLY_LIMIT);
+	/* ERR() closes the object: put the id inside it. */
+	memmove(want + strlen(want) - strlen(",\"id\":5}") - 1, ",\"id\":5}", strlen(",\"id\":5}") + 1);
+	assert_string_equal(r, want);
+	free(r);
+	snprintf(req, sizeof(req), "{\"execute\":\"big\",\"arguments\":{\"n\":%u}}",
+		 CTL_REPLY_LIMIT - 64);
+	r = handle(&mock_ops, NULL, req, strlen(req));
+	assert_true(!strncmp(r, "{\"return\":{\"text\":\"bbb", 22));
 	free(r);
 }
 
@@ -314,6 +482,63 @@ static void test_session_limits(void **state)
 	assert_true(ctl_session_pending(&s) > 0);
 	ctl_session_fini(&s);
 	free(line);
+}
+
+#define BIG(n) "{\"execute\":\"big\",\"arguments\":{\"n\":" #n "}}\n"
+
+/* Replies not read stop the handling of further requests, which wait. */
+static void test_session_backpressure(void **state)
+{
+	struct ctl_session s;
+	char *all = malloc(10 * sizeof(BIG(300000)));
+	size_t total = 0;
+
+	all[0] = '\0';
+	for (int i = 0; i < 10; i++)
+		strcat(all, BIG(300000));
+	ctl_session_init(&s, &mock_ops, NULL);
+	assert_int_equal(ctl_session_input(&s, all, strlen(all)), 0);
+	/* 4 replies pass 1 MiB: the other 6 requests wait, nothing more is read. */
+	assert_int_equal(s.requests, 4);
+	assert_true(ctl_session_pending(&s) >= CTL_OUT_HIGH);
+	assert_true(ctl_session_pending(&s) < CTL_OUT_HIGH + 300100);
+	assert_false(ctl_session_wants_input(&s));
+	assert_false(ctl_session_backlog(&s));
+	/* Replies taken: the requests that waited go on, in turns. */
+	while (s.requests < 10 || ctl_session_pending(&s)) {
+		total += ctl_session_pending(&s);
+		ctl_session_consumed(&s, ctl_session_pending(&s));
+		if (ctl_session_backlog(&s))
+			assert_int_equal(ctl_session_process(&s, 1), 0);
+		assert_true(ctl_session_pending(&s) < CTL_OUT_HIGH + 300100);
+	}
+	assert_int_equal(total, 10 * (300000 + strlen("{\"return\":{\"text\":\"\"}}\n")));
+	assert_true(ctl_session_wants_input(&s));
+	ctl_session_fini(&s);
+	free(all);
+}
+
+/* A large reply is refused while everybody's unread replies pass CTL_OUT_TOTAL. */
+static void test_session_shared_budget(void **state)
+{
+	struct ctl_session s;
+	size_t shared = CTL_OUT_TOTAL - 100000;
+	char *t;
+
+	ctl_session_init(&s, &mock_ops, NULL);
+	s.shared = &shared;
+	assert_int_equal(ctl_session_input(&s, BIG(200000), strlen(BIG(200000))), 0);
+	assert_true(strstr(s.out, "\"busy: ") != NULL);
+	assert_true(shared == CTL_OUT_TOTAL - 100000 + ctl_session_pending(&s));
+	t = pending_text(&s);
+	free(t);
+	assert_int_equal(shared, CTL_OUT_TOTAL - 100000);
+	/* A small one still goes; it is counted until sent or dropped. */
+	assert_int_equal(ctl_session_input(&s, BIG(1000), strlen(BIG(1000))), 0);
+	assert_true(!strncmp(s.out, "{\"return\"", 9));
+	assert_true(shared > CTL_OUT_TOTAL - 100000);
+	ctl_session_fini(&s);
+	assert_int_equal(shared, CTL_OUT_TOTAL - 100000);
 }
 
 /* ---- console logs and the connection policy ------------------------------------- */
@@ -800,9 +1025,14 @@ int main(void)
 		cmocka_unit_test(test_bad_json),
 		cmocka_unit_test(test_nul_and_handler_errors),
 		cmocka_unit_test(test_query_commands),
+		cmocka_unit_test(test_strict),
+		cmocka_unit_test(test_utf8_prefix),
+		cmocka_unit_test(test_reply_limit),
 		cmocka_unit_test(test_session_lines),
 		cmocka_unit_test(test_session_byte_by_byte),
 		cmocka_unit_test(test_session_limits),
+		cmocka_unit_test(test_session_backpressure),
+		cmocka_unit_test(test_session_shared_budget),
 		cmocka_unit_test(test_conlog),
 		cmocka_unit_test(test_cred_policy),
 		cmocka_unit_test_setup_teardown(test_fw_list_and_create, fw_setup, fw_teardown),

@@ -345,6 +345,28 @@ static void test_idle_timeout(void **state)
 	close(slow);
 }
 
+/* A client whose connection was closed for idleness connects again. */
+static void test_client_after_idle_close(void **state)
+{
+	struct json_object *args = json_object_new_object(), *reply;
+	struct ctl_client *c;
+	char err[256];
+
+	ctl_server_set_idle_timeout(S.srv, 200);
+	json_object_object_add(args, "text", json_object_new_string("again"));
+	assert_int_equal(ctl_client_connect(S.path, &c, err, sizeof(err)), 0);
+	assert_int_equal(ctl_client_call(c, "echo", args, 5000, &reply, err, sizeof(err)), 0);
+	json_object_put(reply);
+	usleep(600000);
+	assert_int_equal(ctl_server_connections(S.srv), 0);
+	assert_int_equal(ctl_client_call(c, "echo", args, 5000, &reply, err, sizeof(err)), 0);
+	assert_string_equal(json_object_get_string(json_object_object_get(
+		json_object_object_get(reply, "return"), "text")), "again");
+	json_object_put(reply);
+	ctl_client_close(c);
+	json_object_put(args);
+}
+
 static void test_other_uid_refused(void **state)
 {
 	char line[512], want[512];
@@ -436,6 +458,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_slow_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_after_idle_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_uid_refused, setup, teardown),
 		cmocka_unit_test(test_socket_files),
 	};
