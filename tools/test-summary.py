@@ -4,7 +4,7 @@
 line 'N passed, N failed, N skipped'.  TAP tests (the cmocka unit tests)
 count each case; other tests count once.  Exit 1 if anything failed.
 
-usage: test-summary.py LOG [LOG...] [--rerun SUITE]
+usage: test-summary.py LOG [LOG...] [--rerun SUITE] [--add LOG]...
 
 With several logs, a test that skipped in an earlier log and ran in a later
 one (the same name: the e2e suite run again inside the emulated VM of
@@ -12,7 +12,14 @@ tools/kvm-vm where KVM is missing here) counts with its later result only;
 a test that did not skip counts in every log it is in.  --rerun SUITE: the
 later logs are a rerun of SUITE, so each test of SUITE that skipped in the
 first log and is in none of the later ones counts as failed (the rerun did
-not get to it); a later log that is missing counts as empty."""
+not get to it); a later log that is missing counts as empty.
+
+--add LOG: a log of other runs - the sanitizer build's suite, tests run
+outside meson (tools/test-log.py) - whose tests count on their own, added
+to the totals whatever their names (a name that is also in LOG is a second
+run, not a rerun); one such log that is missing counts as one failure (the
+step that writes it did not get that far).  Its own counts are printed on
+a line before the closing one."""
 import argparse
 import json
 import os
@@ -68,6 +75,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("logs", nargs="+")
     ap.add_argument("--rerun", metavar="SUITE")
+    ap.add_argument("--add", metavar="LOG", action="append", default=[])
     a = ap.parse_args()
     first = load(a.logs[0])
     if first is None:
@@ -98,6 +106,18 @@ def main():
                 continue
             p, f, s = count(t)
             passed, failed, skipped = passed + p, failed + f, skipped + s
+    for path in a.add:
+        log = load(path)
+        if log is None:
+            print("test-summary: no %s: counted as 1 failed" % path)
+            failed += 1
+            continue
+        p = f = s = 0
+        for t in log:
+            tp, tf, ts = count(t)
+            p, f, s = p + tp, f + tf, s + ts
+        print(f"test-summary: {path}: {p} passed, {f} failed, {s} skipped")
+        passed, failed, skipped = passed + p, failed + f, skipped + s
     print(f"{passed} passed, {failed} failed, {skipped} skipped")
     return 1 if failed else 0
 
