@@ -568,8 +568,11 @@ int ctl_server_dispatch(struct ctl_server *srv, int timeout_ms)
 			(void)!read(srv->kick_fd, &ticks, sizeof(ticks));
 			backlog = true;
 		} else {
-			/* Events for a connection closed in this turn were dropped by epoll_ctl(DEL)
-			 * only for later waits: skip pointers no longer in the list. */
+			/*
+			 * A connection closed earlier in this turn (evicted by
+			 * accept_all()) may still have an event in @evs: only
+			 * one still in the list is handled.
+			 */
 			for (struct ctl_conn *c = srv->conns; c; c = c->next) {
 				if (c == evs[i].data.ptr) {
 					conn_event(c, evs[i].events);
