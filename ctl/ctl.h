@@ -321,7 +321,8 @@ int ctl_server_dispatch(struct ctl_server *srv, int timeout_ms);
 /**
  * ctl_server_set_idle_timeout() - close a connection that has neither
  * finished a request nor taken reply bytes for @ms milliseconds (at least
- * 100; the default is CTL_IDLE_TIMEOUT_MS).
+ * 100; the default is CTL_IDLE_TIMEOUT_MS).  Call it on the dispatching
+ * thread, or before dispatching starts.
  */
 void ctl_server_set_idle_timeout(struct ctl_server *srv, unsigned int ms);
 

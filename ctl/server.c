@@ -256,7 +256,11 @@ unsigned int ctl_server_connections(const struct ctl_server *srv)
 
 void ctl_server_set_idle_timeout(struct ctl_server *srv, unsigned int ms)
 {
+	/* Fire at once: the next dispatch works out the deadlines anew. */
+	struct itimerspec its = { { 0, 0 }, { 0, 1 } };
+
 	srv->idle_ns = (uint64_t)VC_MAX(ms, 100u) * 1000000u;
+	(void)timerfd_settime(srv->timer_fd, 0, &its, NULL);
 }
 
 /* ---- connections ------------------------------------------------------------------- */

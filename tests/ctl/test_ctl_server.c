@@ -75,6 +75,9 @@ static int setup(void **state)
 		print_error("%s\n", err);
 		return -1;
 	}
+	/* A test that wants a short idle timeout passes it in ms as its state. */
+	if (*state)
+		ctl_server_set_idle_timeout(S.srv, (unsigned int)(uintptr_t)*state);
 	S.stop = 0;
 	return pthread_create(&S.thread, NULL, serve, NULL);
 }
@@ -321,7 +324,6 @@ static void test_idle_timeout(void **state)
 	char line[512];
 	uint64_t t0, dt;
 
-	ctl_server_set_idle_timeout(S.srv, 300);
 	quiet = raw_connect();
 	busy = raw_connect();
 	/* Half a request is not activity. */
@@ -352,7 +354,6 @@ static void test_client_after_idle_close(void **state)
 	struct ctl_client *c;
 	char err[256];
 
-	ctl_server_set_idle_timeout(S.srv, 200);
 	json_object_object_add(args, "text", json_object_new_string("again"));
 	assert_int_equal(ctl_client_connect(S.path, &c, err, sizeof(err)), 0);
 	assert_int_equal(ctl_client_call(c, "echo", args, 5000, &reply, err, sizeof(err)), 0);
@@ -457,8 +458,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oversized_closes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_client_after_idle_close, setup, teardown),
+		cmocka_unit_test_prestate_setup_teardown(test_idle_timeout, setup, teardown,
+							 (void *)(uintptr_t)300),
+		cmocka_unit_test_prestate_setup_teardown(test_client_after_idle_close, setup,
+							 teardown, (void *)(uintptr_t)200),
 		cmocka_unit_test_setup_teardown(test_other_uid_refused, setup, teardown),
 		cmocka_unit_test(test_socket_files),
 	};
