@@ -596,15 +596,20 @@ def e2e_seed():
 
 
 # Well-behaved domains beside the hostile ones: device-bound hash (every result
-# checked), weights 1:2, every free byte of their 32 MiB under canaries.
+# checked), weights 1:2, every free byte of their 32 MiB under canaries.  Each
+# keeps 1.28 s of device work queued (64 jobs of 20 ms in 2.5 ms commands), so
+# that a guest whose vCPU gets little of the host's CPUs - the hostile guests'
+# register and doorbell storms each keep a CPU busy - rarely runs dry: their
+# shares then measure the device's scheduling, not the host's CPU scheduling
+# (a window in which one still ran dry is measured once more, see hostile_run()).
 GOOD = {"g1": 256, "g2": 512}
-GOOD_CMD = "size=4K bufs=16 compute=10ms chunk=2500us canaries=1"
+GOOD_CMD = "size=4K bufs=64 compute=20ms chunk=2500us canaries=1"
 SHARE_TOL = 0.03
 
 
 def hostile_run(ctx, hostile, seconds=4.0):
     """@hostile: {name: (mode, weight, extra command line)}.  The hostile
-    guests run two seconds longer than the well-behaved ones (which boot slower:
+    guests run three seconds longer than the well-behaved ones (which boot slower:
     they set up their canaries), so the busy window ends with the first of
     those stopping, while everybody is still at it."""
     seed = ctx.setdefault("seed", e2e_seed())
@@ -614,7 +619,7 @@ def hostile_run(ctx, hostile, seconds=4.0):
                  % (image(ctx, "hash"), name, w, GOOD_CMD)]
     for name, (mode, w, extra) in hostile.items():
         args += ["--domain", "kernel=%s,name=%s,memory=16,weight=%d,cmdline=mode=%s seed=%d "
-                 "seconds=%gs%s" % (image(ctx, "hostile"), name, w, mode, seed, seconds + 2,
+                 "seconds=%gs%s" % (image(ctx, "hostile"), name, w, mode, seed, seconds + 3,
                                     " " + extra if extra else "")]
     r = vcoprocd(ctx, args, 90)
     check(r.json is not None, "vcoprocd left no summary (crashed?): exit status %d" % r.rc, r)
@@ -640,18 +645,31 @@ def hostile_run(ctx, hostile, seconds=4.0):
     wsum = sum(GOOD.values())
     gsum = sum(shares[n] for n in GOOD)
     allw = wsum + sum(w for _, w, _ in hostile.values())
+    print("busy window %r" % r.window())
+    for name, w in GOOD.items():
+        print("%s: window share %.4f (%.4f of the good ones' %.4f, expected %.4f; "
+              "at least %.4f of all); it ran dry %d times in the window"
+              % (name, shares[name], shares[name] / gsum, gsum, w / wsum,
+                 (1 - SHARE_TOL) * w / allw, s[name]["window_stats"]["wakeups"]))
+    for name in hostile:
+        print("%s: window share %.4f" % (name, shares[name]))
+    dry = [n for n in GOOD if s[n]["window_stats"]["wakeups"] > 0]
     for name, w in GOOD.items():
         rel, want = shares[name] / gsum, w / wsum
-        print("%s: window share %.4f (%.4f of the good ones' %.4f, expected %.4f; "
-              "at least %.4f of all)" % (name, shares[name], rel, gsum, want,
-                                         (1 - SHARE_TOL) * w / allw))
+        ok = near(rel, want, SHARE_TOL) and shares[name] >= (1 - SHARE_TOL) * w / allw
+        if not ok and dry and not ctx.get("dry_once"):
+            # A domain without work is not promised its share: its vCPU did
+            # not get the CPU to keep the device fed (the host's doing, like
+            # a stall), so the window does not judge the device's scheduler.
+            ctx["dry_once"] = True
+            print("%s ran dry in the busy window (their vCPUs starved of CPU): "
+                  "measuring once more" % " and ".join(dry))
+            return hostile_run(ctx, hostile, seconds)
         check(near(rel, want, SHARE_TOL), "%s: %.4f of the good domains' device time, "
               "expected %.4f within %d%%" % (name, rel, want, SHARE_TOL * 100), r)
         check(shares[name] >= (1 - SHARE_TOL) * w / allw, "%s: share %.4f, below what "
               "its weight promises it among all domains (%.4f)" % (name, shares[name],
                                                                   w / allw), r)
-    for name in hostile:
-        print("%s: window share %.4f" % (name, shares[name]))
     return r, s
 
 
