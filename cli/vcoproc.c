@@ -335,14 +335,21 @@ static int do_list(int argc, char **argv)
 	if (G.json) {
 		print_json(ret);
 	} else {
-		printf("%-12s %-20s %-10s %8s %7s\n", "ID", "COMPATIBLE", "ALGORITHM", "VCOPROCS",
-		       "UTIL");
+		printf("%-12s %-20s %-11s %8s %7s  %s\n", "ID", "COMPATIBLE", "ALGORITHM",
+		       "VCOPROCS", "UTIL", "ASSIGNED");
 		for (size_t i = 0; i < json_object_array_length(ret); i++) {
-			struct json_object *c = json_object_array_get_idx(ret, i);
+			struct json_object *c = json_object_array_get_idx(ret, i), *pt, *owner = NULL;
+			bool excl = json_object_object_get_ex(c, "passthrough", &pt) &&
+				    json_object_get_boolean(pt);
+			const char *to = "shared";
 
-			printf("%-12s %-20s %-10s %8llu %6.1f%%\n", jstr(c, "id"),
+			if (excl)
+				to = json_object_object_get_ex(c, "owner", &owner) && owner ?
+				     json_object_get_string(owner) : "passthrough, free";
+			printf("%-12s %-20s %-11s %8llu %6.1f%%  %s%s\n", jstr(c, "id"),
 			       jstr(c, "compatible"), jstr(c, "algorithm"),
-			       (unsigned long long)jnum(c, "vcoprocs"), 100 * jdbl(c, "utilization"));
+			       (unsigned long long)jnum(c, "vcoprocs"), 100 * jdbl(c, "utilization"),
+			       excl && owner ? "passthrough to " : "", to);
 		}
 	}
 	json_object_put(ret);

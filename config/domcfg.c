@@ -250,6 +250,7 @@ static int get_number(struct domcfg *cfg, const struct xlcfg_setting *s, long mi
 
 static const char *const known_keys[] = {
 	"name", "memory", "kernel", "vcpus", "extra", "vcoproc", "type", "virtio",
+	"dtdev", "iomem", "irqs",
 };
 
 static const char *const domain_types[] = { "kvm", "builtin", "vhost-user" };
@@ -350,6 +351,95 @@ static int parse_virtio(struct domcfg *cfg, const struct xlcfg_value *v, char *e
 	return 0;
 }
 
+/* A hex number of xl's iomem, [@s, @e): digits only, as xl's strtoul(16) takes them. */
+static bool parse_hex(const char *s, const char *e, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (s == e || e - s > 16)
+		return false;
+	for (; s < e; s++) {
+		int d = is_digit(*s) ? *s - '0' : (*s | 0x20) >= 'a' && (*s | 0x20) <= 'f' ?
+			(*s | 0x20) - 'a' + 10 : -1;
+
+		if (d < 0)
+			return false;
+		v = v << 4 | (uint64_t)d;
+	}
+	*out = v;
+	return true;
+}
+
+/* The passthrough lists: dtdev (node paths), iomem ("PFN,NR[@GFN]"), irqs (numbers). */
+static int apply_passthrough(struct domcfg *cfg, const struct xlcfg_setting *s, char *err,
+			     size_t errlen)
+{
+	const struct xlcfg_value *v = s->value;
+	bool dtdev = !strcmp(s->key, "dtdev"), iomem = !strcmp(s->key, "iomem");
+	unsigned int max = dtdev ? DOMCFG_MAX_DTDEV : iomem ? DOMCFG_MAX_IOMEM : DOMCFG_MAX_IRQS;
+
+	if (v->type != XLCFG_LIST)
+		return bad_value(cfg, v, err, errlen, dtdev ? "a list of device-tree paths ([ \"/soc/gpu@fe001000\" ])" :
+				 iomem ? "a list of page ranges ([ \"fe001,1\" ])" :
+				 "a list of interrupt numbers ([ 17 ])");
+	if (v->nr_items > max)
+		return domcfg_errorf(cfg, v->items[max]->pos, err, errlen,
+				     "expected at most %u entries, found %u", max, v->nr_items);
+	for (unsigned int i = 0; i < v->nr_items; i++) {
+		const struct xlcfg_value *it = v->items[i];
+
+		if (it->type == XLCFG_LIST)
+			return bad_value(cfg, it, err, errlen, dtdev ? "a device-tree path" :
+					 iomem ? "\"PFN,NR\"" : "an interrupt number");
+		if (dtdev) {
+			if (it->str[0] != '/' || it->len >= DOMCFG_DTPATH_MAX)
+				return bad_value(cfg, it, err, errlen, "an absolute device-tree path "
+						 "(\"/soc/gpu@fe001000\", at most 255 bytes)");
+			memcpy(cfg->dtdev[i], it->str, it->len + 1);
+			cfg->dtdev_pos[i] = it->pos;
+		} else if (iomem) {
+			const char *comma = strchr(it->str, ','), *at = strchr(it->str, '@');
+			const char *end = it->str + it->len;
+			struct domcfg_iomem *m = &cfg->iomem[i];
+			uint64_t gfn;
+
+			if (!comma || !parse_hex(it->str, comma, &m->pfn) ||
+			    !parse_hex(comma + 1, at ? at : end, &m->nr) || !m->nr ||
+			    (at && !parse_hex(at + 1, end, &gfn)) || m->pfn + m->nr < m->pfn)
+				return bad_value(cfg, it, err, errlen, "\"PFN,NR[@GFN]\" (hex page "
+						 "number and page count, as xl's iomem)");
+			if (at && gfn != m->pfn)
+				return domcfg_errorf(cfg, it->pos, err, errlen, "expected the window "
+						     "at its own address (@%llx or no @GFN), found @%llx: "
+						     "the device's registers are not remapped",
+						     (unsigned long long)m->pfn, (unsigned long long)gfn);
+			m->pos = it->pos;
+		} else {
+			char *e;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(it->str, &e, 10);
+			if (!is_digit(it->str[0]) || *e || errno || n > UINT32_MAX)
+				return bad_value(cfg, it, err, errlen, "an interrupt number (decimal, "
+						 "as xl's irqs)");
+			cfg->irqs[i] = (uint32_t)n;
+			cfg->irq_pos[i] = it->pos;
+		}
+	}
+	if (dtdev) {
+		cfg->nr_dtdev = v->nr_items;
+		cfg->pos.dtdev = v->pos;
+	} else if (iomem) {
+		cfg->nr_iomem = v->nr_items;
+		cfg->pos.iomem = v->pos;
+	} else {
+		cfg->nr_irqs = v->nr_items;
+		cfg->pos.irqs = v->pos;
+	}
+	return 0;
+}
+
 static int apply(struct domcfg *cfg, const struct xlcfg_setting *s, char *err, size_t errlen)
 {
 	const struct xlcfg_value *v = s->value;
@@ -426,6 +516,9 @@ static int apply(struct domcfg *cfg, const struct xlcfg_setting *s, char *err, s
 				return r;
 		}
 		cfg->pos.virtio = v->pos;
+	} else if (!strcmp(s->key, "dtdev") || !strcmp(s->key, "iomem") ||
+		   !strcmp(s->key, "irqs")) {
+		return apply_passthrough(cfg, s, err, errlen);
 	}
 	return 0;
 }
@@ -455,6 +548,18 @@ static int check_kind(struct domcfg *cfg, char *err, size_t errlen)
 	if (!strcmp(cfg->type, "kvm") && !strncmp(cfg->kernel, "builtin:", 8))
 		return domcfg_errorf(cfg, cfg->pos.kernel, err, errlen, "expected a guest image "
 				     "as the kernel of a kvm domain, found \"%s\"", cfg->kernel);
+	if (!cfg->nr_dtdev && (cfg->nr_iomem || cfg->nr_irqs))
+		return domcfg_errorf(cfg, cfg->nr_iomem ? cfg->pos.iomem : cfg->pos.irqs, err,
+				     errlen, "expected a \"dtdev\" setting with %s (it assigns the "
+				     "device they belong to), found none",
+				     cfg->nr_iomem ? "iomem" : "irqs");
+	if (cfg->nr_vcoprocs + cfg->nr_dtdev > DOMCFG_MAX_VCOPROCS)
+		return domcfg_errorf(cfg, cfg->pos.dtdev, err, errlen, "expected at most %u "
+				     "vcoprocs and assigned devices together, found %u",
+				     DOMCFG_MAX_VCOPROCS, cfg->nr_vcoprocs + cfg->nr_dtdev);
+	if (cfg->nr_dtdev && vhost)
+		return domcfg_errorf(cfg, cfg->pos.dtdev, err, errlen, "expected no dtdev in a "
+				     "vhost-user domain (its guest runs in another VMM), found one");
 	for (unsigned int i = 0; i < cfg->nr_virtio; i++) {
 		const struct domcfg_virtio *d = &cfg->virtio[i];
 		bool found = !d->vcoproc[0] && cfg->nr_vcoprocs;
@@ -495,6 +600,7 @@ int domcfg_parse(const char *text, size_t len, const char *fname, struct domcfg 
 	cfg->pos.end = xc->end;
 	cfg->pos.name = cfg->pos.memory = cfg->pos.kernel = cfg->pos.vcpus = xc->end;
 	cfg->pos.extra = cfg->pos.vcoproc = cfg->pos.type = cfg->pos.virtio = xc->end;
+	cfg->pos.dtdev = cfg->pos.iomem = cfg->pos.irqs = xc->end;
 
 	for (unsigned int i = 0; i < xc->nr_settings; i++) {
 		const struct xlcfg_setting *s = &xc->settings[i];

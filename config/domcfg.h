@@ -31,8 +31,19 @@
  *                           vcoproc=INSTANCE (the vcoproc the device runs
  *                           its work on; default: the first one)
  *
+ *   dtdev   = [ "/soc/coprocessor@fe001000" ]
+ *   iomem   = [ "fe001,1" ]
+ *   irqs    = [ 17 ]        exclusive passthrough, in xl's own terms: the
+ *                           device-tree node of a coprocessor reserved for
+ *                           passthrough (docs/passthrough.md), its register
+ *                           pages (hex page number, hex page count, as xl;
+ *                           "@GFN" only where GFN is the same page) and
+ *                           its interrupts; the host checks all three
+ *                           against the system device tree
+ *                           (domcfg_assign())
+ *
  * kernel is required except for vhost-user domains, which need at least
- * one virtio device and take no kernel.
+ * one virtio device and take no kernel.  iomem and irqs come with dtdev.
  *
  * Values are read as xl reads them: a number key takes what
  * xlu_cfg_get_long() takes (xlcfg_long(): memory = 010 is 8, "0x40" is
@@ -74,6 +85,16 @@
 #define DOMCFG_MSG_MAX         XLCFG_ERR_MAX
 #define DOMCFG_MAX_VIRTIO      4
 #define DOMCFG_WORD_MAX        16    /* type, virtio type and transport; NUL included */
+#define DOMCFG_MAX_DTDEV       4
+#define DOMCFG_DTPATH_MAX      256   /* a dtdev node path; NUL included */
+#define DOMCFG_MAX_IOMEM       8
+#define DOMCFG_MAX_IRQS        8
+
+/** One iomem entry: "PFN,NR" (hex, as xl), a range of 4 KiB pages. */
+struct domcfg_iomem {
+	uint64_t pfn, nr;
+	struct xlcfg_pos pos;
+};
 
 /** One vcoproc entry: "INSTANCE[,key=value...]". */
 struct domcfg_vcoproc {
@@ -108,9 +129,19 @@ struct domcfg {
 	char type[DOMCFG_WORD_MAX];   /* "kvm", "builtin", "vhost-user"; "" when not set */
 	struct domcfg_virtio virtio[DOMCFG_MAX_VIRTIO];
 	unsigned int nr_virtio;
+	/* Passthrough (xl's dtdev, iomem, irqs). */
+	char dtdev[DOMCFG_MAX_DTDEV][DOMCFG_DTPATH_MAX];
+	struct xlcfg_pos dtdev_pos[DOMCFG_MAX_DTDEV];
+	unsigned int nr_dtdev;
+	struct domcfg_iomem iomem[DOMCFG_MAX_IOMEM];
+	unsigned int nr_iomem;
+	uint32_t irqs[DOMCFG_MAX_IRQS];
+	struct xlcfg_pos irq_pos[DOMCFG_MAX_IRQS];
+	unsigned int nr_irqs;
 	/* Where each value was (the end of the file for a default). */
 	struct {
 		struct xlcfg_pos name, memory, kernel, vcpus, extra, vcoproc, type, virtio, end;
+		struct xlcfg_pos dtdev, iomem, irqs;
 	} pos;
 	/* Warnings, each a full message; nr_warnings counts them all. */
 	char warnings[DOMCFG_MAX_WARNINGS][DOMCFG_MSG_MAX];
@@ -181,5 +212,23 @@ VC_MUST_CHECK int domcfg_build(struct vc_fw *fw, struct domcfg *cfg, uint32_t do
 			       const struct vc_iommu *iommu, void *host_dom,
 			       struct vc_domain **out, struct vc_vcoproc **vv, char *err,
 			       size_t errlen);
+
+struct sysdt_fw;
+
+/**
+ * domcfg_assign() - give domain @d (built by domcfg_build()) the devices
+ * of @cfg's dtdev list, exclusively: each path must name a coprocessor
+ * @sf registered as reserved for passthrough, iomem must list exactly the
+ * pages of their register windows and irqs exactly their interrupts.
+ * Everything is checked first; then one vcoproc is made on each device,
+ * in dtdev order, into @vv[0..cfg->nr_dtdev).  A device that has an owner
+ * already is refused (-VC_EBUSY, naming it).  On failure the message
+ * (FILE:LINE:COL) is in @err and the vcoprocs made so far stay with @d:
+ * the caller destroys @d, as after a domcfg_build() failure.  Returns 0,
+ * -VC_EINVAL, -VC_EBUSY or another -VC_E* of the framework.
+ */
+VC_MUST_CHECK int domcfg_assign(const struct sysdt_fw *sf, struct domcfg *cfg,
+				struct vc_domain *d, struct vc_vcoproc **vv, char *err,
+				size_t errlen);
 
 #endif /* VCOPROC_DOMCFG_H */

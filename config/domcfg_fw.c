@@ -87,6 +87,11 @@ int domcfg_build(struct vc_fw *fw, struct domcfg *cfg, uint32_t domid,
 				      names, cfg->vcoproc[i].instance);
 			return -VC_ENOENT;
 		}
+		if (vc_coproc_passthrough(cps[i]))
+			return domcfg_errorf(cfg, cfg->vcoproc[i].pos, err, errlen,
+					     "expected a shared coprocessor, found \"%s\", reserved for "
+					     "passthrough (assign it with dtdev, iomem and irqs)",
+					     cfg->vcoproc[i].instance);
 		for (unsigned int p = 0; p < cfg->vcoproc[i].nr_params; p++)
 			if (!vc_sched_vcoproc_key_known(cfg->vcoproc[i].params[p].key))
 				return domcfg_errorf(cfg, cfg->vcoproc[i].param_pos[p], err, errlen,

@@ -265,6 +265,17 @@ static int cmd_list(void *opaque, struct json_object *args, struct json_object *
 		json_object_object_add(o, "algorithm",
 				       json_object_new_string(vc_coproc_sched_name(cs[i])));
 		json_object_object_add(o, "vcoprocs", json_object_new_int64(st.nr_vcoprocs));
+		/* A passthrough device and its owner (null while it has none). */
+		json_object_object_add(o, "passthrough",
+				       json_object_new_boolean(vc_coproc_passthrough(cs[i])));
+		if (vc_coproc_passthrough(cs[i])) {
+			struct vc_vcoproc *owner = NULL;
+
+			vc_coproc_vcoprocs(cs[i], &owner, 1);
+			json_object_object_add(o, "owner", owner ?
+					       json_object_new_string(vc_domain_name(
+						       vc_vcoproc_domain(owner))) : NULL);
+		}
 		json_object_object_add(o, "utilization",
 				       jdouble(st.uptime_ns ? (double)st.busy_ns / (double)st.uptime_ns : 0));
 		mmio = json_object_new_array();

@@ -194,6 +194,11 @@ int dom_create(struct host *h, const struct domcfg *cfg, const struct dom_opts *
 		goto out_kind;
 	}
 	d->nr_vv = d->cfg.nr_vcoprocs;
+	/* Devices assigned exclusively (dtdev) come after the shared ones. */
+	r = domcfg_assign(h->sf, &d->cfg, d->vd, d->vv + d->nr_vv, err, errlen);
+	if (r)
+		goto out_domain;
+	d->nr_vv += d->cfg.nr_dtdev;
 	/* d->cfg.warnings now holds domcfg_build()'s (keys kept for other algorithms). */
 	r = kind->attach ? kind->attach(d, err, errlen) : 0;
 	if (r)

@@ -220,6 +220,25 @@ static const struct bad_case bad_cases[] = {
 	  "d.cfg:3:10: expected a builtin workload (\"builtin:NAME\") as the kernel of a builtin domain, found \"k\"" },
 	{ "name = 'd'\ntype = 'kvm'\nkernel = 'builtin:idle'\n",
 	  "d.cfg:3:10: expected a guest image as the kernel of a kvm domain, found \"builtin:idle\"" },
+	/* Passthrough, in xl's terms. */
+	{ NK "dtdev = 'soc/gpu'\n",
+	  "d.cfg:3:9: expected a list of device-tree paths ([ \"/soc/gpu@fe001000\" ]), found string \"soc/gpu\"" },
+	{ NK "dtdev = [ 'soc/gpu' ]\n",
+	  "d.cfg:3:11: expected an absolute device-tree path (\"/soc/gpu@fe001000\", at most 255 bytes), found string \"soc/gpu\"" },
+	{ NK "dtdev = [ '/a' ]\niomem = [ 'fe001' ]\n",
+	  "d.cfg:4:11: expected \"PFN,NR[@GFN]\" (hex page number and page count, as xl's iomem), found string \"fe001\"" },
+	{ NK "dtdev = [ '/a' ]\niomem = [ 'fe001,0' ]\n",
+	  "d.cfg:4:11: expected \"PFN,NR[@GFN]\" (hex page number and page count, as xl's iomem), found string \"fe001,0\"" },
+	{ NK "dtdev = [ '/a' ]\niomem = [ '0xfe001,1' ]\n",
+	  "d.cfg:4:11: expected \"PFN,NR[@GFN]\" (hex page number and page count, as xl's iomem), found string \"0xfe001,1\"" },
+	{ NK "dtdev = [ '/a' ]\niomem = [ 'fe001,1@100' ]\n",
+	  "d.cfg:4:11: expected the window at its own address (@fe001 or no @GFN), found @100: the device's registers are not remapped" },
+	{ NK "dtdev = [ '/a' ]\nirqs = [ '0x11' ]\n",
+	  "d.cfg:4:10: expected an interrupt number (decimal, as xl's irqs), found string \"0x11\"" },
+	{ NK "irqs = [ 17 ]\n",
+	  "d.cfg:3:8: expected a \"dtdev\" setting with irqs (it assigns the device they belong to), found none" },
+	{ NK "iomem = [ 'fe001,1' ]\n",
+	  "d.cfg:3:9: expected a \"dtdev\" setting with iomem (it assigns the device they belong to), found none" },
 };
 
 static void test_bad(void **state)
@@ -234,6 +253,31 @@ static void test_bad(void **state)
 		assert_int_equal(r, -VC_EINVAL);
 		assert_string_equal(err, c->msg);
 	}
+}
+
+/* dtdev, iomem and irqs as xl writes them. */
+static void test_passthrough_keys(void **state)
+{
+	static const char text[] =
+		"name = 'p'\nkernel = 'builtin:compute'\n"
+		"dtdev = [ '/coprocessors/coprocessor@fe001000' ]\n"
+		"iomem = [ 'fe001,1', 'FE002,2@FE002' ]\nirqs = [ 17, '18' ]\n";
+	char err[DOMCFG_MSG_MAX] = "";
+
+	assert_int_equal(domcfg_parse(text, strlen(text), "p.cfg", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.nr_dtdev, 1);
+	assert_string_equal(cfg.dtdev[0], "/coprocessors/coprocessor@fe001000");
+	assert_int_equal(cfg.dtdev_pos[0].line, 3);
+	assert_int_equal(cfg.nr_iomem, 2);
+	assert_int_equal(cfg.iomem[0].pfn, 0xfe001);
+	assert_int_equal(cfg.iomem[0].nr, 1);
+	assert_int_equal(cfg.iomem[1].pfn, 0xfe002);
+	assert_int_equal(cfg.iomem[1].nr, 2);
+	assert_int_equal(cfg.nr_irqs, 2);
+	assert_int_equal(cfg.irqs[0], 17);
+	assert_int_equal(cfg.irqs[1], 18);
+	assert_int_equal(cfg.irq_pos[1].col, 14);
+	assert_int_equal(cfg.nr_warnings, 0);
 }
 
 /* A vhost-user domain: its devices, a socket path with commas, no kernel. */
@@ -494,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_warnings),
 		cmocka_unit_test(test_many_warnings),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_passthrough_keys),
 		cmocka_unit_test(test_vhost_user),
 		cmocka_unit_test(test_load_and_resolve),
 		/* From here on the cases need credit and rtds. */

@@ -174,7 +174,9 @@ def scenario(tmp, sock, ctx_log):
           "list: the coprocessors of examples/system.dts", json.dumps(cps))
     rc, out, _ = run("list")
     check(rc == 0 and out.splitlines()[0].split() == ["ID", "COMPATIBLE", "ALGORITHM",
-                                                      "VCOPROCS", "UTIL"], "list: a table")
+                                                      "VCOPROCS", "UTIL", "ASSIGNED"] and
+          all(line.endswith(" shared") for line in out.splitlines()[1:]), "list: a table",
+          out)
     sg = run_json("sched-get", "gpu0")
     check(sg["params"].get("slice") == "10ms" and sg["params"].get("ratelimit") == "1ms",
           "sched-get: the sched-params of the device tree", json.dumps(sg))
