@@ -32,7 +32,7 @@
  * doorbell  a doorbell storm: RING_TAIL written as fast as the guest can,
  *           one short COMPUTE per write, the same value again, misaligned
  *           and out-of-ring values (SIMCP_FAULT_BAD_RING, resumed).
- * long      queues long COMPUTEs (1 s each, the largest) and legal
+ * long      queues long COMPUTEs (long=DUR each, default 1 s, the largest) and legal
  *           non-preemptible ones, then only keeps the ring full: a domain
  *           to destroy in the middle of a command.
  *
@@ -41,7 +41,9 @@
  * writes its value back.
  *
  * Command line: mode=NAME, seed=N (printed; the same seed gives the same
- * sequence of attacks), seconds=DUR (default: the host's --seconds).
+ * sequence of attacks), seconds=DUR (default: the host's --seconds),
+ * wait=DUR (np: time between endless WAITs, 1 s; 0 none), long=DUR (long:
+ * each long COMPUTE, 1 s).
  * Marks BUSY when it starts attacking and DONE when it stops.
  *
  * Prints "result: hostile MODE ok seed=N ..." with its counts and passes,
@@ -785,16 +787,19 @@ static bool mode_doorbell(uint64_t end)
 
 static NORETURN void mode_long(void)
 {
+	uint64_t ns = arg__time("long", 1, SIMCP_MAX_COMPUTE_NS);
 	struct simcp_cmd c;
 	bool marked = false;
 
+	if (!ns || ns > SIMCP_MAX_COMPUTE_NS)
+		panic("long=%llu ns: 1 ns to 1 s", (unsigned long long)ns);
 	for (;;) {
 		uint32_t room = hx_room();
 
 		for (; room > 1; room--) {
 			if (rnd() % 4)
 				c = (struct simcp_cmd){ .op = SIMCP_OP_COMPUTE, .len = 16384,
-							.a = SIMCP_MAX_COMPUTE_NS };
+							.a = ns };
 			else
 				c = (struct simcp_cmd){ .op = SIMCP_OP_COMPUTE, .len = 4096,
 							.flags = SIMCP_F_NOPREEMPT, .a = 900000 };

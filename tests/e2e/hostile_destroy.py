@@ -7,8 +7,8 @@ usage: hostile_destroy.py VCOPROCD VCOPROC SYSTEM.DTB GUEST_DIR
 
 vcoprocd --dtb SYSTEM.DTB --socket SOCK -> vcoproc create g1 and g2 (hash,
 device-bound, weights 1:2 on gpu0, every free byte of their 32 MiB under
-canaries) and x (guest/hostile mode=long: its ring full of 1 s COMPUTEs and
-legal non-preemptible ones) -> shares over a window with all three busy ->
+canaries) and x (guest/hostile mode=long: its ring full of 250 ms COMPUTEs
+and legal non-preemptible ones) -> shares over a window with all three busy ->
 vcoproc destroy x while its context runs a command on gpu0 -> it is gone
 (no domain, no vcoproc), the destroy returned in time, vcoprocd answers ->
 g1:g2 still 1:2 within 3% over a window after it, the device busy -> g1 and
@@ -30,7 +30,7 @@ import time
 VCOPROCD, VCOPROC, DTB, GUEST_DIR = sys.argv[1:5]
 TOLERANCE = 0.03       # relative, on g1's and g2's split of their device time
 GOOD = {"g1": 256, "g2": 512}
-GOOD_SECONDS = 10      # each good guest's run, from its start
+GOOD_SECONDS = 12      # each good guest's run, from its start
 DESTROY_LIMIT = 3.0    # seconds: a stop waits for the command (1 s at most), then teardown
 
 results = []
@@ -63,7 +63,7 @@ def main():
         cfgs[name] = ('name = "%s"\nkernel = "%s"\nmemory = 32\nextra = "seconds=%d size=4K '
                       'bufs=64 compute=20ms chunk=2500us canaries=1"\nvcoproc = [ "gpu0,weight=%d" ]\n'
                       % (name, guest("hash"), GOOD_SECONDS, w))
-    cfgs["x"] = ('name = "x"\nkernel = "%s"\nmemory = 16\nextra = "mode=long seed=%d"\n'
+    cfgs["x"] = ('name = "x"\nkernel = "%s"\nmemory = 16\nextra = "mode=long long=250ms seed=%d"\n'
                  'vcoproc = [ "gpu0,weight=256" ]\n' % (guest("hostile"), seed))
     for name, text in cfgs.items():
         cfgs[name] = os.path.join(tmp, name + ".cfg")
@@ -140,6 +140,7 @@ def main():
             running = vcoprocs().get("x", {}).get("state") == "running"
             if not running:
                 time.sleep(0.02)
+        note("x running on gpu0 after %.2f s of looking" % (time.monotonic() - t))
         check(running, "x's context on gpu0, running its commands")
         t0 = time.monotonic()
         rc, out, err = run("destroy", "x")
@@ -161,6 +162,9 @@ def main():
                  (split["g1"], split["g2"], 100 * busy))
             if split_ok(split):
                 break
+        states = {d["name"]: d["state"] for d in run_json("domain-list")}
+        check(all(states.get(n) == "running" for n in GOOD),
+              "g1 and g2 still running after those windows", json.dumps(states))
         check(split_ok(split), "after it: g1:g2 is 1:2 within 3%", json.dumps(split))
         check(busy >= 0.5, "gpu0 busy with the others' work", "%.2f" % busy)
 
