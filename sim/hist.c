@@ -95,6 +95,29 @@ uint64_t sim_hist_quantile(const struct sim_hist *h, double q)
 	return h->max;
 }
 
+unsigned int sim_hist_foreach(const struct sim_hist *h,
+			      void (*fn)(void *arg, uint64_t hi, uint64_t count), void *arg)
+{
+	unsigned int n = 0;
+	uint64_t width, hi;
+
+	for (unsigned int r = 0; r < SIM_HIST_ROWS; r++) {
+		if (!h->row[r])
+			continue;
+		for (unsigned int b = 0; b < row_len(r); b++) {
+			if (!h->row[r][b])
+				continue;
+			hi = bucket_lo(r, b, &width) + width - 1;
+			if (hi > h->max)
+				hi = h->max;
+			if (fn)
+				fn(arg, hi, h->row[r][b]);
+			n++;
+		}
+	}
+	return n;
+}
+
 void sim_hist_free(struct sim_hist *h)
 {
 	for (unsigned int r = 0; r < SIM_HIST_ROWS; r++)

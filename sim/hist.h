@@ -36,6 +36,15 @@ void sim_hist_add(struct sim_hist *h, uint64_t v);
  */
 uint64_t sim_hist_quantile(const struct sim_hist *h, double q);
 
+/**
+ * sim_hist_foreach() - call @fn for every non-empty bucket in rising
+ * order with the bucket's highest value (at most the exact maximum) and
+ * its count.  Returns the number of such buckets.  @fn may be NULL (count
+ * only).
+ */
+unsigned int sim_hist_foreach(const struct sim_hist *h,
+			      void (*fn)(void *arg, uint64_t hi, uint64_t count), void *arg);
+
 /** sim_hist_free() - free the rows and zero @h. */
 void sim_hist_free(struct sim_hist *h);
 

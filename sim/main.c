@@ -33,6 +33,8 @@ static const char usage_text[] =
 	"  --job DUR[..DUR]       with --weights: compute per job (default 1ms)\n"
 	"  --chunk DUR            with --weights: compute per command (default 100us)\n"
 	"  --depth N              with --weights: jobs kept outstanding (default 4)\n"
+	"  --scratch BYTES        with --weights: scratch memory each job writes\n"
+	"                         (e.g. 64K; every switch then moves it; default 0)\n"
 	"  --scenario FILE        read domains and events from FILE (docs/sim.md)\n"
 	"  --seconds S            virtual time to simulate (default 10; also 500ms)\n"
 	"  --slice DUR            algorithm parameter slice=DUR\n"
@@ -45,6 +47,8 @@ static const char usage_text[] =
 	"                         this length (default: single commands)\n"
 	"  --window DUR           per-window shares and their worst error against\n"
 	"                         the expected share (e.g. 1s; scenario: window)\n"
+	"  --latency-cdf          each domain's latency CDF in the JSON (latency_cdf)\n"
+	"  --switch-steps         time each switch step (switch_steps in the JSON)\n"
 	"  --trace FILE.json      write a Chrome trace (Perfetto, chrome://tracing)\n"
 	"  --trace-events N       trace ring size in events (default 1048576)\n"
 	"  --check                exit 1 unless the algorithm kept its promise:\n"
@@ -60,7 +64,7 @@ enum {
 	OPT_ALGO = 256, OPT_WEIGHTS, OPT_NP, OPT_JOB, OPT_CHUNK, OPT_DEPTH, OPT_SCENARIO,
 	OPT_SECONDS, OPT_SLICE, OPT_PARAM, OPT_SEED, OPT_TRACE, OPT_TRACE_EVENTS,
 	OPT_CHECK, OPT_TOLERANCE, OPT_QUIET, OPT_VERBOSE, OPT_HELP, OPT_WINDOW,
-	OPT_DEVICE, OPT_NP_CHAIN,
+	OPT_DEVICE, OPT_NP_CHAIN, OPT_SCRATCH, OPT_LATENCY_CDF, OPT_SWITCH_STEPS,
 };
 
 static const struct option long_opts[] = {
@@ -85,6 +89,9 @@ static const struct option long_opts[] = {
 	{ "window", required_argument, NULL, OPT_WINDOW },
 	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "np-chain", required_argument, NULL, OPT_NP_CHAIN },
+	{ "scratch", required_argument, NULL, OPT_SCRATCH },
+	{ "latency-cdf", no_argument, NULL, OPT_LATENCY_CDF },
+	{ "switch-steps", no_argument, NULL, OPT_SWITCH_STEPS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -95,8 +102,8 @@ struct opts {
 	unsigned int nr_params;
 	const char *device[8];
 	unsigned int nr_device;
-	const char *np_chain;
-	bool check, quiet, verbose;
+	const char *np_chain, *scratch;
+	bool check, quiet, verbose, latency_cdf, switch_steps;
 };
 
 static void VC_PRINTF(1, 2) die_usage(const char *fmt, ...)
@@ -190,8 +197,23 @@ static void weights_scenario(struct sim_scenario *scn, const struct opts *o)
 	vc_time_t job_min = VC_MSEC(1), job_max = VC_MSEC(1), chunk = VC_USEC(100);
 	vc_time_t chain_min = 0, chain_max = 0;
 	unsigned int depth = 4;
+	uint32_t scratch = 0;
 	double np = 0;
 
+	if (o->scratch) {
+		char *end;
+		unsigned long long v = strtoull(o->scratch, &end, 10);
+
+		if (end == o->scratch)
+			die_usage("--scratch: bad size '%s'", o->scratch);
+		if (*end == 'K' || *end == 'k')
+			v *= 1024, end++;
+		else if (*end == 'M' || *end == 'm')
+			v *= 1024 * 1024, end++;
+		if (*end || v > 16u * 1024 * 1024)
+			die_usage("--scratch: bad size '%s' (0..16M)", o->scratch);
+		scratch = (uint32_t)v;
+	}
 	if (o->np)
 		np = frac_arg("--nonpreemptible", o->np, 0, 1);
 	if (o->chunk)
@@ -248,6 +270,7 @@ static void weights_scenario(struct sim_scenario *scn, const struct opts *o)
 		d->depth = depth;
 		d->chain_min = chain_min;
 		d->chain_max = chain_max;
+		d->scratch = scratch;
 	}
 	if (!scn->nr_domains)
 		die_usage("--weights: no weights in '%s'", o->weights);
@@ -289,9 +312,11 @@ static void build_scenario(struct sim_scenario *scn, const struct opts *o)
 	sim_scenario_init(scn);
 	if (o->scenario && o->weights)
 		die_usage("--scenario and --weights exclude each other");
-	if (!o->weights && (o->np || o->job || o->chunk || o->depth || o->np_chain))
-		die_usage("--nonpreemptible, --job, --chunk, --depth and --np-chain go with "
-			  "--weights (use np=, job=, chunk=, depth=, np_chain= in a scenario)");
+	if (!o->weights && (o->np || o->job || o->chunk || o->depth || o->np_chain ||
+			    o->scratch))
+		die_usage("--nonpreemptible, --job, --chunk, --depth, --np-chain and --scratch "
+			  "go with --weights (use np=, job=, chunk=, depth=, np_chain=, scratch= "
+			  "in a scenario)");
 	if (o->scenario) {
 		char *text = read_file(o->scenario);
 
@@ -334,6 +359,8 @@ static void build_scenario(struct sim_scenario *scn, const struct opts *o)
 		if (sim_param_add(scn->params, &scn->nr_params, kv, eq + 1))
 			die_usage("--param: bad or too many parameters at '%s'", o->params[i]);
 	}
+	scn->latency_cdf = o->latency_cdf;
+	scn->switch_steps = o->switch_steps;
 	if (o->trace)
 		scn->trace_capacity = o->trace_events ?
 			(unsigned int)num_arg("--trace-events", o->trace_events, 1024, 1u << 24) :
@@ -367,6 +394,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case OPT_SLICE: o->slice = optarg; break;
 		case OPT_WINDOW: o->window = optarg; break;
 		case OPT_NP_CHAIN: o->np_chain = optarg; break;
+		case OPT_SCRATCH: o->scratch = optarg; break;
+		case OPT_LATENCY_CDF: o->latency_cdf = true; break;
+		case OPT_SWITCH_STEPS: o->switch_steps = true; break;
 		case OPT_DEVICE:
 			if (o->nr_device == sizeof(o->device) / sizeof(o->device[0]))
 				die_usage("too many --device settings");

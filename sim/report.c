@@ -230,6 +230,38 @@ static void json_windows(struct vc_printer *p, const struct sim_result *res, uns
 	jpr(p, "]");
 }
 
+/* Domain @i's latency CDF: [ns, fraction completed within ns] per bucket. */
+static void json_cdf(struct vc_printer *p, const struct sim_result *res, unsigned int i)
+{
+	const struct sim_dom_result *r = &res->dom[i];
+
+	jpr(p, ",\n     \"latency_cdf\": [");
+	for (unsigned int k = 0; k < r->nr_cdf; k++) {
+		const struct sim_cdf_point *pt = &res->cdf[r->cdf_first + k];
+
+		jpr(p, "%s[%llu, %.6f]", k ? ", " : "", (unsigned long long)pt->ns, pt->frac);
+	}
+	jpr(p, "]");
+}
+
+/* The timed switch steps (scenario switch_steps). */
+static void json_steps(struct vc_printer *p, const struct sim_result *res)
+{
+	jpr(p, ",\n    \"switch_steps\": {");
+	for (unsigned int st = 0; st < SIM_STEPS; st++) {
+		const struct sim_step_stats *s = &res->steps[st];
+
+		jpr(p, "%s\"%s\": {", st ? ", " : "", sim_step_name(st));
+		ju(p, "calls", s->calls, true);
+		ju(p, "cpu_ns", (uint64_t)s->cpu_ns, true);
+		ju(p, "device_ns", s->dev_ns, st == SIM_STEP_STOP);
+		if (st == SIM_STEP_STOP)
+			ju(p, "switches", s->switches, false);
+		jpr(p, "}");
+	}
+	jpr(p, "}");
+}
+
 static void json_vcoproc(struct vc_printer *p, const struct sim_scenario *scn,
 			 const struct sim_result *res, unsigned int i)
 {
@@ -284,6 +316,8 @@ static void json_vcoproc(struct vc_printer *p, const struct sim_scenario *scn,
 	ju(p, "jobs_dropped", r->jobs_dropped, false);
 	if (res->window)
 		json_windows(p, res, i);
+	if (scn->latency_cdf)
+		json_cdf(p, res, i);
 	/* The framework's counters, as the control socket's vcoproc-list has them. */
 	jpr(p, ",\n     \"stats\": ");
 	json_vstats(p, st);
@@ -323,7 +357,10 @@ int sim_result_json(const struct sim_scenario *scn, const struct sim_result *res
 	ju(p, "ctx_size", scn->ctx_size ? scn->ctx_size : SIMCP_SCRATCH_SIZE, true);
 	ju(p, "ctx_bw", scn->ctx_bw ? scn->ctx_bw : SIMCP_DEF_CTX_BW, true);
 	ju(p, "switch_fixed_ns", scn->switch_fixed, false);
-	jpr(p, "}},\n  ");
+	jpr(p, "}");
+	if (res->has_steps)
+		json_steps(p, res);
+	jpr(p, "},\n  ");
 	ju(p, "timer_events", res->timer_events, true);
 	ju(p, "event_errors", res->event_errors, false);
 	jpr(p, ",\n  \"window\": ");

@@ -381,6 +381,12 @@ static int domain_kv(struct parser *ps, struct sim_domain_cfg *d, char *k, const
 		d->mem = (uint32_t)u;
 		return 0;
 	}
+	if (!strcmp(k, "scratch")) {
+		if (parse_size(v, &u) || u > 16u * 1024 * 1024)
+			return fail_at(ps, k, "scratch must be 0..16M");
+		d->scratch = (uint32_t)u;
+		return 0;
+	}
 	/* Anything else is the scheduler's; "period" is also the release period. */
 	if (!strcmp(k, "period") && !*every_set) {
 		vc_time_t period;

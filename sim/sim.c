@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <vcoproc/platform.h>
 #include <vcoproc/sched.h>
@@ -123,6 +124,12 @@ struct sim {
 	struct vc_vcoproc **vs;       /* scratch for vc_coproc_expected_shares() */
 	struct vc_share *vsh;
 	bool win_exp_ok;              /* exp0 defined */
+
+	/* scn.switch_steps: the platform's hooks, timed (step_ops). */
+	const struct vc_platform_ops *plat_ops;
+	struct vc_platform_ops step_ops;
+	struct sim_step_stats steps[SIM_STEPS];
+	vc_time_t stop_since;         /* first stop request of this switch; 0: none */
 };
 
 /* Only one simulation at a time: virtual time is process-wide. */
@@ -275,13 +282,15 @@ static int job_submit(struct sim_dom *d, struct sim_job *job)
 	const struct sim_domain_cfg *c = d->cfg;
 	vc_time_t left = rng_range(&d->rng, c->job_min, c->job_max), chain = 0;
 	unsigned int run = 0, run_max = np_run_max(c);
+	uint32_t scratch = c->scratch;
 	int err;
 
 	d->res.compute_ns += left;
 	while (left) {
 		vc_time_t len = VC_MIN(left, c->chunk);
-		struct simcp_cmd cmd = { .op = SIMCP_OP_COMPUTE, .a = len };
+		struct simcp_cmd cmd = { .op = SIMCP_OP_COMPUTE, .a = len, .len = scratch };
 
+		scratch = 0; /* the job's working set: written once per job */
 		if (c->chain_min && !chain && d->np_debt > 0) {
 			chain = VC_MIN(rng_range(&d->rng, c->chain_min, c->chain_max), left);
 			d->res.chains++;
@@ -706,6 +715,11 @@ static int dom_setup(struct sim *sim, unsigned int i, char *err, size_t errlen)
 		return sim_fail(err, errlen, -VC_EINVAL,
 				"%sdomain %s: mem %u too small for a %u-byte ring",
 				where, c->name, c->mem, d->ring_size);
+	if (c->scratch > (sim->scn.ctx_size ? sim->scn.ctx_size : SIMCP_SCRATCH_SIZE))
+		return sim_fail(err, errlen, -VC_EINVAL,
+				"%sdomain %s: scratch %u larger than the device's ctx_size %u",
+				where, c->name, c->scratch,
+				sim->scn.ctx_size ? sim->scn.ctx_size : SIMCP_SCRATCH_SIZE);
 	d->sem_gpa = SIM_MEM_GPA + d->ring_size;
 
 	if (c->arrival == SIM_ARRIVAL_SATURATE) {
@@ -775,6 +789,134 @@ static vc_time_t largest_np_section(const struct sim_scenario *scn)
 	return m;
 }
 
+/* ---- switch steps, timed (scenario switch_steps) ------------------------------ */
+
+static const char *const step_names[SIM_STEPS] = {
+	[SIM_STEP_STOP] = "stop", [SIM_STEP_SAVE] = "save", [SIM_STEP_IOMMU] = "iommu",
+	[SIM_STEP_LOAD] = "load", [SIM_STEP_START] = "start",
+};
+
+const char *sim_step_name(enum sim_step st)
+{
+	return (unsigned int)st < SIM_STEPS ? step_names[st] : "?";
+}
+
+static double cpu_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/*
+ * Around a hook: host CPU, and the modeled time simcp added for moving
+ * contexts (saves and loads; the other steps add none).  The hooks run
+ * with the coproc lock held, on the simulation's thread (the_sim).
+ */
+struct step_mark {
+	double t0;
+	vc_time_t move0;
+};
+
+static void step_begin(struct step_mark *m)
+{
+	struct simcp_stats ds;
+
+	simcp_stats(the_sim->dev, &ds);
+	m->move0 = ds.ctx_move_ns;
+	m->t0 = cpu_now_ns();
+}
+
+static void step_end(enum sim_step st, const struct step_mark *m)
+{
+	struct sim_step_stats *s = &the_sim->steps[st];
+	double t1 = cpu_now_ns();
+	struct simcp_stats ds;
+
+	simcp_stats(the_sim->dev, &ds);
+	s->calls++;
+	s->cpu_ns += t1 - m->t0;
+	s->dev_ns += ds.ctx_move_ns - m->move0;
+}
+
+static int step_stop(struct vc_coproc *c, void *ctx, vc_time_t *retry)
+{
+	struct step_mark m;
+	int r;
+
+	if (!the_sim->stop_since)
+		the_sim->stop_since = vc_os_now() + 1; /* 0 means none */
+	step_begin(&m);
+	r = the_sim->plat_ops->stop(c, ctx, retry);
+	step_end(SIM_STEP_STOP, &m);
+	return r;
+}
+
+static int step_save(struct vc_coproc *c, void *ctx)
+{
+	struct sim_step_stats *stop = &the_sim->steps[SIM_STEP_STOP];
+	struct step_mark m;
+	int r;
+
+	if (the_sim->stop_since) {
+		stop->dev_ns += vc_os_now() + 1 - the_sim->stop_since;
+		stop->switches++;
+		the_sim->stop_since = 0;
+	}
+	step_begin(&m);
+	r = the_sim->plat_ops->save(c, ctx);
+	step_end(SIM_STEP_SAVE, &m);
+	return r;
+}
+
+static int step_iommu(struct vc_coproc *c, const struct vc_iommu *io)
+{
+	struct step_mark m;
+	int r;
+
+	step_begin(&m);
+	r = the_sim->plat_ops->iommu_switch(c, io);
+	step_end(SIM_STEP_IOMMU, &m);
+	return r;
+}
+
+static int step_load(struct vc_coproc *c, void *ctx)
+{
+	struct step_mark m;
+	int r;
+
+	step_begin(&m);
+	r = the_sim->plat_ops->load(c, ctx);
+	step_end(SIM_STEP_LOAD, &m);
+	return r;
+}
+
+static int step_start(struct vc_coproc *c, void *ctx)
+{
+	struct step_mark m;
+	int r;
+
+	step_begin(&m);
+	r = the_sim->plat_ops->start(c, ctx);
+	step_end(SIM_STEP_START, &m);
+	return r;
+}
+
+/* The platform's ops with the five switch steps timed; the rest as they are. */
+static const struct vc_platform_ops *step_ops(struct sim *sim,
+					      const struct vc_platform_ops *ops)
+{
+	sim->plat_ops = ops;
+	sim->step_ops = *ops;
+	sim->step_ops.stop = step_stop;
+	sim->step_ops.save = step_save;
+	sim->step_ops.iommu_switch = step_iommu;
+	sim->step_ops.load = step_load;
+	sim->step_ops.start = step_start;
+	return &sim->step_ops;
+}
+
 int sim_create(const struct sim_scenario *scn, struct sim **out, char *err, size_t errlen)
 {
 	struct simcp_config cfg = { .mode = SIMCP_MODE_VTIME };
@@ -828,6 +970,8 @@ int sim_create(const struct sim_scenario *scn, struct sim **out, char *err, size
 	}
 	desc.hang_timeout = scn->hang_timeout;
 	desc.stop_timeout = scn->stop_timeout;
+	if (scn->switch_steps)
+		desc.ops = step_ops(sim, desc.ops);
 	sim->switch_cost = desc.switch_cost;
 	sim->max_np = desc.max_nonpreempt;
 	r = vc_coproc_register(sim->fw, &desc, &sim->coproc);
@@ -981,6 +1125,7 @@ void sim_result_release(struct sim_result *res)
 	free(res->dom);
 	free(res->win_share);
 	free(res->win_expected);
+	free(res->cdf);
 	memset(res, 0, sizeof(*res));
 }
 
@@ -1025,6 +1170,50 @@ static void window_errors(struct sim_result *res)
 	}
 }
 
+/* Latency CDF points of one domain, appended to res->cdf (room made). */
+struct cdf_fill {
+	struct sim_cdf_point *pt;
+	uint64_t count, seen;
+};
+
+static void cdf_point(void *arg, uint64_t hi, uint64_t count)
+{
+	struct cdf_fill *f = arg;
+
+	f->seen += count;
+	f->pt->ns = hi;
+	f->pt->frac = (double)f->seen / (double)f->count;
+	f->pt++;
+}
+
+/* Every domain's CDF into res->cdf; 0 or -VC_ENOMEM. */
+static int result_cdf(struct sim *sim, struct sim_result *res)
+{
+	size_t total = 0;
+
+	for (unsigned int i = 0; i < res->nr_domains; i++) {
+		res->dom[i].nr_cdf = sim_hist_foreach(&sim->dom[i].lat, NULL, NULL);
+		res->dom[i].cdf_first = total;
+		total += res->dom[i].nr_cdf;
+	}
+	if (total > res->cdf_cap) {
+		struct sim_cdf_point *p = realloc(res->cdf, total * sizeof(*p));
+
+		if (!p)
+			return -VC_ENOMEM;
+		res->cdf = p;
+		res->cdf_cap = total;
+	}
+	for (unsigned int i = 0; i < res->nr_domains; i++) {
+		struct cdf_fill f = { res->cdf + res->dom[i].cdf_first,
+				      sim->dom[i].lat.count, 0 };
+
+		sim_hist_foreach(&sim->dom[i].lat, cdf_point, &f);
+	}
+	res->nr_cdf = total;
+	return 0;
+}
+
 int sim_result(struct sim *sim, struct sim_result *res)
 {
 	unsigned int n = sim->scn.nr_domains;
@@ -1032,6 +1221,8 @@ int sim_result(struct sim *sim, struct sim_result *res)
 	struct sim_dom_result *dom = res->dom;
 	double *wshare = res->win_share, *wexp = res->win_expected;
 	unsigned int cap = res->dom_cap;
+	struct sim_cdf_point *cdf = res->cdf;
+	size_t cdf_cap = res->cdf_cap;
 	struct simcp_stats ds;
 	vc_time_t total = 0;
 
@@ -1056,6 +1247,8 @@ int sim_result(struct sim *sim, struct sim_result *res)
 	res->dom_cap = cap;
 	res->win_share = wshare;
 	res->win_expected = wexp;
+	res->cdf = cdf;
+	res->cdf_cap = cdf_cap;
 	snprintf(res->algo, sizeof(res->algo), "%s", vc_coproc_sched_name(sim->coproc));
 	res->now = vc_os_now();
 	res->switch_cost = sim->switch_cost;
@@ -1095,6 +1288,12 @@ int sim_result(struct sim *sim, struct sim_result *res)
 	}
 	window_errors(res);
 	sim_expected_shares(&sim->scn, sim, res);
+	if (sim->scn.switch_steps) {
+		res->has_steps = true;
+		memcpy(res->steps, sim->steps, sizeof(res->steps));
+	}
+	if (sim->scn.latency_cdf && result_cdf(sim, res))
+		goto out_release;
 	return 0;
 
 out_release:

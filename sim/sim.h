@@ -75,6 +75,9 @@ struct sim_domain_cfg {
 	uint32_t mem;          /* guest memory bytes (default 1 MiB) */
 	vc_time_t deadline;    /* release -> completion allowed; 0: periodic:
 				* @every (the next release), others: none */
+	uint32_t scratch;      /* bytes of scratch memory the first COMPUTE of
+				* each job runs over (and dirties, so every
+				* switch moves them); 0: none, time only */
 	/* Where it was declared, for messages; 0: not from a scenario text. */
 	unsigned int line;
 	unsigned int param_col[SIM_MAX_PARAMS]; /* column of each param's word */
@@ -124,6 +127,9 @@ struct sim_scenario {
 	vc_time_t max_nonpreempt;  /* the device's bound on a NP section; 0:
 				    * the longest the workloads issue */
 	unsigned int dev_line;     /* last device directive, for messages */
+	/* Extra results (sim_result()); off by default, they cost memory or CPU. */
+	bool latency_cdf;          /* each domain's latency CDF (res.cdf) */
+	bool switch_steps;         /* time every switch step (res.steps) */
 	char src[SIM_SRC_MAX];     /* the text's name (sim_scenario_parse()) */
 	struct sim_domain_cfg *dom; /* owned; see sim_scenario_add_domain() */
 	unsigned int nr_domains;
@@ -226,11 +232,53 @@ struct sim_dom_result {
 	uint64_t ring_full;        /* job submissions put off for lack of space */
 	uint64_t jobs_dropped;     /* released while SIM_JOBQ_LEN were queued */
 
+	/* Latency CDF (scenario latency_cdf): res.cdf[cdf_first, +nr_cdf). */
+	size_t cdf_first;
+	unsigned int nr_cdf;
+
 	/* Windows (scenario window > 0), over those judged (docs/sim.md). */
 	unsigned int windows_judged;
 	double win_err_abs;        /* worst |share - expected|; -1: none judged */
 	double win_err_rel;        /* worst |share - expected| / expected */
 };
+
+/**
+ * struct sim_cdf_point - one non-empty bucket of a latency histogram:
+ * @frac of the jobs completed within @ns (the bucket's upper end, at most
+ * the exact maximum).  Points rise in both fields; the last has @frac 1.
+ */
+struct sim_cdf_point {
+	vc_time_t ns;
+	double frac;
+};
+
+/* The steps of a context switch, in the order the framework takes them. */
+enum sim_step {
+	SIM_STEP_STOP,   /* stop(): until the device is at a command boundary */
+	SIM_STEP_SAVE,
+	SIM_STEP_IOMMU,  /* iommu_switch() */
+	SIM_STEP_LOAD,
+	SIM_STEP_START,
+	SIM_STEPS,
+};
+
+/** What the simcp platform hook of one switch step cost (scenario switch_steps). */
+struct sim_step_stats {
+	uint64_t calls;            /* hook calls */
+	double cpu_ns;             /* host CPU in the hook (the device model's
+				    * work, CLOCK_MONOTONIC), summed */
+	vc_time_t dev_ns;          /* modeled device time, summed: save, load,
+				    * iommu, start: simcp's ctx_move_ns they
+				    * added; stop: virtual time from the first
+				    * stop request of a switch to the save
+				    * (the command in flight finishing, and
+				    * refusals), charged to the outgoing
+				    * vcoproc as its own work */
+	uint64_t switches;         /* stop: switches whose stop was waited for */
+};
+
+/** sim_step_name() - "stop", "save", "iommu", "load", "start". */
+const char *sim_step_name(enum sim_step s);
 
 struct sim_result {
 	char algo[VC_NAME_MAX];    /* algorithm at the end */
@@ -262,6 +310,14 @@ struct sim_result {
 	unsigned int nr_domains;
 	struct sim_dom_result *dom; /* @nr_domains of them, owned */
 	unsigned int dom_cap;
+
+	/* Scenario latency_cdf: every domain's points (dom[i].cdf_first). Owned. */
+	struct sim_cdf_point *cdf;
+	size_t nr_cdf, cdf_cap;
+
+	/* Scenario switch_steps: per step; all zero otherwise. */
+	bool has_steps;
+	struct sim_step_stats steps[SIM_STEPS];
 };
 
 /**
