@@ -472,10 +472,14 @@ static int do_create(int argc, char **argv)
 	f = fopen(path, "r");
 	if (!f)
 		return fail("%s: %s", path, strerror(errno));
-	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+	if (fstat(fileno(f), &st)) {
 		r = errno;
 		fclose(f);
-		return fail("%s: %s", path, r ? strerror(r) : "not a regular file");
+		return fail("%s: %s", path, strerror(r));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fclose(f);
+		return fail("%s: not a regular file", path);
 	}
 	text = malloc(CFG_MAX + 1);
 	if (!text) {

@@ -1043,7 +1043,8 @@ int ctl_session_process(struct ctl_session *s, unsigned int max_lines)
 
 	while (!s->closing && ctl_session_pending(s) < CTL_OUT_HIGH &&
 	       (!max_lines || lines < max_lines)) {
-		const char *p = s->in + s->in_off;
+		/* No input buffer yet: nothing to read (no offset into NULL). */
+		const char *p = s->in ? s->in + s->in_off : NULL;
 		size_t avail = s->in_len - s->in_off;
 		const char *nl = avail ? memchr(p, '\n', avail) : NULL;
 		size_t take = nl ? (size_t)(nl - p) : avail;
