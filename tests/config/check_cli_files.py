@@ -15,15 +15,10 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import check, results  # noqa: E402 (tests/tap.py)
+
 VCOPROC = sys.argv[1]
-results = []
-
-
-def check(ok, what, detail=""):
-    results.append(bool(ok))
-    line = "%s %d - %s" % ("ok" if ok else "not ok", len(results), what)
-    print(line + ("" if ok or not detail else "\n# " + detail.replace("\n", "\n# ")),
-          flush=True)
 
 
 def create(tmp, path):

@@ -25,25 +25,13 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import check, note, results  # noqa: E402 (tests/tap.py)
+
 VCOPROC, DAEMON, DTB, EXAMPLES = sys.argv[1:5]
 TOLERANCE = 0.03     # share points
 SETTLE_LIMIT = 5.0   # seconds after the change
 WINDOW = 1.5         # seconds of each measurement
-
-results = []
-
-
-def check(ok, what, detail=""):
-    results.append(bool(ok))
-    line = "%s %d - %s" % ("ok" if ok else "not ok", len(results), what)
-    print(line + ("" if ok or not detail else "\n# " + detail.replace("\n", "\n# ")),
-          flush=True)
-    return ok
-
-
-def note(text):
-    for line in text.splitlines() or [""]:
-        print("# " + line, flush=True)
 
 
 def run(*args, timeout=30, env=None, prefix=()):

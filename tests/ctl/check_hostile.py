@@ -33,26 +33,14 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import check, note, results  # noqa: E402 (tests/tap.py)
+
 DAEMON, DTB, EXAMPLES = sys.argv[1:4]
 IDLE_TIMEOUT = 3.0          # seconds, given to the daemon
 RESPONSIVE_S = 1.0          # the most a well-behaved request may wait
 RSS_GROWTH_MAX = 96 << 20   # bytes the daemon may grow by under attack
 SLACK = 10.0                # generous waits for a loaded machine
-
-results = []
-
-
-def check(ok, what, detail=""):
-    results.append(bool(ok))
-    line = "%s %d - %s" % ("ok" if ok else "not ok", len(results), what)
-    print(line + ("" if ok or not detail else "\n# " + str(detail).replace("\n", "\n# ")),
-          flush=True)
-    return ok
-
-
-def note(text):
-    for line in text.splitlines() or [""]:
-        print("# " + line, flush=True)
 
 
 def strict_json(raw):

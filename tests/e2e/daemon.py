@@ -28,24 +28,13 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import check, note, results  # noqa: E402 (tests/tap.py)
+
 VCOPROCD, VCOPROC, DTB, GUEST_DIR, EXAMPLES = sys.argv[1:6]
 TOLERANCE = 0.03     # share points
 SETTLE_LIMIT = 5.0   # seconds after the change
 WINDOW = 1.0         # seconds of each measurement
-
-results = []
-
-
-def check(ok, what, detail=""):
-    results.append(bool(ok))
-    print("%s %d - %s" % ("ok" if ok else "not ok", len(results), what) +
-          ("" if ok or not detail else "\n# " + detail.replace("\n", "\n# ")), flush=True)
-    return ok
-
-
-def note(text):
-    for line in text.splitlines() or [""]:
-        print("# " + line, flush=True)
 
 
 def main():

@@ -27,25 +27,14 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import check, note, results  # noqa: E402 (tests/tap.py)
+
 VCOPROCD, VCOPROC, DTB, GUEST_DIR = sys.argv[1:5]
 TOLERANCE = 0.03       # relative, on g1's and g2's split of their device time
 GOOD = {"g1": 256, "g2": 512}
 GOOD_SECONDS = 12      # each good guest's run, from its start
 DESTROY_LIMIT = 3.0    # seconds: a stop waits for the command (1 s at most), then teardown
-
-results = []
-
-
-def check(ok, what, detail=""):
-    results.append(bool(ok))
-    print("%s %d - %s" % ("ok" if ok else "not ok", len(results), what) +
-          ("" if ok or not detail else "\n# " + detail.replace("\n", "\n# ")), flush=True)
-    return ok
-
-
-def note(text):
-    for line in text.splitlines() or [""]:
-        print("# " + line, flush=True)
 
 
 def main():

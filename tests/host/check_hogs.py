@@ -36,6 +36,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import check, note, results  # noqa: E402 (tests/tap.py)
+
 VCOPROCD, VCOPROC, DTC = sys.argv[1:4]
 
 HANG0_MS, STOP0_MS = 20, 5      # gpu0: the healthy domains
@@ -100,19 +103,6 @@ DTS = """/dts-v1/;
 	};
 };
 """ % (HANG0_MS, STOP0_MS, HANG1_MS, STOP1_MS)
-
-results = []
-
-
-def check(ok, what, detail=""):
-    results.append(bool(ok))
-    print("%s %d - %s" % ("ok" if ok else "not ok", len(results), what) +
-          ("" if ok or not detail else "\n# " + str(detail).replace("\n", "\n# ")), flush=True)
-    return ok
-
-
-def note(text):
-    print("# " + text, flush=True)
 
 
 def cli_json(*args):

@@ -20,18 +20,12 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import check, results  # noqa: E402 (tests/tap.py)
+
 VCOPROCD, VCOPROC, DTB, EXAMPLES = sys.argv[1:5]
 NOKVM = "/nonexistent/kvm"
 REASON = "KVM is not usable here: cannot open %s: No such file or directory" % NOKVM
-
-results = []
-
-
-def check(ok, what, detail=""):
-    results.append(bool(ok))
-    print("%s %d - %s" % ("ok" if ok else "not ok", len(results), what) +
-          ("" if ok or not detail else "\n# " + str(detail).replace("\n", "\n# ")), flush=True)
-    return ok
 
 
 def cli(*args, timeout=30):

@@ -21,16 +21,11 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import check, results  # noqa: E402 (tests/tap.py)
+
 VCOPROCD, VCOPROC, DTB = sys.argv[1:4]
 NODE = "/coprocessors/coprocessor@fe001000"
-results = []
-
-
-def check(ok, what, detail=""):
-    results.append(bool(ok))
-    print("%s %d - %s" % ("ok" if ok else "not ok", len(results), what) +
-          ("" if ok or not detail else "\n# " + str(detail).replace("\n", "\n# ")), flush=True)
-    return ok
 
 
 def cli(*args, timeout=30):

@@ -58,20 +58,10 @@ import sys
 import tempfile
 import time
 
-results = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import check, note, results  # noqa: E402 (tests/tap.py)
+
 DAEMONS = []   # killed whatever happens
-
-
-def check(ok, what, detail=""):
-    results.append(bool(ok))
-    print("%s %d - %s" % ("ok" if ok else "not ok", len(results), what) +
-          ("" if ok or not detail else "\n# " + str(detail).replace("\n", "\n# ")), flush=True)
-    return ok
-
-
-def note(text):
-    for line in str(text).splitlines():
-        print("# " + line, flush=True)
 
 
 class Daemon:
