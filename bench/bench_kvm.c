@@ -32,6 +32,9 @@
  * Usage: bench-kvm [--guest-dir DIR] [--n ACCESSES] [--seconds DUR]
  *                  [--realtime]   (as vcoprocd's: SCHED_FIFO device threads)
  *                  [--only mem|exits|tput]   (one measurement)
+ *                  [--json FILE]   (the register-access figures as JSON, for
+ *                                   bench/report.py; written also when KVM
+ *                                   is not usable, with the reason)
  * Skips (exit 0, with the reason) when KVM is not usable here.
  */
 #include <errno.h>
@@ -62,6 +65,8 @@
 
 static const char *guest_dir = BENCH_GUEST_DIR;
 static bool realtime;      /* --realtime: SCHED_FIFO device threads */
+static const char *json_path; /* --json */
+
 
 /* ---- running a host ------------------------------------------------------------ */
 
@@ -190,6 +195,41 @@ struct exitcost {
 	bool ok;
 };
 
+/* Write the register-access figures (or why there are none) to --json. */
+static void json_exits(const char *skipped, const struct exitcost *a,
+		       const struct exitcost *b, double d_emu, double d_fwd)
+{
+	FILE *f;
+
+	if (!json_path)
+		return;
+	f = fopen(json_path, "w");
+	if (!f) {
+		perror(json_path);
+		return;
+	}
+	if (skipped) {
+		fprintf(f, "{\"usable\": false, \"reason\": \"");
+		for (const char *c = skipped; *c; c++)
+			fprintf(f, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+		fprintf(f, "\"}\n");
+	} else {
+		fprintf(f, "{\"usable\": true, \"ok\": %s, \"loop_ns\": %lld, \"raw_ns\": %lld, "
+			"\"forwarded_ns\": %lld, \"raw_beside_forwarded_ns\": %lld, "
+			"\"emulated_ns\": %lld, \"emulated_busy_ns\": %lld, \"raw_busy_ns\": %lld,\n"
+			" \"forwarded_ratio\": %.4f, \"emulated_ratio\": %.4f, "
+			"\"emulated_busy_ratio\": %.4f, \"target_emulated_ratio\": 1.15,\n"
+			" \"host_emulated_ns\": %.1f, \"host_forwarded_ns\": %.1f}\n",
+			a->ok && b->ok ? "true" : "false", a->loop, a->raw, a->fwd, a->raw2,
+			a->emu, b->emu, b->raw,
+			a->raw2 > 0 ? (double)a->fwd / (double)a->raw2 : 0,
+			a->raw > 0 ? (double)a->emu / (double)a->raw : 0,
+			b->raw > 0 ? (double)b->emu / (double)b->raw : 0, d_emu, d_fwd);
+	}
+	if (fclose(f))
+		perror(json_path);
+}
+
 static void run_exitcost(uint64_t n, bool busy_neighbour, struct exitcost *e)
 {
 	struct host host;
@@ -290,6 +330,7 @@ static void bench_exits(uint64_t n)
 	run_exitcost(n, true, &b);
 	if (!a.ok || !b.ok) {
 		printf("  FAILED: a guest did not complete (see above)\n\n");
+		json_exits(NULL, &a, &b, 0, 0);
 		return;
 	}
 	r_emu = (double)a.emu / (double)a.raw;
@@ -321,6 +362,7 @@ static void bench_exits(uint64_t n)
 		       "emulated %.0f ns, forwarded %.0f ns\n", d_emu, d_fwd);
 	printf("  target: emulated read <= 1.15x the raw exit: %s (%.3fx; %.3fx with a busy "
 	       "device)\n\n", r_emu <= 1.15 && r_busy <= 1.15 ? "met" : "MISSED", r_emu, r_busy);
+	json_exits(NULL, &a, &b, d_emu, d_fwd);
 }
 
 /* ---- throughput ------------------------------------------------------------------- */
@@ -532,6 +574,7 @@ int main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "realtime", no_argument, NULL, 'r' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "json", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -544,6 +587,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'g': guest_dir = optarg; break;
 		case 'r': realtime = true; break;
+		case 'j': json_path = optarg; break;
 		case 'o':
 			if (strcmp(optarg, "mem") && strcmp(optarg, "exits") &&
 			    strcmp(optarg, "tput")) {
@@ -561,17 +605,19 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: bench-kvm [--guest-dir DIR] [--n ACCESSES] "
-				"[--seconds DUR] [--realtime] [--only mem|exits|tput]\n");
+				"[--seconds DUR] [--realtime] [--only mem|exits|tput] [--json FILE]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
 	if (kvm_sys__probe(err, sizeof(err))) {
 		printf("bench-kvm: skipped: KVM is not usable here: %s\n", err);
+		json_exits(err, NULL, NULL, 0, 0);
 		return 0;
 	}
 	snprintf(path, sizeof(path), "%s/exitcost.elf", guest_dir);
 	if (access(path, R_OK)) {
 		printf("bench-kvm: skipped: no guest images in %s (--guest-dir)\n", guest_dir);
+		json_exits("no guest images", NULL, NULL, 0, 0);
 		return 0;
 	}
 	if (!n || n > 10000000) {
