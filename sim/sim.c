@@ -149,7 +149,7 @@ static int VC_PRINTF(4, 5) sim_fail(char *err, size_t errlen, int code, const ch
 
 /* ---- randomness (splitmix64: tiny, seedable, good enough) --------------- */
 
-static uint64_t rng_next(uint64_t *s)
+uint64_t sim_rng_next(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
 
@@ -161,12 +161,12 @@ static uint64_t rng_next(uint64_t *s)
 /* Uniform in [0, 1). */
 static double rng_unit(uint64_t *s)
 {
-	return (double)(rng_next(s) >> 11) * 0x1.0p-53;
+	return (double)(sim_rng_next(s) >> 11) * 0x1.0p-53;
 }
 
 static vc_time_t rng_range(uint64_t *s, vc_time_t lo, vc_time_t hi)
 {
-	return hi > lo ? lo + rng_next(s) % (hi - lo + 1) : lo;
+	return hi > lo ? lo + sim_rng_next(s) % (hi - lo + 1) : lo;
 }
 
 /* ---- the driver's bus: every access through the framework --------------- */

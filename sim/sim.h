@@ -184,6 +184,13 @@ void sim_domain_init(struct sim_domain_cfg *d, const char *name);
 int sim_scenario_parse(struct sim_scenario *scn, const char *text, const char *fname,
 		       char *err, size_t errlen);
 
+/**
+ * sim_rng_next() - the next number of the simulator's generator
+ * (splitmix64) from state @s: the workloads' randomness, for callers that
+ * want theirs drawn the same way.
+ */
+uint64_t sim_rng_next(uint64_t *s);
+
 /** sim_param_add() - append key=@val to @arr (size SIM_MAX_PARAMS). -VC_E2BIG/-VC_EINVAL. */
 int sim_param_add(struct vc_param *arr, unsigned int *nr, const char *key,
 		  const char *val);

@@ -31,14 +31,10 @@
 #include "simcp.h"
 #include "sim.h"
 
-/* splitmix64, as the simulator's: the sets are the same on every run. */
+/* The simulator's generator: the sets are the same on every run. */
 static uint64_t rnd(uint64_t *s)
 {
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return sim_rng_next(s);
 }
 
 static double unit(uint64_t *s)
