@@ -24,6 +24,9 @@
 #if VCOPROCD_KVM
 #include "kvm.h"
 #endif
+#ifdef VCOPROCD_OPENCL
+#include "oclcp_sysdt.h"
+#endif
 
 void host_log(const char *fmt, ...)
 {
@@ -161,6 +164,21 @@ static int dt_make(void *opaque, const struct vc_sysconfig_coproc *cp,
 	return r;
 }
 
+#ifdef VCOPROCD_OPENCL
+/*
+ * The OpenCL platform's binding ("vcoproc,opencl"): the same board limits
+ * as simcp's.  Its contexts are not in --context-log, which wraps one
+ * platform's hooks (simcp's).
+ */
+static int dt_make_opencl(void *opaque, const struct vc_sysconfig_coproc *cp,
+			  struct vc_coproc_desc *desc, void **dev, char *err, size_t errlen)
+{
+	struct dt_arg *a = opaque;
+
+	return oclcp_sysdt_platform.make(&a->board, cp, desc, dev, err, errlen);
+}
+#endif
+
 /*
  * Real-time priority for the coprocessor's threads - simcp's device thread
  * and os/posix.c's timer thread - is opt-in (host_cfg.realtime).  It is
@@ -243,7 +261,8 @@ static int dtb_register(struct host *h)
 		.irq_lo = HOST_COPROC_GSI, .irq_hi = HOST_GSI_MAX, .irq_what = "IOAPIC inputs",
 		.max_nonpreempt = h->cfg.max_np_ns,
 	} };
-	struct sysdt_platform plat = simcp_sysdt_platform;
+	struct sysdt_platform plats[2] = { simcp_sysdt_platform };
+	unsigned int nr_plats = 1;
 	struct vc_sysconfig *sys = calloc(1, sizeof(*sys));
 	char err[SYSDT_ERR_MAX + 64];
 	int r;
@@ -255,8 +274,12 @@ static int dtb_register(struct host *h)
 		host_log("%s", err);
 		goto out_sys;
 	}
-	plat.make = dt_make;
-	r = sysdt_register(h->fw, sys, &plat, 1, &arg, &h->sf, err, sizeof(err));
+	plats[0].make = dt_make;
+#ifdef VCOPROCD_OPENCL
+	plats[nr_plats] = oclcp_sysdt_platform;
+	plats[nr_plats++].make = dt_make_opencl;
+#endif
+	r = sysdt_register(h->fw, sys, plats, nr_plats, &arg, &h->sf, err, sizeof(err));
 	if (r) {
 		host_log("%s: %s", h->cfg.dtb, err);
 		goto out_sys;

@@ -594,9 +594,11 @@ vc_time_t oclcp_ready_at(struct oclcp *s)
 
 static void cache_dir(const char *dir)
 {
+	const char *set = getenv("POCL_CACHE_DIR");
 	char path[512];
 
-	if (!dir || getenv("POCL_CACHE_DIR"))
+	/* Set but empty is unset: PoCL cannot use it either. */
+	if (!dir || (set && *set))
 		return;
 	/* mkdir -p of a path the build or the host chose. */
 	snprintf(path, sizeof(path), "%s", dir);
@@ -608,7 +610,7 @@ static void cache_dir(const char *dir)
 		}
 	if (mkdir(path, 0777) && errno != EEXIST)
 		return;
-	setenv("POCL_CACHE_DIR", path, 0);
+	setenv("POCL_CACHE_DIR", path, 1);
 }
 
 int oclcp_create(const struct oclcp_config *cfg, struct oclcp **out)
