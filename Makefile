@@ -7,7 +7,7 @@ BUILD      ?= build
 MESON_OPTS ?=
 DEB_PKGS   := meson ninja-build gcc pkg-config python3 libcmocka-dev linux-libc-dev libssl-dev \
               libfdt-dev device-tree-compiler libjson-c-dev clang libclang-rt-dev \
-              libxen-dev gnuplot-nox
+              libxen-dev gnuplot-nox pocl-opencl-icd ocl-icd-opencl-dev opencl-c-headers
 # For the e2e suite where KVM is missing or unusable: run it inside a
 # software-emulated VM with nested KVM (tools/kvm-vm/, docs/kvm-host.md).
 # Installed like the others when root; without them those tests skip.
@@ -168,6 +168,7 @@ bench: build
 	@if [ -x $(BUILD)/bench/bench-fair ]; then $(BUILD)/bench/bench-fair; else echo "bench-fair: skipped: not built (platform_simcp disabled)"; fi
 	@if [ -x $(BUILD)/bench/bench-switch ]; then $(BUILD)/bench/bench-switch; else echo "bench-switch: skipped: not built (platform_simcp disabled)"; fi
 	@if [ -x $(BUILD)/bench/bench-pt ]; then $(BUILD)/bench/bench-pt --json $(BUILD)/bench/pt.json; else echo "bench-pt: skipped: not built (platform_simcp disabled)"; fi
+	@if [ -x $(BUILD)/bench/bench-opencl ]; then $(BUILD)/bench/bench-opencl; else echo "bench-opencl: skipped: not built (Meson option platform_opencl disabled)"; fi
 	@if [ -x $(BUILD)/bench/bench-kvm ]; then $(BUILD)/bench/bench-kvm --json $(BUILD)/bench/kvm.json; \
 	else echo "bench-kvm: skipped: not built (Meson option kvm_host disabled)"; fi
 	python3 bench/report.py $(BUILD)
