@@ -153,8 +153,9 @@ static void test_credit_shares_with_refusals(void **state)
 		for (int i = 0; i < 2; i++) {
 			struct dom *d = &F.dom[i];
 
-			if (queued(d) < 8) {
-				for (int k = 0; k < 16; k++)
+			/* Deep queues: a late wake-up of this loop never lets one run dry. */
+			if (queued(d) < 64) {
+				for (int k = 0; k < 48; k++)
 					guest_push(&d->g, cmd_compute(VC_MSEC(4), 0, 0));
 				dwr(d, SIMCP_REG_RING_TAIL, d->g.tail);
 			}
