@@ -380,10 +380,15 @@ static int rt_scenario(struct sim_scenario *scn, const struct context *cx, const
 		r = sim_scenario_add_domain(scn, name, &d);
 		if (r)
 			break;
-		/* A job needs exactly its budget: compute plus command overheads. */
+		/*
+		 * A job needs its whole budget: compute plus command overheads,
+		 * 1 ns short - a job ending at the very nanosecond its budget runs
+		 * out ties with the budget timer, which virtual time orders
+		 * arbitrarily (on a real clock the tie does not occur).
+		 */
 		d->arrival = SIM_ARRIVAL_PERIODIC;
 		d->every = period[i];
-		d->job_min = d->job_max = budget[i] - cmds * CMD_NS;
+		d->job_min = d->job_max = budget[i] - cmds * CMD_NS - 1;
 		d->chunk = CHUNK;
 		d->scratch = cx->scratch;
 		snprintf(b, sizeof(b), "%lluus", (unsigned long long)(budget[i] / 1000));
