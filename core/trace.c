@@ -168,7 +168,13 @@ static void trace_render(struct vc_coproc *c, struct vc_printer *p, uint32_t *op
 
 int vc_coproc_trace_export(struct vc_coproc *c, struct vc_printer *p)
 {
-	struct vc_strbuf sb = { 0 };
+	return vc_coproc_trace_export_max(c, p, 0);
+}
+
+int vc_coproc_trace_export_max(struct vc_coproc *c, struct vc_printer *p, size_t max)
+{
+	/* The render stops at @max: a big ring costs no more than a refusal. */
+	struct vc_strbuf sb = { .max = max };
 	struct vc_printer bp = vc_strbuf_printer(&sb);
 	uint32_t *open; /* vid of the open interval per slot, 0 none */
 	int err;

@@ -663,16 +663,19 @@ static int cmd_trace_export(void *opaque, struct json_object *args, struct json_
 
 	if (!c)
 		return -VC_ENOENT;
-	r = vc_coproc_trace_export(c, &p);
+	/* Refused as soon as it outgrows a reply, not after rendering it all. */
+	r = vc_coproc_trace_export_max(c, &p, cap.max);
+	if (r == -VC_E2BIG || (!r && cap.seen > cap.max)) {
+		free(cap.buf);
+		return ctl_error_set(err, CTL_ERR_GENERIC,
+				     "the trace of %s is more than a reply may carry (%zu bytes): trace-start it again with a smaller capacity, or export sooner",
+				     vc_coproc_name(c), cap.max);
+	}
 	if (r) {
 		free(cap.buf);
 		return ctl_error_set(err, CTL_ERR_GENERIC, "cannot export the trace of %s: %s",
 				     vc_coproc_name(c), vc_strerror(r));
 	}
-	if (cap.seen > cap.max)
-		return ctl_error_set(err, CTL_ERR_GENERIC,
-				     "the trace of %s is %zu bytes, more than a reply may carry (%zu): trace-start it again with a smaller capacity, or export sooner",
-				     vc_coproc_name(c), cap.seen, cap.max);
 	if (!cap.buf || !trace_text_fix(cap.buf, &cap.len)) {
 		free(cap.buf);
 		return ctl_error_set(err, CTL_ERR_GENERIC, "the trace of %s is not valid JSON",

@@ -448,4 +448,12 @@ int vc_coproc_trace_enable(struct vc_coproc *c, bool on, unsigned int capacity);
  */
 int vc_coproc_trace_export(struct vc_coproc *c, struct vc_printer *p);
 
+/**
+ * vc_coproc_trace_export_max() - vc_coproc_trace_export() of at most @max
+ * bytes (0: no limit): rendering stops, under the coprocessor lock, as
+ * soon as the export would be longer, and nothing is written to @p.
+ * Returns 0, -VC_E2BIG (longer than @max) or the printer's error.
+ */
+int vc_coproc_trace_export_max(struct vc_coproc *c, struct vc_printer *p, size_t max);
+
 #endif /* VCOPROC_VCOPROC_H */

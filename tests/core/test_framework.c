@@ -1106,6 +1106,7 @@ static void test_trace_export(void **state)
 {
 	struct membuf mb = { 0 };
 	struct vc_printer p = { .write = membuf_write, .opaque = &mb };
+	size_t whole;
 
 	(void)state;
 	assert_int_equal(vc_coproc_trace_enable(h.c, true, 1024), 0);
@@ -1121,6 +1122,15 @@ static void test_trace_export(void **state)
 	assert_true(count(mb.buf, "\"name\":\"switch\"") >= 2);
 	assert_non_null(strstr(mb.buf, "domain d1"));
 	assert_string_equal(mb.buf + mb.len - 3, "]}\n");
+
+	/* Bounded: longer than the limit is refused, and nothing is written. */
+	whole = mb.len;
+	free(mb.buf);
+	memset(&mb, 0, sizeof(mb));
+	assert_int_equal(vc_coproc_trace_export_max(h.c, &p, whole / 2), -VC_E2BIG);
+	assert_null(mb.buf);
+	assert_int_equal(vc_coproc_trace_export_max(h.c, &p, whole), 0);
+	assert_int_equal(mb.len, whole);
 	free(mb.buf);
 }
 
