@@ -350,6 +350,9 @@ static int do_list(int argc, char **argv)
 			       jstr(c, "compatible"), jstr(c, "algorithm"),
 			       (unsigned long long)jnum(c, "vcoprocs"), 100 * jdbl(c, "utilization"),
 			       excl && owner ? "passthrough to " : "", to);
+			/* What the device is, when it says (an OpenCL device's name). */
+			if (json_object_object_get_ex(c, "model", &pt))
+				printf("%12s %s\n", "", json_object_get_string(pt));
 		}
 	}
 	json_object_put(ret);

@@ -98,6 +98,8 @@ int vc_coproc_register(struct vc_fw *fw, const struct vc_coproc_desc *desc,
 		   sizeof(c->compatible));
 	c->desc.name = c->name;
 	c->desc.compatible = c->compatible;
+	vc_strlcpy(c->model, desc->model ? desc->model : "", sizeof(c->model));
+	c->desc.model = c->model;
 	c->desc.sched = NULL;
 	if (!c->desc.hang_timeout)
 		c->desc.hang_timeout = VC_SEC(1);
@@ -201,6 +203,11 @@ const char *vc_coproc_name(const struct vc_coproc *c)
 const char *vc_coproc_compatible(const struct vc_coproc *c)
 {
 	return c->compatible;
+}
+
+const char *vc_coproc_model(const struct vc_coproc *c)
+{
+	return c->model;
 }
 
 void *vc_coproc_pdata(const struct vc_coproc *c)

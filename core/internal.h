@@ -85,6 +85,7 @@ struct vc_coproc {
 	struct vc_coproc_desc desc;     /* name/compatible point into names below */
 	char name[VC_NAME_MAX];
 	char compatible[64];
+	char model[64];                 /* desc.model, cut to fit */
 
 	struct vc_os_lock *lock;
 	struct vc_os_timer *timer;

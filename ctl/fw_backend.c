@@ -262,6 +262,9 @@ static int cmd_list(void *opaque, struct json_object *args, struct json_object *
 		json_object_object_add(o, "id", json_object_new_string(vc_coproc_name(cs[i])));
 		json_object_object_add(o, "compatible",
 				       json_object_new_string(vc_coproc_compatible(cs[i])));
+		if (vc_coproc_model(cs[i])[0])
+			json_object_object_add(o, "model",
+					       json_object_new_string(vc_coproc_model(cs[i])));
 		json_object_object_add(o, "algorithm",
 				       json_object_new_string(vc_coproc_sched_name(cs[i])));
 		json_object_object_add(o, "vcoprocs", json_object_new_int64(st.nr_vcoprocs));

@@ -58,9 +58,7 @@ int cp__init(struct cp *cp, uint32_t ring_size)
 	int r;
 
 	memset(cp, 0, sizeof(*cp));
-	for (uint32_t i = 0; i < rt_board->nr_devs && i < BOARD_MAX_DEVS; i++)
-		if (!strncmp(rt_board->devs[i].compatible, "vcoproc,simcp", BOARD_NAME_MAX))
-			cp->dev = &rt_board->devs[i];
+	cp->dev = rt_simcp_dev(rt_board);
 	if (!cp->dev) {
 		printf("cp: the board has no simcp\n");
 		return -1;

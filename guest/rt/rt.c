@@ -21,6 +21,18 @@ void rt_start(const struct board_info *bi);
 void rt_ap_start(const struct board_info *bi, uint64_t cpu);
 
 const struct board_info *rt_board;
+
+const struct board_dev *rt_simcp_dev(const struct board_info *bi)
+{
+	static const char *const compat[] = BOARD_SIMCP_COMPATIBLES;
+	const struct board_dev *dev = NULL;
+
+	for (uint32_t i = 0; i < bi->nr_devs && i < BOARD_MAX_DEVS; i++)
+		for (unsigned int k = 0; k < sizeof(compat) / sizeof(compat[0]); k++)
+			if (!strncmp(bi->devs[i].compatible, compat[k], BOARD_NAME_MAX))
+				dev = &bi->devs[i];
+	return dev;
+}
 static volatile uint64_t ticks;
 static volatile uint32_t cpu_apic[BOARD_MAX_CPUS];
 static volatile bool cpu_up[BOARD_MAX_CPUS];

@@ -57,6 +57,12 @@ int guest_main(const struct board_info *bi);
 /** The boot information the host gave (valid after rt_start()). */
 extern const struct board_info *rt_board;
 
+/**
+ * rt_simcp_dev() - the board's last device with simcp's register window
+ * (BOARD_SIMCP_COMPATIBLES) in @bi, or NULL.
+ */
+const struct board_dev *rt_simcp_dev(const struct board_info *bi);
+
 /* ---- port and MMIO accessors --------------------------------------------- */
 
 static inline void outb(uint16_t port, uint8_t v)

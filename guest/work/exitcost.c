@@ -76,9 +76,7 @@ int guest_main(const struct board_info *bi)
 	uint64_t id, fence, m = n / ROUNDS ? n / ROUNDS : 1;
 	const struct board_dev *dev = NULL;
 
-	for (uint32_t i = 0; i < bi->nr_devs && i < BOARD_MAX_DEVS; i++)
-		if (!strncmp(bi->devs[i].compatible, "vcoproc,simcp", BOARD_NAME_MAX))
-			dev = &bi->devs[i];
+	dev = rt_simcp_dev(bi);
 	if (!dev)
 		panic("no simcp on this board");
 	id = dev->base + SIMCP_REG_ID;

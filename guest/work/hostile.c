@@ -851,11 +851,10 @@ int guest_main(const struct board_info *bi)
 	X.fence_next = (uint64_t)bi->domid << 40;
 	if (!arg__str("mode", mode, sizeof(mode)))
 		panic("mode= is required");
-	for (uint32_t i = 0; i < bi->nr_devs && i < BOARD_MAX_DEVS; i++)
-		if (!strncmp(bi->devs[i].compatible, "vcoproc,simcp", BOARD_NAME_MAX)) {
-			X.base = bi->devs[i].base;
-			X.gsi = bi->devs[i].gsi;
-		}
+	if (rt_simcp_dev(bi)) {
+		X.base = rt_simcp_dev(bi)->base;
+		X.gsi = rt_simcp_dev(bi)->gsi;
+	}
 	if (!X.base)
 		panic("the board has no simcp");
 	X.ring = mem__zalloc(RING_SIZE, 4096);

@@ -100,6 +100,14 @@ _Static_assert(BOARD_AP_STACK_GPA >= BOARD_PD_GPA + 4 * 0x1000 &&
 #define BOARD_CMDLINE_MAX  512
 #define BOARD_MAX_DEVS     4
 
+/*
+ * The compatibles of devices that present simcp's register window
+ * (include/hw/simcp_hw.h): simcp itself, and the OpenCL platform
+ * (docs/opencl.md).  A guest's simcp driver binds to any of them, as a
+ * Linux driver's match table lists the devices it drives.
+ */
+#define BOARD_SIMCP_COMPATIBLES { "vcoproc,simcp", "vcoproc,opencl" }
+
 /** A device of the board, as the host describes it to the guest. */
 struct board_dev {
 	char compatible[BOARD_NAME_MAX]; /* "vcoproc,simcp" */

@@ -102,6 +102,8 @@ struct vc_mmio_range {
 struct vc_coproc_desc {
 	const char *name;       /* instance id, e.g. "gpu0"; unique */
 	const char *compatible; /* e.g. "vcoproc,simcp" */
+	const char *model;      /* what the device is, for people (an OpenCL
+				 * device's name); NULL: nothing more to say */
 	struct vc_mmio_range mmio[VC_COPROC_MAX_MMIO];
 	unsigned int nr_mmio;
 	uint32_t irqs[VC_COPROC_MAX_IRQS];
@@ -142,6 +144,8 @@ struct vc_coproc *vc_coproc_find(struct vc_fw *fw, const char *name);
 
 const char *vc_coproc_name(const struct vc_coproc *c);
 const char *vc_coproc_compatible(const struct vc_coproc *c);
+/** vc_coproc_model() - desc.model ("" when none, at most 63 bytes). */
+const char *vc_coproc_model(const struct vc_coproc *c);
 void *vc_coproc_pdata(const struct vc_coproc *c);
 const struct vc_coproc_desc *vc_coproc_desc(const struct vc_coproc *c);
 /** vc_coproc_passthrough() - @c is reserved for one domain (desc.passthrough). */

@@ -33,6 +33,7 @@ void oclcp_coproc_desc(struct oclcp *s, const char *name, uint64_t mmio_base, ui
 	*d = (struct vc_coproc_desc){
 		.name = name,
 		.compatible = "vcoproc,opencl",
+		.model = s->info.device,
 		.mmio = { { .base = mmio_base, .size = SIMCP_MMIO_SIZE } },
 		.nr_mmio = 1,
 		.irqs = { irq },
