@@ -30,7 +30,8 @@ ASAN_MESON_OPTS := -Dc_args='-fsanitize=address,undefined -fno-omit-frame-pointe
 # default is 256): tests bound their daemon's memory (ctl-hostile: 96 MiB
 # of growth), and a use after free within the last 32 MiB freed is caught.
 ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1:fast_unwind_on_malloc=0:quarantine_size_mb=32:log_exe_name=1:log_path=$(abspath $(BUILD_ASAN))/sanitizer/asan \
-           UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_exe_name=1:log_path=$(abspath $(BUILD_ASAN))/sanitizer/ubsan
+           UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_exe_name=1:log_path=$(abspath $(BUILD_ASAN))/sanitizer/ubsan \
+           LSAN_OPTIONS=suppressions=$(abspath tools/lsan.supp):print_suppressions=0
 # Suites the sanitizer build leaves out, and why:
 #   e2e   KVM guests whose tests measure shares and interrupt timing (a
 #         sanitized vcoprocd is slower: e2e-four-rr misses its shares), and

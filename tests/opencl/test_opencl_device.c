@@ -347,7 +347,12 @@ static void reset_isolated(enum oclcp_residency res)
 	r = oclcp_stop(xb, &retry);
 	assert_int_equal(r, -VC_EAGAIN);
 	printf("# refused with retry_after %llu us\n", (unsigned long long)retry / 1000);
-	assert_true(retry > VC_MSEC(100) && retry < VC_MSEC(400));
+	/*
+	 * What is left of the kernel: about 300 ms, or up to all 400 when the
+	 * kernel began late (PoCL compiles it first; slow under a sanitizer
+	 * or beside other work) - never more than the kernel, never nothing.
+	 */
+	assert_true(retry > 0 && retry <= VC_MSEC(400));
 	assert_int_equal(oclcp_reset(xb), 0);
 	assert_int_equal(ord(xb, SIMCP_REG_FAULT_CODE), SIMCP_FAULT_HANG);
 	assert_int_equal(ord(xb, SIMCP_REG_CMDS_DONE), 1);
