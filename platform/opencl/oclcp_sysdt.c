@@ -79,34 +79,14 @@ static int oclcp_sysdt_make(void *opaque, const struct vc_sysconfig_coproc *cp,
 {
 	const struct simcp_sysdt_board *b = opaque;
 	struct oclcp_config oc = { .pocl_cache_dir = OCLCP_CACHE_DIR };
-	uint64_t base = cp->mmio[0].base, size = cp->mmio[0].size;
+	uint64_t base = cp->mmio[0].base;
 	struct oclcp_info info;
 	struct oclcp *s;
 	int r;
 
-	if (!cp->nr_mmio || size < SIMCP_MMIO_SIZE) {
-		snprintf(err, errlen, "property \"reg\": expected a window of at least 0x%x bytes",
-			 SIMCP_MMIO_SIZE);
-		return -VC_EINVAL;
-	}
-	if (b && b->win_hi && (base < b->win_lo || base % 4096 || base + size > b->win_hi ||
-			       base + size < base)) {
-		snprintf(err, errlen, "property \"reg\": window 0x%llx+0x%llx is not one this board "
-			 "has (page-aligned, within 0x%llx..0x%llx)", (unsigned long long)base,
-			 (unsigned long long)size, (unsigned long long)b->win_lo,
-			 (unsigned long long)b->win_hi);
-		return -VC_EINVAL;
-	}
-	if (!cp->nr_irqs) {
-		snprintf(err, errlen, "property \"interrupts\": expected an interrupt");
-		return -VC_EINVAL;
-	}
-	if (b && b->irq_hi && (cp->irqs[0] < b->irq_lo || cp->irqs[0] > b->irq_hi)) {
-		snprintf(err, errlen, "property \"interrupts\": this board routes coprocessor "
-			 "interrupts to %s %u to %u only", b->irq_what ? b->irq_what : "inputs",
-			 b->irq_lo, b->irq_hi);
-		return -VC_EINVAL;
-	}
+	r = simcp_sysdt_check_board(b, cp, err, errlen);
+	if (r)
+		return r;
 	if (b)
 		oc.max_nonpreempt = b->max_nonpreempt;
 	r = read_props(cp, &oc, err, errlen);

@@ -50,14 +50,10 @@ static int read_simcp_props(const struct vc_sysconfig_coproc *cp, struct simcp_c
 	return 0;
 }
 
-static int simcp_sysdt_make(void *opaque, const struct vc_sysconfig_coproc *cp,
-			    struct vc_coproc_desc *desc, void **dev, char *err, size_t errlen)
+int simcp_sysdt_check_board(const struct simcp_sysdt_board *b,
+			    const struct vc_sysconfig_coproc *cp, char *err, size_t errlen)
 {
-	const struct simcp_sysdt_board *b = opaque;
-	struct simcp_config sc = { .mode = SIMCP_MODE_THREAD };
 	uint64_t base = cp->mmio[0].base, size = cp->mmio[0].size;
-	struct simcp *s;
-	int r;
 
 	if (!cp->nr_mmio || size < SIMCP_MMIO_SIZE) {
 		snprintf(err, errlen, "property \"reg\": expected a window of at least 0x%x bytes",
@@ -82,6 +78,21 @@ static int simcp_sysdt_make(void *opaque, const struct vc_sysconfig_coproc *cp,
 			 b->irq_lo, b->irq_hi);
 		return -VC_EINVAL;
 	}
+	return 0;
+}
+
+static int simcp_sysdt_make(void *opaque, const struct vc_sysconfig_coproc *cp,
+			    struct vc_coproc_desc *desc, void **dev, char *err, size_t errlen)
+{
+	const struct simcp_sysdt_board *b = opaque;
+	struct simcp_config sc = { .mode = SIMCP_MODE_THREAD };
+	uint64_t base = cp->mmio[0].base;
+	struct simcp *s;
+	int r;
+
+	r = simcp_sysdt_check_board(b, cp, err, errlen);
+	if (r)
+		return r;
 	if (b)
 		sc.max_nonpreempt = b->max_nonpreempt;
 	r = read_simcp_props(cp, &sc, err, errlen);

@@ -41,6 +41,17 @@ struct simcp_sysdt_board {
 #define SIMCP_DT_AES_RATE_MIN 1000000ull        /* 1 MB/s */
 #define SIMCP_DT_AES_RATE_MAX 1000000000000ull  /* 1 TB/s */
 
+/**
+ * simcp_sysdt_check_board() - whether @cp's window and interrupt are ones
+ * board @b (NULL: any) gives a device with simcp's register window: a
+ * window of at least SIMCP_MMIO_SIZE, page-aligned within the board's
+ * range, an interrupt among its inputs.  Returns 0, or -VC_EINVAL with
+ * "property \"P\": expected ..." in @err.  For every platform that
+ * presents simcp's registers (simcp, OpenCL).
+ */
+int simcp_sysdt_check_board(const struct simcp_sysdt_board *b,
+			    const struct vc_sysconfig_coproc *cp, char *err, size_t errlen);
+
 /** The binding, for sysdt_register(). */
 extern const struct sysdt_platform simcp_sysdt_platform;
 
