@@ -75,21 +75,18 @@ static vc_time_t watch_deadline(const struct vc_coproc *c, const struct vc_vcopr
 }
 
 /*
- * The time the device has seen (plat_seen()) since *@mark, which moves up
- * to it.  What it has not seen yet is not forgiven but left for a later
- * look: a device thread starved now is charged for this time once it has
- * run past it (a hung one then really had the chance to work), while a
- * healthy one shows progress by then.
+ * The time from @since to @now that the device has seen (plat_seen()):
+ * what it was not given by its host is forgiven.  Checked every watch
+ * period, so a device that comes back after being starved is charged at
+ * most one period it did not see.  (Deferring the unseen time instead, to
+ * charge it once the device has run past it, takes a starved device that
+ * does real work - an OpenCL kernel launched late - for hung.)
  */
-static vc_time_t seen_advance(struct vc_coproc *c, vc_time_t *mark, vc_time_t now)
+static vc_time_t seen_since(struct vc_coproc *c, vc_time_t since, vc_time_t now)
 {
 	vc_time_t upto = plat_seen(c, now);
 
-	if (upto <= *mark)
-		return 0;
-	now = upto - *mark;
-	*mark = upto;
-	return now;
+	return upto > since ? upto - since : 0;
 }
 
 /*
@@ -100,7 +97,7 @@ static vc_time_t seen_advance(struct vc_coproc *c, vc_time_t *mark, vc_time_t no
  */
 static void stall_account(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t now)
 {
-	vc_time_t seen = seen_advance(c, &v->last_check, now);
+	vc_time_t seen = seen_since(c, v->last_check, now);
 	uint64_t p = plat_progress(c, v->ctx);
 
 	if (p != v->last_progress) {
@@ -109,6 +106,7 @@ static void stall_account(struct vc_coproc *c, struct vc_vcoproc *v, vc_time_t n
 	} else {
 		v->stalled_ns += seen;
 	}
+	v->last_check = now;
 }
 
 /* ---- timer ------------------------------------------------------------------ */
@@ -602,7 +600,8 @@ void vc_coproc_timer_fn(void *arg)
 	c->armed = VC_TIME_INF;
 	if (c->cstate == VC_CS_STOPPING && now >= c->stop_deadline) {
 		/* Only the time the device has seen counts: a starved one gets the rest. */
-		c->stop_seen_ns += seen_advance(c, &c->stop_check, now);
+		c->stop_seen_ns += seen_since(c, c->stop_check, now);
+		c->stop_check = now;
 		if (c->stop_seen_ns < c->desc.stop_timeout)
 			c->stop_deadline = deadline_after(now, VC_MIN(c->desc.stop_timeout -
 								      c->stop_seen_ns,
