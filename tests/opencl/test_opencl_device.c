@@ -343,6 +343,13 @@ static void reset_isolated(enum oclcp_residency res)
 	guest_push(&b, cmd_compute(VC_MSEC(400), 4096, 0));
 	guest_push(&b, cmd_fence(5, 0, 0));
 	odoorbell(&b, xb);
+	/*
+	 * Until the LOAD is done, so the long kernel is the one in flight:
+	 * PoCL may take long to launch it on a loaded machine (it compiles it
+	 * first), and a stop before that would find the device at a boundary.
+	 */
+	for (int i = 0; i < 1000 && ord(xb, SIMCP_REG_CMDS_DONE) < 1; i++)
+		ms_sleep(10);
 	ms_sleep(100);
 	r = oclcp_stop(xb, &retry);
 	assert_int_equal(r, -VC_EAGAIN);
