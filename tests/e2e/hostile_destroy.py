@@ -28,6 +28,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from ctlcli import Cli  # noqa: E402 (tests/ctlcli.py)
 from tap import check, note, results  # noqa: E402 (tests/tap.py)
 
 # The hostile guests' attacks come from a seed: a fixed one, so that every
@@ -65,23 +66,12 @@ def main():
         with open(cfgs[name], "w") as f:
             f.write(text)
 
-    def run(*args, timeout=30):
-        r = subprocess.run([VCOPROC, "--socket", sock] + list(args), capture_output=True,
-                           text=True, timeout=timeout)
-        return r.returncode, r.stdout, r.stderr
-
-    def run_json(*args):
-        rc, out, err = run(*args, "--json")
-        if rc != 0:
-            raise RuntimeError("vcoproc %s failed (%d): %s" % (" ".join(args), rc, err))
-        return json.loads(out)
+    cli = Cli(VCOPROC, sock)
+    run, run_json = cli.run, cli.json
+    console = cli.console
 
     def vcoprocs():
         return {v["domain"]: v for v in run_json("vcoproc-list", "-c", "gpu0")}
-
-    def console(name):
-        rc, out, _ = run("console", name, "--no-follow")
-        return out if rc == 0 else ""
 
     def measure(window):
         a, t0 = vcoprocs(), time.monotonic()

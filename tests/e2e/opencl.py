@@ -22,6 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from ctlcli import Cli  # noqa: E402 (tests/ctlcli.py)
 from tap import check, note, plan  # noqa: E402 (tests/tap.py)
 
 VCOPROCD, VCOPROC, DTB, GUEST_DIR = sys.argv[1:5]
@@ -46,23 +47,12 @@ def main():
                     'bufs=32 compute=20ms chunk=2ms canaries=1"\nvcoproc = [ "gpu0,weight=%d" ]\n'
                     % (name, hash_elf, SECONDS, w))
 
-    def run(*args, timeout=30):
-        r = subprocess.run([VCOPROC, "--socket", sock] + list(args), capture_output=True,
-                           text=True, timeout=timeout)
-        return r.returncode, r.stdout, r.stderr
-
-    def run_json(*args):
-        rc, out, err = run(*args, "--json")
-        if rc != 0:
-            raise RuntimeError("vcoproc %s failed (%d): %s" % (" ".join(args), rc, err))
-        return json.loads(out)
+    cli = Cli(VCOPROC, sock)
+    run, run_json = cli.run, cli.json
+    console = cli.console
 
     def run_ns():
         return {v["domain"]: v["stats"]["run_ns"] for v in run_json("vcoproc-list", "-c", "gpu0")}
-
-    def console(name):
-        rc, out, _ = run("console", name, "--no-follow")
-        return out if rc == 0 else ""
 
     env = dict(os.environ)
     env.setdefault("POCL_CACHE_DIR", os.path.join(tmp, "pocl-cache"))
